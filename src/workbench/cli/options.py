@@ -1,0 +1,41 @@
+"""Shared click options and the error handling every command gets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from workbench import config
+from workbench.errors import WorkbenchError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class WorkbenchGroup(click.Group):
+    """A group whose commands report WorkbenchError as one line on stderr and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WorkbenchError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+def db_option(fn: F) -> F:
+    """``--db PATH``: the database file; resolved through WORKBENCH_DB and the default."""
+
+    def resolve(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Path:
+        return config.db_path(value)
+
+    return click.option(
+        "--db",
+        "db",
+        type=click.Path(dir_okay=False),
+        default=None,
+        callback=resolve,
+        help="Database file [default: $WORKBENCH_DB or data/workbench.duckdb].",
+    )(fn)

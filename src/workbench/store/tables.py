@@ -1,0 +1,178 @@
+"""Reading and writing the store's tables with Polars frames.
+
+SQL lives here and in the ledger importer only, always parameterized. Frames move in and out
+through Arrow (zero-copy); nothing is inserted row by row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from workbench.store.schema import MONEY
+
+TRANSACTION_COLUMNS = [
+    "id", "date", "account", "type", "symbol", "quantity", "price", "fee", "amount",
+    "currency", "ratio_new", "ratio_old", "note",
+]  # fmt: skip
+
+
+def _where(clauses: list[str]) -> str:
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def read_transactions(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    account: str | None = None,
+    as_of: dt.date | None = None,
+    symbols: list[str] | None = None,
+) -> pl.DataFrame:
+    """Transactions in apply order (date, then id), as a Polars frame with exact decimals."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if account is not None:
+        clauses.append("account = ?")
+        params.append(account)
+    if as_of is not None:
+        clauses.append("date <= ?")
+        params.append(as_of)
+    if symbols is not None:
+        clauses.append("list_contains(?, symbol)")
+        params.append(symbols)
+    sql = f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions{_where(clauses)} ORDER BY date, id"
+    return con.execute(sql, params).pl()
+
+
+def read_prices(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    symbols: list[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pl.DataFrame:
+    """Daily unadjusted bars with their provenance, sorted by symbol and date."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if symbols is not None:
+        clauses.append("list_contains(?, symbol)")
+        params.append(symbols)
+    if start is not None:
+        clauses.append("date >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("date <= ?")
+        params.append(end)
+    sql = (
+        "SELECT symbol, date, open, high, low, close, volume, currency, provider, fetched_at"
+        f" FROM prices{_where(clauses)} ORDER BY symbol, date"
+    )
+    return con.execute(sql, params).pl()
+
+
+def read_instruments(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every known instrument: symbol, name, asset_class, sector, currency."""
+    return con.execute(
+        "SELECT symbol, name, asset_class, sector, currency FROM instruments ORDER BY symbol"
+    ).pl()
+
+
+def read_accounts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every account with its currency."""
+    return con.execute("SELECT name, currency FROM accounts ORDER BY name").pl()
+
+
+def read_latest_quotes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The most recently fetched quote per symbol."""
+    return con.execute(
+        "SELECT symbol, price, currency, volume, quote_time, provider, fetched_at FROM quotes"
+        " QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY fetched_at DESC) = 1"
+        " ORDER BY symbol"
+    ).pl()
+
+
+def stored_price_dates(
+    con: duckdb.DuckDBPyConnection, symbol: str, start: dt.date, end: dt.date
+) -> set[dt.date]:
+    """Dates in [start, end] for which ``symbol`` already has a stored bar."""
+    rows = con.execute(
+        "SELECT date FROM prices WHERE symbol = ? AND date BETWEEN ? AND ?", [symbol, start, end]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def upsert_instruments(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
+    """Add instruments not yet known (symbol, currency and optional name/asset_class/sector).
+
+    Known symbols keep their attributes, except that missing ones are filled in.
+    """
+    if frame.is_empty():
+        return 0
+    staged = frame
+    for column in ("name", "asset_class", "sector"):
+        if column not in staged.columns:
+            staged = staged.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    staged = staged.select("symbol", "name", "asset_class", "sector", "currency").unique(
+        "symbol", keep="first", maintain_order=True
+    )
+    con.register("_wb_instruments", staged)
+    try:
+        before = con.execute("SELECT count(*) FROM instruments").fetchall()[0][0]
+        con.execute(
+            "INSERT INTO instruments SELECT symbol, name, asset_class, sector, currency"
+            " FROM _wb_instruments ON CONFLICT (symbol) DO UPDATE SET"
+            " name = coalesce(instruments.name, excluded.name),"
+            " asset_class = coalesce(instruments.asset_class, excluded.asset_class),"
+            " sector = coalesce(instruments.sector, excluded.sector)"
+        )
+        after = con.execute("SELECT count(*) FROM instruments").fetchall()[0][0]
+    finally:
+        con.unregister("_wb_instruments")
+    return int(after - before)
+
+
+def upsert_prices(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
+    """Store daily bars; a bar for an existing (symbol, date) replaces it. Returns rows written.
+
+    ``frame`` needs symbol, date, close, provider, fetched_at; open, high, low, volume and
+    currency are optional.
+    """
+    if frame.is_empty():
+        return 0
+    staged = frame
+    for column, dtype in (
+        ("open", pl.Float64), ("high", pl.Float64), ("low", pl.Float64),
+        ("volume", pl.Float64), ("currency", pl.String),
+    ):  # fmt: skip
+        if column not in staged.columns:
+            staged = staged.with_columns(pl.lit(None, dtype=dtype).alias(column))
+    con.register("_wb_prices", staged)
+    try:
+        con.execute(
+            "INSERT OR REPLACE INTO prices SELECT symbol, CAST(date AS DATE),"
+            f" CAST(open AS {MONEY}), CAST(high AS {MONEY}), CAST(low AS {MONEY}),"
+            f" CAST(close AS {MONEY}), CAST(volume AS DOUBLE), currency, provider,"
+            " CAST(fetched_at AS TIMESTAMPTZ) FROM _wb_prices"
+        )
+    finally:
+        con.unregister("_wb_prices")
+    return frame.height
+
+
+def insert_quotes(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
+    """Append quotes (symbol, price, currency, volume, quote_time, provider, fetched_at)."""
+    if frame.is_empty():
+        return 0
+    con.register("_wb_quotes", frame)
+    try:
+        con.execute(
+            f"INSERT INTO quotes SELECT symbol, CAST(price AS {MONEY}), currency,"
+            " CAST(volume AS DOUBLE), CAST(quote_time AS TIMESTAMPTZ), provider,"
+            " CAST(fetched_at AS TIMESTAMPTZ) FROM _wb_quotes"
+        )
+    finally:
+        con.unregister("_wb_quotes")
+    return frame.height
