@@ -53,7 +53,9 @@ def open_connection(
     path = Path(path)
     wait = config.busy_timeout() if timeout is None else timeout
     if read_only and not path.exists():
-        raise StoreError(f"database {path} does not exist; run `workbench init` or `workbench demo`")
+        raise StoreError(
+            f"database {path} does not exist; run `workbench init` or `workbench demo`"
+        )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait

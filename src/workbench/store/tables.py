@@ -44,7 +44,7 @@ def read_transactions(
         clauses.append("list_contains(?, symbol)")
         params.append(symbols)
     sql = f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions{_where(clauses)} ORDER BY date, id"
-    return con.execute(sql, params).pl()
+    return con.sql(sql, params=params).pl()
 
 
 def read_prices(
@@ -70,24 +70,24 @@ def read_prices(
         "SELECT symbol, date, open, high, low, close, volume, currency, provider, fetched_at"
         f" FROM prices{_where(clauses)} ORDER BY symbol, date"
     )
-    return con.execute(sql, params).pl()
+    return con.sql(sql, params=params).pl()
 
 
 def read_instruments(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every known instrument: symbol, name, asset_class, sector, currency."""
-    return con.execute(
+    return con.sql(
         "SELECT symbol, name, asset_class, sector, currency FROM instruments ORDER BY symbol"
     ).pl()
 
 
 def read_accounts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every account with its currency."""
-    return con.execute("SELECT name, currency FROM accounts ORDER BY name").pl()
+    return con.sql("SELECT name, currency FROM accounts ORDER BY name").pl()
 
 
 def read_latest_quotes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The most recently fetched quote per symbol."""
-    return con.execute(
+    return con.sql(
         "SELECT symbol, price, currency, volume, quote_time, provider, fetched_at FROM quotes"
         " QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY fetched_at DESC) = 1"
         " ORDER BY symbol"

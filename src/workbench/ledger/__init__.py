@@ -1,0 +1,7 @@
+"""Ledger I/O: CSV import (atomic, idempotent, validated), trades, price history and export."""
+
+from __future__ import annotations
+
+from workbench.ledger.importer import ImportResult, import_csv, import_frame, record_trade
+
+__all__ = ["ImportResult", "import_csv", "import_frame", "record_trade"]

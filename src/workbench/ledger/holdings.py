@@ -1,0 +1,81 @@
+"""Refuse sells of more than is held, checked over whole frames (no loop per row).
+
+Within each (account, symbol), rows apply in (date, existing before new, id or file line)
+order. A split multiplies the holding by new/old. To keep the check a cumulative sum, every
+quantity is expressed in the units after the last split: a row's signed quantity times the
+product of the split factors that come after it. The running sum is then the holding in those
+units, and dividing by the same product gives the holding as it stood at that row.
+Quantities are compared as floats with a tolerance of a millionth of a share.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+TOLERANCE = 1e-6
+
+
+def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    """Sells (and later rows) that would take a holding below zero.
+
+    Args:
+        existing: stored rows of the affected (account, symbol) pairs with account, symbol,
+            date, id, type, quantity, ratio_new, ratio_old.
+        new: rows being added with the same columns plus ``line`` (``id`` may be null).
+
+    Returns:
+        One row per violation: account, symbol, date, type, line (null for stored rows),
+        id, held (the holding just before the row), quantity, first_new_line.
+    """
+    columns = ["account", "symbol", "date", "type", "quantity", "ratio_new", "ratio_old"]
+    rows = pl.concat(
+        [
+            existing.select(
+                *columns,
+                pl.col("id").alias("order"),
+                pl.lit(0).alias("src"),
+                pl.lit(None, dtype=pl.Int64).alias("line"),
+                "id",
+            ),
+            new.select(
+                *columns,
+                pl.col("line").alias("order"),
+                pl.lit(1).alias("src"),
+                pl.col("line").cast(pl.Int64),
+                pl.lit(None, dtype=pl.Int64).alias("id"),
+            ),
+        ],
+        how="vertical_relaxed",
+    ).filter(pl.col("type").is_in(["BUY", "SELL", "SPLIT"]))
+    if rows.is_empty():
+        return rows.head(0)
+    key = ["account", "symbol"]
+    qty = pl.col("quantity").cast(pl.Float64).fill_null(0.0)
+    factor = (
+        pl.when(pl.col("type") == "SPLIT")
+        .then(pl.col("ratio_new").cast(pl.Float64) / pl.col("ratio_old").cast(pl.Float64))
+        .otherwise(1.0)
+    )
+    signed = (
+        pl.when(pl.col("type") == "BUY").then(qty)
+        .when(pl.col("type") == "SELL").then(-qty)
+        .otherwise(0.0)
+    )  # fmt: skip
+    ordered = rows.sort([*key, "date", "src", "order"], maintain_order=True)
+    checked = (
+        ordered.with_columns(factor.alias("factor"), signed.alias("signed"))
+        .with_columns(
+            (pl.col("factor").cum_prod(reverse=True).over(key) / pl.col("factor")).alias("after")
+        )
+        .with_columns((pl.col("signed") * pl.col("after")).cum_sum().over(key).alias("cum"))
+        .with_columns(
+            (pl.col("cum") / pl.col("after")).alias("held_after"),
+            pl.col("line").min().over(key).alias("first_new_line"),
+        )
+    )
+    return checked.filter(
+        (pl.col("type") == "SELL") & (pl.col("held_after") < -TOLERANCE)
+    ).select(
+        *key, "date", "type", "line", "id",
+        (pl.col("held_after") + qty).alias("held"), qty.alias("quantity"), "first_new_line",
+    )  # fmt: skip

@@ -1,0 +1,191 @@
+"""Apply ledger rows to the store: all rows or none, and never the same row twice.
+
+result = import_csv("data/workbench.duckdb", Path("trades.csv"))
+print(result.added, "added,", result.duplicates, "already there")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from workbench import config
+from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError
+from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize, read_text_csv
+from workbench.ledger.holdings import oversold_rows
+from workbench.ledger.validate import validate_rows
+from workbench.store import connect
+from workbench.store import ledger_rows as sql
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did (or, with ``dry_run``, would do)."""
+
+    source: str
+    rows: int
+    added: int
+    dry_run: bool
+    import_id: int | None = None
+    first_id: int | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def duplicates(self) -> int:
+        """Rows already in the ledger, skipped."""
+        return self.rows - self.added
+
+    def summary(self) -> str:
+        """One line for people."""
+        verb = "would add" if self.dry_run else "added"
+        text = f"{self.source}: {self.rows} rows, {verb} {self.added}, {self.duplicates} already imported"
+        if self.ignored_columns:
+            text += f" (ignored columns: {', '.join(self.ignored_columns)})"
+        return text
+
+
+def _oversell_problems(file: str, violations: pl.DataFrame) -> list[InvalidRow]:
+    problems = []
+    for v in violations.iter_rows(named=True):
+        held = f"{v['held']:.8g}"
+        sold = f"{v['quantity']:.8g}"
+        if v["line"] is not None:
+            message = f"sells {sold} {v['symbol']} but account {v['account']!r} holds {held} on {v['date']}"
+            problems.append(InvalidRow(file, v["line"], "quantity", message))
+        else:
+            message = (
+                f"leaves stored transaction {v['id']} ({v['date']}) selling {sold} {v['symbol']}"
+                f" with only {held} held in account {v['account']!r}"
+            )
+            problems.append(InvalidRow(file, v["first_new_line"], "quantity", message))
+    return problems
+
+
+def _apply(
+    db: str | os.PathLike[str] | None,
+    text: pl.DataFrame,
+    *,
+    source: str,
+    file_hash: str,
+    ignored: list[str],
+    dry_run: bool,
+    dedupe: bool = True,
+) -> ImportResult:
+    typed, problems = validate_rows(text, file=source)
+    if problems:
+        raise InvalidRows(problems)
+    with connect(db) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            added = sql.stage_rows(con, typed, dedupe=dedupe)
+            new_trades = sql.staged_trades(con)
+            if not new_trades.is_empty():
+                violations = oversold_rows(sql.stored_trades_for_staged(con), new_trades)
+                if not violations.is_empty():
+                    raise OversoldError(str(InvalidRows(_oversell_problems(source, violations))))
+            if dry_run or added == 0:
+                con.execute("ROLLBACK")
+                return ImportResult(source, typed.height, added, dry_run, ignored_columns=ignored)
+            info = sql.insert_staged(
+                con, file_name=source, file_hash=file_hash, rows=typed.height, kind="transactions"
+            )
+            sql.drop_staging(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return ImportResult(
+        source, typed.height, info["added"], dry_run,
+        import_id=info["import_id"], first_id=info["first_id"], ignored_columns=ignored,
+    )  # fmt: skip
+
+
+def import_csv(
+    db: str | os.PathLike[str] | None, path: str | os.PathLike[str], *, dry_run: bool = False
+) -> ImportResult:
+    """Import a ledger CSV (DESIGN.md section 2) atomically and idempotently.
+
+    Raises:
+        InvalidRows: every bad value, with file, line and field; nothing is imported.
+        OversoldError: a sell of more than is held; nothing is imported.
+        StoreBusy: another process held the database past the bounded wait.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise InvalidRows([InvalidRow(str(file), 0, "file", "no such file")])
+    text, ignored = read_text_csv(file, known=LEDGER_COLUMNS, synonyms=SYNONYMS)
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    return _apply(db, text, source=str(file), file_hash=digest, ignored=ignored, dry_run=dry_run)
+
+
+def import_frame(
+    db: str | os.PathLike[str] | None,
+    frame: pl.DataFrame,
+    *,
+    source: str,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import ledger rows held in a frame (ledger CSV columns, any types) like a CSV file.
+
+    ``source`` names the rows in messages and in the imports table; line numbers count as if
+    the frame were a CSV file with a header.
+    """
+    text, ignored = canonicalize(frame, file=source, known=LEDGER_COLUMNS, synonyms=SYNONYMS)
+    digest = hashlib.sha256(source.encode()).hexdigest()
+    return _apply(db, text, source=source, file_hash=digest, ignored=ignored, dry_run=dry_run)
+
+
+def record_trade(
+    db: str | os.PathLike[str] | None,
+    *,
+    side: str,
+    symbol: str,
+    quantity: Decimal | float | str,
+    price: Decimal | float | str,
+    fee: Decimal | float | str = 0,
+    account: str = "default",
+    currency: str | None = None,
+    date: dt.date | None = None,
+    note: str | None = None,
+) -> int:
+    """Record one BUY or SELL at a given price; returns the new transaction id.
+
+    Two identical trades are two rows (unlike file imports, trades are never de-duplicated).
+
+    Raises:
+        TradeError: a bad side, quantity, price or symbol; nothing is stored.
+        OversoldError: a sell of more than the account holds; nothing is stored.
+    """
+    kind = side.strip().upper()
+    if kind not in ("BUY", "SELL"):
+        raise TradeError(f"trade side must be buy or sell, not {side!r}")
+    if not symbol.strip():
+        raise TradeError("trade symbol is empty")
+    row = {
+        "date": (date or dt.date.today()).isoformat(),
+        "account": account,
+        "type": kind,
+        "symbol": symbol.strip(),
+        "quantity": str(quantity),
+        "price": str(price),
+        "fee": str(fee),
+        "currency": currency or config.BASE_CURRENCY,
+        "note": note,
+    }
+    frame = pl.DataFrame([row], schema={k: pl.String for k in row})
+    source = f"trade {kind} {symbol}"
+    try:
+        text, _ = canonicalize(frame, file=source, known=LEDGER_COLUMNS, synonyms=SYNONYMS)
+        result = _apply(
+            db, text, source=source, file_hash="", ignored=[], dry_run=False, dedupe=False
+        )
+    except InvalidRows as exc:
+        raise TradeError("; ".join(f"{p.field}: {p.message}" for p in exc.problems)) from exc
+    assert result.first_id is not None
+    return result.first_id

@@ -1,0 +1,248 @@
+"""Turn ledger rows read as text into typed, normalized rows, or name every bad value.
+
+All checks are Polars expressions over the whole frame; only bad rows are collected into
+:class:`InvalidRow` values, so a million good rows cost a few vectorized passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from workbench import config
+from workbench.errors import InvalidRow
+
+TYPES = ("BUY", "SELL", "DIVIDEND", "INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL", "SPLIT")
+TRADES = ("BUY", "SELL")
+CASH_TYPES = ("INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL")
+NEEDS_SYMBOL = ("BUY", "SELL", "DIVIDEND", "SPLIT")
+
+MONEY = pl.Decimal(18, 8)
+NUMERIC = ("quantity", "price", "fee", "amount")
+_RATIO = r"^\s*([0-9]+(?:\.[0-9]+)?)\s*[:/]\s*([0-9]+(?:\.[0-9]+)?)\s*$"
+_DATE_FORMAT = "%Y-%m-%d"
+
+#: typed columns of a validated ledger frame, in order
+TYPED_COLUMNS = (
+    "line", "date", "account", "type", "symbol", "quantity", "price", "fee", "amount",
+    "currency", "ratio_new", "ratio_old", "note",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Check:
+    field: str
+    bad: pl.Expr
+    message: pl.Expr
+
+
+def _quoted(column: str) -> pl.Expr:
+    return pl.lit("'") + pl.col(column).str.slice(0, 40) + pl.lit("'")
+
+
+def _column_problems(text: pl.DataFrame, file: str) -> list[InvalidRow]:
+    """Columns that the rows' types need but the file lacks, reported once each."""
+    problems = [
+        InvalidRow(file, 1, column, "required column missing")
+        for column in ("date", "type")
+        if column not in text.columns
+    ]
+    if problems or text.is_empty():
+        return problems
+    types = set(
+        text.select(pl.col("type").str.to_uppercase().unique()).to_series().drop_nulls().to_list()
+    )
+
+    def need(column: str, kinds: tuple[str, ...]) -> None:
+        wanted = sorted(types.intersection(kinds))
+        if wanted and column not in text.columns:
+            problems.append(
+                InvalidRow(
+                    file, 1, column, f"required column missing ({', '.join(wanted)} rows need it)"
+                )
+            )
+
+    need("symbol", NEEDS_SYMBOL)
+    need("quantity", TRADES)
+    need("price", TRADES)
+    need("amount", CASH_TYPES)
+    need("ratio", ("SPLIT",))
+    if (
+        "DIVIDEND" in types
+        and "amount" not in text.columns
+        and not {"quantity", "price"} <= set(text.columns)
+    ):
+        problems.append(
+            InvalidRow(
+                file,
+                1,
+                "amount",
+                "required column missing (DIVIDEND rows need amount or quantity and price)",
+            )
+        )
+    return problems
+
+
+def validate_rows(
+    text: pl.DataFrame, *, file: str, base_currency: str | None = None
+) -> tuple[pl.DataFrame, list[InvalidRow]]:
+    """Validate and normalize ledger rows read as text.
+
+    Args:
+        text: columns named as in :data:`workbench.ledger.columns.LEDGER_COLUMNS` (any subset)
+            plus ``line``, all strings, empty cells as null.
+        file: the name used in error messages.
+        base_currency: default ``currency``; :data:`workbench.config.BASE_CURRENCY` if None.
+
+    Returns:
+        (typed frame with :data:`TYPED_COLUMNS`, problems). The frame is only meaningful when
+        there are no problems.
+    """
+    problems = _column_problems(text, file)
+    if problems:
+        return pl.DataFrame(), problems
+    if text.is_empty():
+        return pl.DataFrame(), [InvalidRow(file, 2, "file", "no rows after the header")]
+    base = base_currency or config.BASE_CURRENCY
+    for column in (
+        "account",
+        "symbol",
+        "quantity",
+        "price",
+        "fee",
+        "amount",
+        "currency",
+        "ratio",
+        "note",
+    ):
+        if column not in text.columns:
+            text = text.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+
+    typ = pl.col("type").str.to_uppercase()
+    staged = text.with_columns(
+        pl.col("date").str.to_date(_DATE_FORMAT, strict=False).alias("_date"),
+        typ.alias("_type"),
+        *(pl.col(c).cast(MONEY, strict=False).alias(f"_{c}") for c in NUMERIC),
+        pl.col("ratio").str.extract(_RATIO, 1).cast(MONEY, strict=False).alias("_ratio_new"),
+        pl.col("ratio").str.extract(_RATIO, 2).cast(MONEY, strict=False).alias("_ratio_old"),
+    )
+    is_trade = pl.col("_type").is_in(TRADES)
+    is_cash = pl.col("_type").is_in(CASH_TYPES)
+    is_div = pl.col("_type") == "DIVIDEND"
+    is_split = pl.col("_type") == "SPLIT"
+    div_amount = pl.coalesce(
+        pl.col("_amount"), (pl.col("_quantity") * pl.col("_price")).cast(MONEY)
+    )
+
+    def missing(column: str) -> pl.Expr:
+        return pl.col(column).is_null()
+
+    def unparsable(column: str) -> pl.Expr:
+        return pl.col(column).is_not_null() & pl.col(f"_{column}").is_null()
+
+    checks = [
+        _Check("date", missing("date"), pl.lit("missing")),
+        _Check(
+            "date",
+            unparsable("date"),
+            pl.lit("not a date (expected YYYY-MM-DD): ") + _quoted("date"),
+        ),
+        _Check("type", missing("type"), pl.lit("missing")),
+        _Check(
+            "type",
+            pl.col("type").is_not_null() & ~pl.col("_type").is_in(TYPES),
+            pl.lit(f"unknown type (expected one of {', '.join(TYPES)}): ") + _quoted("type"),
+        ),
+        _Check(
+            "symbol", pl.col("_type").is_in(NEEDS_SYMBOL) & missing("symbol"), pl.lit("missing")
+        ),
+        _Check(
+            "ratio", is_split & missing("ratio"), pl.lit("missing (expected new:old, e.g. 4:1)")
+        ),
+        _Check(
+            "ratio",
+            is_split
+            & pl.col("ratio").is_not_null()
+            & (
+                pl.col("_ratio_new").is_null()
+                | pl.col("_ratio_old").is_null()
+                | (pl.col("_ratio_new") <= 0)
+                | (pl.col("_ratio_old") <= 0)
+            ),
+            pl.lit("bad split ratio (expected new:old with both > 0, e.g. 4:1): ")
+            + _quoted("ratio"),
+        ),
+    ]
+    for column in NUMERIC:
+        checks.append(
+            _Check(column, unparsable(column), pl.lit("not a number: ") + _quoted(column))
+        )
+    checks += [
+        _Check("quantity", is_trade & missing("quantity"), pl.lit("missing")),
+        _Check(
+            "quantity",
+            is_trade & (pl.col("_quantity") <= 0),
+            pl.lit("must be greater than 0: ") + _quoted("quantity"),
+        ),
+        _Check(
+            "quantity",
+            ~is_trade & (pl.col("_quantity") < 0),
+            pl.lit("must not be negative: ") + _quoted("quantity"),
+        ),
+        _Check("price", is_trade & missing("price"), pl.lit("missing")),
+        _Check("price", pl.col("_price") < 0, pl.lit("must not be negative: ") + _quoted("price")),
+        _Check("fee", pl.col("_fee") < 0, pl.lit("must not be negative: ") + _quoted("fee")),
+        _Check(
+            "amount",
+            pl.col("_amount") < 0,
+            pl.lit("must be positive (the type gives the sign): ") + _quoted("amount"),
+        ),
+        _Check("amount", is_cash & missing("amount"), pl.lit("missing")),
+        _Check("amount", is_cash & (pl.col("_amount") == 0), pl.lit("must be greater than 0")),
+        _Check(
+            "amount",
+            is_div & missing("amount") & (missing("quantity") | missing("price")),
+            pl.lit("missing (give amount, or quantity and price per share)"),
+        ),
+        _Check("amount", is_div & (div_amount == 0), pl.lit("must be greater than 0")),
+        _Check(
+            "currency",
+            pl.col("currency").is_not_null() & ~pl.col("currency").str.contains(r"^[A-Za-z]{3,5}$"),
+            pl.lit("not a currency code: ") + _quoted("currency"),
+        ),
+    ]
+    bad = staged.select(
+        "line",
+        *(
+            pl.when(check.bad.fill_null(False)).then(check.message).alias(f"_p{i}")
+            for i, check in enumerate(checks)
+        ),
+    )
+    problem_columns = [f"_p{i}" for i in range(len(checks))]
+    flagged = bad.filter(pl.any_horizontal(pl.col(problem_columns).is_not_null()))
+    problems: list[InvalidRow] = []
+    if not flagged.is_empty():
+        for row in flagged.iter_rows(named=True):
+            for i, check in enumerate(checks):
+                message = row[f"_p{i}"]
+                if message is not None:
+                    problems.append(InvalidRow(file, row["line"], check.field, message))
+        return pl.DataFrame(), problems
+
+    typed = staged.select(
+        pl.col("line"),
+        pl.col("_date").alias("date"),
+        pl.col("account").fill_null("default"),
+        pl.col("_type").alias("type"),
+        pl.col("symbol").str.to_uppercase(),
+        pl.col("_quantity").alias("quantity"),
+        pl.col("_price").alias("price"),
+        pl.col("_fee").fill_null(pl.lit(0).cast(MONEY)).alias("fee"),
+        pl.when(is_div).then(div_amount).otherwise(pl.col("_amount")).cast(MONEY).alias("amount"),
+        pl.col("currency").str.to_uppercase().fill_null(base),
+        pl.col("_ratio_new").alias("ratio_new"),
+        pl.col("_ratio_old").alias("ratio_old"),
+        pl.col("note"),
+    )
+    return typed, []
