@@ -221,7 +221,6 @@ def validate_rows(
     )
     problem_columns = [f"_p{i}" for i in range(len(checks))]
     flagged = bad.filter(pl.any_horizontal(pl.col(problem_columns).is_not_null()))
-    problems: list[InvalidRow] = []
     if not flagged.is_empty():
         for row in flagged.iter_rows(named=True):
             for i, check in enumerate(checks):

@@ -6,6 +6,7 @@ from workbench.store.connection import connect, harden, open_connection, run_in_
 from workbench.store.schema import SCHEMA_VERSION, current_version, migrate
 from workbench.store.tables import (
     insert_quotes,
+    query_frame,
     read_accounts,
     read_instruments,
     read_latest_quotes,
@@ -24,6 +25,7 @@ __all__ = [
     "insert_quotes",
     "migrate",
     "open_connection",
+    "query_frame",
     "read_accounts",
     "read_instruments",
     "read_latest_quotes",

@@ -12,6 +12,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from workbench.store.tables import query_frame
+
 _KEY_TEXT = (
     "concat_ws('|', strftime(date, '%Y-%m-%d'), account, type, coalesce(symbol, ''),"
     " coalesce(CAST(quantity AS VARCHAR), ''), coalesce(CAST(price AS VARCHAR), ''),"
@@ -48,21 +50,23 @@ def stage_rows(con: duckdb.DuckDBPyConnection, typed: pl.DataFrame, *, dedupe: b
 
 def staged_trades(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The new BUY/SELL/SPLIT rows, for the holdings check."""
-    return con.sql(
+    return query_frame(
+        con,
         "SELECT line, account, symbol, date, type, quantity, ratio_new, ratio_old FROM _wb_new"
-        " WHERE type IN ('BUY', 'SELL', 'SPLIT')"
-    ).pl()
+        " WHERE type IN ('BUY', 'SELL', 'SPLIT')",
+    )
 
 
 def stored_trades_for_staged(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Stored BUY/SELL/SPLIT rows of the (account, symbol) pairs the new rows touch."""
-    return con.sql(
+    return query_frame(
+        con,
         "SELECT t.id, t.account, t.symbol, t.date, t.type, t.quantity, t.ratio_new, t.ratio_old"
         " FROM transactions t SEMI JOIN (SELECT DISTINCT account, symbol FROM _wb_new"
         "   WHERE type IN ('BUY', 'SELL', 'SPLIT')) n"
         " ON t.account = n.account AND t.symbol = n.symbol"
-        " WHERE t.type IN ('BUY', 'SELL', 'SPLIT')"
-    ).pl()
+        " WHERE t.type IN ('BUY', 'SELL', 'SPLIT')",
+    )
 
 
 def insert_staged(

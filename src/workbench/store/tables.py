@@ -20,6 +20,18 @@ TRANSACTION_COLUMNS = [
 ]  # fmt: skip
 
 
+def query_frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+) -> pl.DataFrame:
+    """Run a read query and return its result as a Polars frame.
+
+    DuckDB 2.0 connections refuse other work while an ``execute()`` result is unfetched, so
+    reads go through a relation (``con.sql``) that is materialized at once.
+    """
+    frame: pl.DataFrame = con.sql(sql, params=params).pl()
+    return frame
+
+
 def _where(clauses: list[str]) -> str:
     return (" WHERE " + " AND ".join(clauses)) if clauses else ""
 
@@ -44,7 +56,7 @@ def read_transactions(
         clauses.append("list_contains(?, symbol)")
         params.append(symbols)
     sql = f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions{_where(clauses)} ORDER BY date, id"
-    return con.sql(sql, params=params).pl()
+    return query_frame(con, sql, params)
 
 
 def read_prices(
@@ -70,28 +82,29 @@ def read_prices(
         "SELECT symbol, date, open, high, low, close, volume, currency, provider, fetched_at"
         f" FROM prices{_where(clauses)} ORDER BY symbol, date"
     )
-    return con.sql(sql, params=params).pl()
+    return query_frame(con, sql, params)
 
 
 def read_instruments(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every known instrument: symbol, name, asset_class, sector, currency."""
-    return con.sql(
-        "SELECT symbol, name, asset_class, sector, currency FROM instruments ORDER BY symbol"
-    ).pl()
+    return query_frame(
+        con, "SELECT symbol, name, asset_class, sector, currency FROM instruments ORDER BY symbol"
+    )
 
 
 def read_accounts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every account with its currency."""
-    return con.sql("SELECT name, currency FROM accounts ORDER BY name").pl()
+    return query_frame(con, "SELECT name, currency FROM accounts ORDER BY name")
 
 
 def read_latest_quotes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The most recently fetched quote per symbol."""
-    return con.sql(
+    return query_frame(
+        con,
         "SELECT symbol, price, currency, volume, quote_time, provider, fetched_at FROM quotes"
         " QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY fetched_at DESC) = 1"
-        " ORDER BY symbol"
-    ).pl()
+        " ORDER BY symbol",
+    )
 
 
 def stored_price_dates(
