@@ -1,0 +1,198 @@
+"""The ASGI application behind ``workbench serve``: every notebook as a read-only app.
+
+Routes:
+
+- ``/`` an index of the apps;
+- ``/apps/<name>/`` each ``notebooks/<name>.py`` in marimo's run mode, code hidden;
+- ``/apps/<name>`` a redirect to the address with the slash (marimo's own redirect is relative
+  and lands on ``/apps/apps/<name>/``, a 404);
+- ``/healthz`` ``{"status": "ok", ...}``, the only route that never needs the token.
+
+    app = create_app(notebooks=Path("notebooks"), token="s3cret")
+    uvicorn.run(app, host="127.0.0.1", port=2718)
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from workbench.server.auth import TokenAuth
+from workbench.server.sandbox import READ_ONLY_ENV
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+APPS_PREFIX = "/apps"
+
+
+@dataclass(frozen=True)
+class NotebookApp:
+    """One served notebook: its URL name, file and the title and summary shown on the index."""
+
+    name: str
+    path: Path
+    title: str
+    summary: str
+
+    @property
+    def url(self) -> str:
+        """The app's address, with the trailing slash marimo needs."""
+        return f"{APPS_PREFIX}/{self.name}/"
+
+
+def default_notebooks_dir() -> Path:
+    """``WORKBENCH_NOTEBOOKS``, else the checkout's ``notebooks/``, else ``./notebooks``."""
+    env = os.environ.get("WORKBENCH_NOTEBOOKS")
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[3] / "notebooks"
+    return checkout if checkout.is_dir() else Path("notebooks")
+
+
+def _describe(path: Path) -> tuple[str, str]:
+    """The notebook's ``app_title`` and the first line of its module docstring, if any."""
+    title, summary = path.stem.replace("_", " ").title(), ""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return title, summary
+    doc = ast.get_docstring(tree)
+    if doc:
+        summary = doc.strip().splitlines()[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "app_title":
+            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                title = node.value.value
+            break
+    return title, summary
+
+
+def discover(directory: Path) -> list[NotebookApp]:
+    """Every marimo notebook in ``directory`` (``*.py`` declaring ``marimo.App``), by name.
+
+    Files starting with ``_`` are skipped, as marimo's own directory serving does.
+    """
+    found: list[NotebookApp] = []
+    for path in sorted(directory.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if "marimo.App(" not in text:
+            continue
+        title, summary = _describe(path)
+        found.append(NotebookApp(name=path.stem, path=path.resolve(), title=title, summary=summary))
+    return found
+
+
+def _index_page(apps: list[NotebookApp], database: str) -> str:
+    items = "\n".join(
+        f'<li><a href="{html.escape(a.url)}">{html.escape(a.title)}</a>'
+        f"<span>{html.escape(a.summary)}</span></li>"
+        for a in apps
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>workbench</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 44rem; margin: 3rem auto; padding: 0 1rem;
+       color: #1d2330; }}
+h1 {{ font-size: 1.6rem; margin-bottom: .2rem; }}
+p.note {{ color: #5b6372; margin-top: 0; }}
+ul {{ list-style: none; padding: 0; }}
+li {{ padding: .8rem 0; border-bottom: 1px solid #e4e7ec; }}
+li a {{ font-weight: 600; font-size: 1.1rem; color: #1f5fbf; text-decoration: none; }}
+li span {{ display: block; color: #5b6372; }}
+code {{ background: #f3f4f6; padding: .1rem .3rem; border-radius: 3px; }}
+</style></head>
+<body><h1>workbench</h1>
+<p class="note">Read-only apps over <code>{html.escape(database)}</code>.</p>
+<ul>
+{items}
+</ul></body></html>
+"""
+
+
+def create_app(
+    *,
+    notebooks: Path | None = None,
+    token: str | None = None,
+    database: str | os.PathLike[str] | None = None,
+    session_ttl: int = 120,
+    secure_cookie: bool = False,
+) -> ASGIApp:
+    """Build the ASGI app serving every notebook in ``notebooks`` read-only, code hidden.
+
+    Args:
+        notebooks: the directory of marimo notebooks (default :func:`default_notebooks_dir`).
+        token: when set, required on every route but ``/healthz`` (see :mod:`.auth`).
+        database: the database the apps read; exported as ``WORKBENCH_DB`` for the notebooks,
+            since ``mo.cli_args()`` is empty under ASGI. ``None`` keeps the environment's.
+        session_ttl: seconds a viewer's kernel outlives a closed tab.
+        secure_cookie: mark the session cookie ``Secure`` (when served behind HTTPS).
+
+    Every notebook session in this process is marked read-only (``WORKBENCH_READ_ONLY=1``),
+    so no write control appears whatever mode a notebook believes it runs in.
+    """
+    import marimo
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
+    from starlette.routing import Route
+
+    directory = (notebooks or default_notebooks_dir()).resolve()
+    if database is not None:
+        os.environ["WORKBENCH_DB"] = str(Path(database).resolve())
+    os.environ[READ_ONLY_ENV] = "1"
+    apps = discover(directory)
+    by_name = {a.name: a for a in apps}
+
+    builder = marimo.create_asgi_app(quiet=True, include_code=False, session_ttl=session_ttl)
+    for nb in apps:
+        builder = builder.with_app(path=f"{APPS_PREFIX}/{nb.name}", root=str(nb.path))
+    marimo_app = builder.build()
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok", "apps": sorted(by_name)})
+
+    async def index(_request: Request) -> Response:
+        db = os.environ.get("WORKBENCH_DB", "data/workbench.duckdb")
+        return HTMLResponse(_index_page(apps, db))
+
+    async def to_slash(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in by_name:
+            return HTMLResponse("<h1>404 Not Found</h1>", status_code=404)
+        query = request.url.query
+        target = f"{request.scope.get('root_path', '')}{by_name[name].url}"
+        return RedirectResponse(target + (f"?{query}" if query else ""), status_code=307)
+
+    ours = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Route("/", index, methods=["GET", "HEAD"]),
+            Route(APPS_PREFIX + "/{name}", to_slash, methods=["GET", "HEAD"]),
+        ]
+    )
+    exact = {"/", "/healthz"}
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "lifespan":
+            await ours(scope, receive, send)
+            return
+        bare_app = path.startswith(APPS_PREFIX + "/") and "/" not in path[len(APPS_PREFIX) + 1 :]
+        if path in exact or bare_app:
+            await ours(scope, receive, send)
+        else:
+            await marimo_app(scope, receive, send)
+
+    return TokenAuth(dispatch, token=token, secure_cookie=secure_cookie)
