@@ -1,0 +1,315 @@
+"""Ledger CSV import: every transaction type, every class of bad input, idempotency, export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from workbench.errors import InvalidRows, OversoldError, TradeError
+from workbench.ledger import import_csv, import_frame, record_trade
+from workbench.ledger.export import export_table
+from workbench.ledger.prices_csv import import_prices_csv
+from workbench.store import connect, read_instruments, read_prices, read_transactions
+
+WriteCsv = Callable[..., Path]
+
+EVERY_TYPE = """date,account,type,symbol,quantity,price,fee,amount,currency,ratio,note
+2024-01-02,main,DEPOSIT,,,,,10000,USD,,first deposit
+2024-01-03,main,BUY,ACME,10,100,1.50,,USD,,
+2024-01-04,main,SPLIT,ACME,,,,,USD,4:1,
+2024-01-05,main,SELL,ACME,8,30,1,,USD,,
+2024-01-06,main,DIVIDEND,ACME,,,,12.5,USD,,cash dividend
+2024-01-07,main,DIVIDEND,ACME,32,0.25,,,USD,,per share
+2024-01-08,main,INTEREST,,,,,3.21,USD,,
+2024-01-09,main,FEE,,,,,5,USD,,custody
+2024-01-10,main,TAX,,,,,2,USD,,
+2024-01-11,main,WITHDRAWAL,,,,,100,USD,,
+"""
+
+
+def _count(db: Path) -> int:
+    with connect(db, read_only=True) as con:
+        return int(con.execute("SELECT count(*) FROM transactions").fetchall()[0][0])
+
+
+def test_imports_every_transaction_type(db_path: Path, write_csv: WriteCsv) -> None:
+    """One row of each type is stored with its values exact and types upper-cased."""
+    result = import_csv(db_path, write_csv(EVERY_TYPE))
+    assert (result.rows, result.added, result.duplicates) == (10, 10, 0)
+    with connect(db_path, read_only=True) as con:
+        tx = read_transactions(con)
+        instruments = read_instruments(con)
+    assert tx["type"].to_list() == [
+        "DEPOSIT", "BUY", "SPLIT", "SELL", "DIVIDEND", "DIVIDEND", "INTEREST", "FEE", "TAX", "WITHDRAWAL",
+    ]  # fmt: skip
+    assert tx["id"].to_list() == list(range(1, 11))
+    buy = tx.row(1, named=True)
+    assert (buy["quantity"], buy["price"], buy["fee"]) == (
+        Decimal(10),
+        Decimal(100),
+        Decimal("1.5"),
+    )
+    split = tx.row(2, named=True)
+    assert (split["ratio_new"], split["ratio_old"]) == (Decimal(4), Decimal(1))
+    # a dividend given as quantity x price per share gets its amount: 32 x 0.25 = 8
+    assert tx.row(5, named=True)["amount"] == Decimal(8)
+    assert tx.row(4, named=True)["amount"] == Decimal("12.5")
+    assert instruments["symbol"].to_list() == ["ACME"]
+
+
+def test_header_synonyms_bom_crlf_and_case(db_path: Path, write_csv: WriteCsv) -> None:
+    """Synonym headers in any case and order, a BOM and CRLF line ends import like the canonical form."""
+    text = "\ufeffTicker,Trade Date,ACTION,Qty,Unit Price,Commission\r\nacme,2024-03-01,buy,5,20,0.5\r\n"
+    result = import_csv(db_path, write_csv(text))
+    assert result.added == 1
+    with connect(db_path, read_only=True) as con:
+        row = read_transactions(con).row(0, named=True)
+    assert (row["symbol"], row["type"], row["account"], row["currency"]) == (
+        "ACME",
+        "BUY",
+        "default",
+        "USD",
+    )
+    assert (row["quantity"], row["price"], row["fee"]) == (Decimal(5), Decimal(20), Decimal("0.5"))
+
+
+def test_reimport_is_idempotent(db_path: Path, write_csv: WriteCsv) -> None:
+    """Importing the same file twice adds nothing the second time."""
+    path = write_csv(EVERY_TYPE)
+    import_csv(db_path, path)
+    again = import_csv(db_path, path)
+    assert (again.added, again.duplicates) == (0, 10)
+    assert _count(db_path) == 10
+
+
+def test_repeated_rows_within_a_file_are_kept(db_path: Path, write_csv: WriteCsv) -> None:
+    """Two identical rows in one file are two trades; re-importing still adds nothing."""
+    text = "date,type,symbol,quantity,price\n2024-01-02,BUY,ACME,1,10\n2024-01-02,BUY,ACME,1,10\n"
+    path = write_csv(text)
+    assert import_csv(db_path, path).added == 2
+    assert import_csv(db_path, path).added == 0
+    assert _count(db_path) == 2
+
+
+def test_dry_run_stores_nothing(db_path: Path, write_csv: WriteCsv) -> None:
+    """--dry-run validates and counts but leaves the ledger empty."""
+    result = import_csv(db_path, write_csv(EVERY_TYPE), dry_run=True)
+    assert (result.added, result.dry_run) == (10, True)
+    assert _count(db_path) == 0
+
+
+def _refused(db_path: Path, path: Path, *, line: int, field: str, match: str) -> None:
+    with pytest.raises(InvalidRows) as info:
+        import_csv(db_path, path)
+    problems = [(p.line, p.field) for p in info.value.problems]
+    assert (line, field) in problems, problems
+    assert str(path) in str(info.value)
+    assert match in str(info.value)
+    if db_path.exists():
+        assert _count(db_path) == 0
+
+
+GOOD = "2024-01-02,BUY,ACME,1,10,,,\n"
+HEADER = "date,type,symbol,quantity,price,amount,ratio,fee\n"
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "field", "match"),
+    [
+        pytest.param(
+            "2024-01-03,BUY,ACME,-5,10,,,", "quantity", "greater than 0", id="negative-quantity"
+        ),
+        pytest.param(
+            "2024-01-03,BUY,ACME,NaN,10,,,", "quantity", "not a number", id="nan-quantity"
+        ),
+        pytest.param(
+            "2024-01-03,BUY,ACME,0,10,,,", "quantity", "greater than 0", id="zero-quantity"
+        ),
+        pytest.param("2024-01-03,SWAP,ACME,1,10,,,", "type", "unknown type", id="unknown-type"),
+        pytest.param("2024-01-03,BUY,,1,10,,,", "symbol", "missing", id="missing-symbol"),
+        pytest.param("2024-02-30,BUY,ACME,1,10,,,", "date", "not a date", id="impossible-date"),
+        pytest.param("03/01/2024,BUY,ACME,1,10,,,", "date", "not a date", id="us-date"),
+        pytest.param(
+            "2024-01-03,BUY,ACME,1,ten,,,", "price", "not a number", id="non-numeric-price"
+        ),
+        pytest.param(
+            "2024-01-03,BUY,ACME,1,-10,,,", "price", "must not be negative", id="negative-price"
+        ),
+        pytest.param(
+            "2024-01-03,SPLIT,ACME,,,,4-1,", "ratio", "bad split ratio", id="bad-split-ratio"
+        ),
+        pytest.param(
+            "2024-01-03,SPLIT,ACME,,,,0:1,", "ratio", "bad split ratio", id="zero-split-ratio"
+        ),
+        pytest.param("2024-01-03,SPLIT,ACME,,,,,", "ratio", "missing", id="missing-split-ratio"),
+        pytest.param(
+            "2024-01-03,DEPOSIT,,,,-100,,", "amount", "must be positive", id="negative-amount"
+        ),
+        pytest.param("2024-01-03,FEE,,,,,,", "amount", "missing", id="missing-amount"),
+        pytest.param(
+            "2024-01-03,BUY,ACME,1,10,,,-1", "fee", "must not be negative", id="negative-fee"
+        ),
+    ],
+)
+def test_bad_value_is_named_and_nothing_imported(
+    db_path: Path, write_csv: WriteCsv, bad_row: str, field: str, match: str
+) -> None:
+    """A bad value is reported with file, line 3 and its field, and the good row is not imported either."""
+    _refused(db_path, write_csv(HEADER + GOOD + bad_row + "\n"), line=3, field=field, match=match)
+
+
+def test_every_bad_row_is_reported(db_path: Path, write_csv: WriteCsv) -> None:
+    """All bad rows are listed, not only the first."""
+    text = HEADER + "2024-01-02,BUY,ACME,-1,10,,,\n" + GOOD + "2024-01-04,NOPE,ACME,1,1,,,\n"
+    with pytest.raises(InvalidRows) as info:
+        import_csv(db_path, write_csv(text))
+    assert [(p.line, p.field) for p in info.value.problems] == [(2, "quantity"), (4, "type")]
+
+
+def test_selling_more_than_held_is_refused(db_path: Path, write_csv: WriteCsv) -> None:
+    """A sell of more than the account holds names the line and stores nothing."""
+    text = HEADER + GOOD + "2024-01-03,SELL,ACME,2,10,,,\n"
+    with pytest.raises(
+        OversoldError, match=r"ledger.csv:3: quantity: sells 2 ACME but account 'default' holds 1"
+    ):
+        import_csv(db_path, write_csv(text))
+    assert _count(db_path) == 0
+
+
+def test_split_raises_what_may_be_sold(db_path: Path, write_csv: WriteCsv) -> None:
+    """After a 4:1 split, 4 shares may be sold from 1 bought, but not 5."""
+    ok = HEADER + GOOD + "2024-01-03,SPLIT,ACME,,,,4:1,\n2024-01-04,SELL,ACME,4,3,,,\n"
+    assert import_csv(db_path, write_csv(ok)).added == 3
+    with pytest.raises(OversoldError, match="holds 0"):
+        import_csv(db_path, write_csv(HEADER + "2024-01-05,SELL,ACME,1,3,,,\n", "more.csv"))
+
+
+def test_sell_is_checked_against_stored_holdings(db_path: Path, write_csv: WriteCsv) -> None:
+    """A later file may sell what an earlier import bought, and only that much."""
+    import_csv(db_path, write_csv(HEADER + "2024-01-02,BUY,ACME,3,10,,,\n", "buys.csv"))
+    assert (
+        import_csv(db_path, write_csv(HEADER + "2024-01-05,SELL,ACME,3,12,,,\n", "sell.csv")).added
+        == 1
+    )
+    with pytest.raises(OversoldError):
+        import_csv(db_path, write_csv(HEADER + "2024-01-06,SELL,ACME,0.5,12,,,\n", "again.csv"))
+
+
+def test_backdated_sell_that_breaks_a_stored_sell_is_refused(
+    db_path: Path, write_csv: WriteCsv
+) -> None:
+    """An earlier-dated sell that would leave a stored later sell short is refused."""
+    import_csv(
+        db_path, write_csv(HEADER + "2024-01-02,BUY,ACME,3,10,,,\n2024-01-09,SELL,ACME,3,12,,,\n")
+    )
+    with pytest.raises(OversoldError, match="stored transaction 2"):
+        import_csv(db_path, write_csv(HEADER + "2024-01-05,SELL,ACME,1,11,,,\n", "backdated.csv"))
+    assert _count(db_path) == 2
+
+
+def test_missing_required_column(db_path: Path, write_csv: WriteCsv) -> None:
+    """A file without a `type` column, or BUY rows without `price`, is refused at line 1."""
+    _refused(
+        db_path,
+        write_csv("date,symbol\n2024-01-02,ACME\n"),
+        line=1,
+        field="type",
+        match="required column missing",
+    )
+    _refused(
+        db_path, write_csv("date,type,symbol,quantity\n2024-01-02,BUY,ACME,1\n", "b.csv"),
+        line=1, field="price", match="BUY rows need it",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text", [pytest.param("", id="empty"), pytest.param("\ufeff\r\n", id="bom-only")]
+)
+def test_empty_file(db_path: Path, write_csv: WriteCsv, text: str) -> None:
+    """An empty file is an error naming the file."""
+    _refused(db_path, write_csv(text), line=1, field="file", match="empty file")
+
+
+def test_header_without_rows(db_path: Path, write_csv: WriteCsv) -> None:
+    """A header and no rows is an error, not a silent no-op."""
+    _refused(db_path, write_csv(HEADER), line=2, field="file", match="no rows")
+
+
+def test_export_reimports_to_nothing_new(
+    db_path: Path, write_csv: WriteCsv, tmp_path: Path
+) -> None:
+    """A CSV export of the ledger has the import columns and re-importing it adds nothing."""
+    import_csv(db_path, write_csv(EVERY_TYPE))
+    out = tmp_path / "export.csv"
+    assert export_table(db_path, "transactions", fmt="csv", out=out) == {"transactions": 10}
+    exported = pl.read_csv(out, infer_schema=False)
+    assert exported.columns == [
+        "date",
+        "account",
+        "type",
+        "symbol",
+        "quantity",
+        "price",
+        "fee",
+        "amount",
+        "currency",
+        "ratio",
+        "note",
+    ]
+    assert exported.filter(pl.col("type") == "SPLIT")["ratio"].to_list() == ["4:1"]
+    assert import_csv(db_path, out).added == 0
+    fresh = tmp_path / "fresh.duckdb"
+    assert import_csv(fresh, out).added == 10
+
+
+def test_parquet_export_of_everything(db_path: Path, write_csv: WriteCsv, tmp_path: Path) -> None:
+    """`all` writes one Parquet file per table with every row."""
+    import_csv(db_path, write_csv(EVERY_TYPE))
+    import_prices_csv(db_path, write_csv("date,symbol,close\n2024-01-02,ACME,100\n", "p.csv"))
+    written = export_table(db_path, "all", fmt="parquet", out=tmp_path / "out")
+    assert written == {"transactions": 10, "prices": 1, "quotes": 0}
+    assert pl.read_parquet(tmp_path / "out" / "transactions.parquet").height == 10
+
+
+def test_import_frame_and_trade(db_path: Path) -> None:
+    """Frames import like files; a trade records one row at the given price and refuses oversells."""
+    frame = pl.DataFrame(
+        {
+            "date": ["2024-01-02"],
+            "type": ["buy"],
+            "symbol": ["acme"],
+            "quantity": [2.0],
+            "price": [10.0],
+        }
+    )
+    assert import_frame(db_path, frame, source="unit").added == 1
+    tid = record_trade(db_path, side="sell", symbol="ACME", quantity=1, price="12.5")
+    with connect(db_path, read_only=True) as con:
+        row = read_transactions(con).filter(pl.col("id") == tid).row(0, named=True)
+    assert (row["type"], row["quantity"], row["price"]) == ("SELL", Decimal(1), Decimal("12.5"))
+    with pytest.raises(OversoldError):
+        record_trade(db_path, side="sell", symbol="ACME", quantity=5, price=1)
+    with pytest.raises(TradeError, match="buy or sell"):
+        record_trade(db_path, side="hold", symbol="ACME", quantity=1, price=1)
+    with pytest.raises(TradeError, match="quantity"):
+        record_trade(db_path, side="buy", symbol="ACME", quantity=-1, price=1)
+    assert _count(db_path) == 2
+
+
+def test_price_import_and_bad_prices(db_path: Path, write_csv: WriteCsv) -> None:
+    """Bars import with provenance; a non-numeric close names its line and stores nothing."""
+    good = "Date,Ticker,Close,Volume\n2024-01-02,acme,10.5,100\n2024-01-03,ACME,11,200\n"
+    assert import_prices_csv(db_path, write_csv(good, "p.csv")) == 2
+    with connect(db_path, read_only=True) as con:
+        prices = read_prices(con)
+    assert prices["close"].cast(pl.Float64).to_list() == [10.5, 11.0]
+    assert set(prices["provider"]) == {"csv"}
+    bad = "date,symbol,close\n2024-01-04,ACME,12\n2024-01-05,ACME,abc\n"
+    with pytest.raises(InvalidRows, match=r"bad.csv:3: close: not a number"):
+        import_prices_csv(db_path, write_csv(bad, "bad.csv"))
+    with connect(db_path, read_only=True) as con:
+        assert read_prices(con).height == 2
