@@ -130,13 +130,14 @@ def price_chart(
         max_points: the most points per symbol.
     """
     frame = as_float(prices.select(symbol, "date", close), [close]).drop_nulls(close)
-    frame = downsample(frame, by=symbol, max_points=max_points)
     axis_title = "Close"
     if normalize:
-        frame = frame.with_columns(
+        # rebase on the true first close, before thinning drops it
+        frame = frame.sort(symbol, "date").with_columns(
             (pl.col(close) / pl.col(close).first().over(symbol) * 100.0).alias(close)
         )
         axis_title = "Close (first = 100)"
+    frame = downsample(frame, by=symbol, max_points=max_points)
     chart: alt.Chart = (
         alt.Chart(frame, title=title)
         .mark_line()
@@ -171,11 +172,13 @@ def sparklines(
         columns: sparklines per row.
     """
     frame = as_float(prices.select(symbol, "date", close), [close]).drop_nulls(close)
-    frame = downsample(frame, by=symbol, max_points=max_points).with_columns(
+    # the change over the whole window, measured before thinning drops the first close
+    frame = frame.sort(symbol, "date").with_columns(
         (pl.col(close).last().over(symbol) / pl.col(close).first().over(symbol) - 1.0).alias(
             "change"
         )
     )
+    frame = downsample(frame, by=symbol, max_points=max_points)
     chart: alt.FacetChart = (
         alt.Chart(frame)
         .mark_line(strokeWidth=1.5)
