@@ -91,7 +91,8 @@ def test_export_and_prices_import(db_path: Path, write_csv: WriteCsv, tmp_path: 
         "export", "all", "--format", "csv", "--out", str(tmp_path / "out"), "--db", str(db_path)
     )
     assert code == 0
-    assert "transactions: 2 rows" in out and "prices: 2 rows" in out
+    assert "transactions: 2 rows" in out
+    assert "prices: 2 rows" in out
     assert (tmp_path / "out" / "prices.csv").read_text().count("\n") == 3
 
 
@@ -108,7 +109,8 @@ def test_every_command_has_help() -> None:
 
     for path in walk(cli, []):
         code, out, _ = _run(*path, "--help")
-        assert code == 0 and "Usage:" in out, path
+        assert code == 0, path
+        assert "Usage:" in out, path
         assert len(out.splitlines()) > 3, path
 
 
