@@ -1,0 +1,176 @@
+"""The ledger: filter transactions, explore them in SQL; import and trade in the editor only."""
+
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium", app_title="Ledger")
+
+with app.setup:
+    import datetime as dt
+    import tempfile
+    from pathlib import Path
+
+    import duckdb
+    import marimo as mo
+
+    from workbench import store
+    from workbench.errors import WorkbenchError
+    from workbench.server import ensure_database, sandbox, writes_allowed
+    from workbench.server.views import filter_transactions, for_display
+
+
+@app.cell
+def title():
+    mo.md("""
+    # Ledger
+
+    Every transaction in the database, filterable, and a SQL explorer over the tables.
+    SQL runs on a read-only connection with file access disabled and settings locked.
+    """)
+    return
+
+
+@app.cell
+def database():
+    db = ensure_database()
+    can_write = writes_allowed(mo.app_meta().mode)
+    get_revision, set_revision = mo.state(0)
+    return can_write, db, get_revision, set_revision
+
+
+@app.cell
+def load_ledger(db, get_revision):
+    get_revision()  # re-read after an import or a trade in the editor
+    with store.connect(db, read_only=True) as _con:
+        transactions = store.read_transactions(_con)
+    return (transactions,)
+
+
+@app.cell
+def filter_controls(transactions):
+    _first = transactions["date"].min() if transactions.height else dt.date.today()
+    _last = transactions["date"].max() if transactions.height else dt.date.today()
+    account_filter = mo.ui.multiselect(
+        options=sorted(transactions["account"].unique().to_list()), label="Accounts"
+    )
+    type_filter = mo.ui.multiselect(
+        options=sorted(transactions["type"].unique().to_list()), label="Types"
+    )
+    symbol_filter = mo.ui.text(placeholder="e.g. ACME", label="Symbol contains")
+    date_filter = mo.ui.date_range(start=_first, stop=_last, value=(_first, _last), label="Dates")
+    mo.hstack([account_filter, type_filter, symbol_filter, date_filter], wrap=True, gap=1)
+    return account_filter, date_filter, symbol_filter, type_filter
+
+
+@app.cell
+def filtered_ledger(account_filter, date_filter, symbol_filter, transactions, type_filter):
+    shown = filter_transactions(
+        transactions,
+        accounts=account_filter.value,
+        types=type_filter.value,
+        symbol=symbol_filter.value,
+        start=date_filter.value[0],
+        end=date_filter.value[1],
+    )
+    mo.vstack(
+        [
+            mo.md(f"**{shown.height:,}** of {transactions.height:,} transactions"),
+            mo.ui.table(
+                for_display(shown, money_columns=("amount", "fee")),
+                page_size=15,
+                selection=None,
+                label="Transactions",
+            ),
+        ]
+    )
+    return (shown,)
+
+
+@app.cell
+def sql_title():
+    mo.md("""
+    ## SQL explorer
+
+    Tables: `transactions`, `prices`, `quotes`, `instruments`, `accounts`, `imports`.
+    """)
+    return
+
+
+@app.cell
+def sql_editor():
+    sql_input = mo.ui.code_editor(
+        value=(
+            "SELECT account, type, count(*) AS n, sum(amount) AS amount\n"
+            "FROM transactions\nGROUP BY ALL\nORDER BY account, type"
+        ),
+        language="sql",
+        min_height=120,
+        label="SQL (read-only)",
+    )
+    sql_input
+    return (sql_input,)
+
+
+@app.cell
+def sql_query(sql_input):
+    sql_text = sql_input.value
+    return (sql_text,)
+
+
+@app.cell
+def sql_result(db, sql_text):
+    sql_error = None
+    sql_frame = None
+    try:
+        with sandbox(db) as _con:
+            sql_frame = mo.sql(sql_text, engine=_con, output=False)
+    except duckdb.Error as _exc:
+        sql_error = str(_exc)
+    if sql_error is not None:
+        _view = mo.callout(mo.md(f"`{sql_error}`"), kind="danger")
+    elif sql_frame is None:
+        _view = mo.md("_(the statement returned no rows)_")
+    else:
+        _view = mo.ui.table(sql_frame, page_size=10, selection=None)
+    _view
+    return sql_error, sql_frame
+
+
+@app.cell
+def edit_notice(can_write):
+    mo.md("") if can_write else mo.md(
+        "_This app is read-only. Open the notebook in the marimo editor to import or trade._"
+    )
+    return
+
+
+@app.cell
+def import_controls(can_write):
+    csv_upload = mo.ui.file(filetypes=[".csv"], label="Ledger CSV", kind="area")
+    import_button = mo.ui.run_button(label="Import CSV")
+    mo.vstack([mo.md("## Import"), csv_upload, import_button]) if can_write else None
+    return csv_upload, import_button
+
+
+@app.cell
+def run_import(can_write, csv_upload, db, import_button, set_revision):
+    from workbench.ledger import import_csv
+
+    mo.stop(not (can_write and import_button.value and csv_upload.value))
+    _upload = csv_upload.value[0]
+    with tempfile.TemporaryDirectory() as _tmp:
+        _path = Path(_tmp) / Path(_upload.name).name
+        _path.write_bytes(_upload.contents)
+        try:
+            _result = import_csv(db, _path)
+        except WorkbenchError as _exc:  # bad rows, an oversell: the importer's message in place
+            _message = mo.callout(mo.md(str(_exc)), kind="danger")
+        else:
+            _message = mo.callout(mo.md(_result.summary()), kind="success")
+            set_revision(lambda n: n + 1)
+    _message
+    return
+
+
+if __name__ == "__main__":
+    app.run()
