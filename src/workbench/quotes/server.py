@@ -1,0 +1,327 @@
+"""The local quote server: the seed's ``GET /v1/{symbol}`` API over the synthetic demo market.
+
+It serves the demo instruments and, with ``universe=N``, the generated symbols ``U00001`` ...
+``U{N:05d}``. Prices come from :mod:`workbench.demo.market`, so they are deterministic for the
+seed. Fault flags make it a test bed for the fetch engine:
+
+- ``latency_ms``: every answer waits this long (``asyncio.sleep``, so requests overlap);
+- ``fail_rate``: this fraction of requests gets a 503 (a RNG seeded from ``seed``);
+- ``rate_limit``: more than this many requests per second get 429 with ``Retry-After``;
+- ``fail_first``: the first N requests for each symbol get ``fail_status`` (503 or 429);
+- ``slow_symbols``: extra seconds of delay for some symbols;
+- ``malformed_symbols``: symbols answered with a body that is not JSON.
+
+The API (DESIGN.md section 5)::
+
+    GET /v1/{symbol}                        {"symbol", "price", "volume", "currency", "time"}
+    GET /v1/{symbol}/history?start=&end=    {"symbol", "currency", "bars": [{"date", ...}]}
+    GET /healthz                            {"status": "ok"}
+
+Unknown symbols get 404 with ``{"error": ...}``. Every request is recorded in
+``app.state.quote_server.requests`` (time, symbol, kind, status) so tests can count requests
+and check waits on the server side. ``/v1/`` requests take a raw ASGI fast path: at thousands of
+requests per second Starlette's routing and response objects cost more than the work itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import math
+import random
+import time
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+#: how many request records the server keeps (a long-running server must not grow forever)
+REQUEST_LOG_SIZE = 200_000
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One request the server answered: when (monotonic seconds), for what, with which status."""
+
+    time: float
+    symbol: str
+    kind: str  # "quote" or "history"
+    status: int
+
+
+@dataclass
+class QuoteServerState:
+    """The server's settings and request log; tests may change the fault settings while it runs."""
+
+    seed: int = 7
+    universe: int = 0
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0
+    rate_limit: float | None = None
+    retry_after: float | None = None
+    fail_first: int = 0
+    fail_status: int = 503
+    slow_symbols: dict[str, float] = field(default_factory=dict)
+    malformed_symbols: set[str] = field(default_factory=set)
+    requests: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=REQUEST_LOG_SIZE))
+    seen: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._tokens = float(self.rate_limit or 0.0)
+        self._refilled = time.monotonic()
+        from workbench.demo.market import DEMO_INSTRUMENTS
+
+        self._currencies = {inst.symbol: inst.currency for inst in DEMO_INSTRUMENTS}
+
+    # -- what exists -------------------------------------------------------------------------
+
+    def currency(self, symbol: str) -> str | None:
+        """The symbol's currency, or None when the server does not serve it."""
+        known = self._currencies.get(symbol)
+        if known is not None:
+            return known
+        from workbench.demo.market import is_universe_symbol
+
+        if is_universe_symbol(symbol) and int(symbol[1:]) <= self.universe:
+            return "USD"
+        return None
+
+    def symbols(self) -> list[str]:
+        """Every symbol served, demo instruments first."""
+        from workbench.demo.market import universe_symbol
+
+        return [*self._currencies, *(universe_symbol(i) for i in range(1, self.universe + 1))]
+
+    def warm(self) -> None:
+        """Compute every served symbol's previous close once, so the first requests are fast.
+
+        The first price of a symbol walks its whole path (~2 ms); a server answering thousands
+        of requests per second should pay that at startup, not during a benchmark.
+        """
+        from workbench.demo.market import latest_price
+
+        now = dt.datetime.now(dt.UTC)
+        for symbol in self.symbols():
+            latest_price(symbol, seed=self.seed, at=now)
+
+    # -- faults --------------------------------------------------------------------------------
+
+    def fault(self, symbol: str) -> tuple[int, float | None] | None:
+        """The injected failure for this request (status, Retry-After), or None to answer."""
+        self.seen[symbol] += 1
+        if self.fail_first and self.seen[symbol] <= self.fail_first:
+            return self.fail_status, self.retry_after if self.fail_status == 429 else None
+        if self.rate_limit is not None:
+            now = time.monotonic()
+            rate = float(self.rate_limit)
+            self._tokens = min(rate, self._tokens + (now - self._refilled) * rate)
+            self._refilled = now
+            if self._tokens < 1.0:
+                wait = self.retry_after
+                if wait is None:
+                    wait = float(math.ceil((1.0 - self._tokens) / rate))
+                return 429, wait
+            self._tokens -= 1.0
+        if self.fail_rate and self._rng.random() < self.fail_rate:
+            return 503, None
+        return None
+
+    def delay(self, symbol: str) -> float:
+        """Seconds to wait before answering."""
+        return self.latency_ms / 1000.0 + self.slow_symbols.get(symbol, 0.0)
+
+    def record(self, symbol: str, kind: str, status: int) -> None:
+        """Log one answered request."""
+        self.requests.append(RequestRecord(time.monotonic(), symbol, kind, status))
+
+    def request_count(self, symbol: str | None = None) -> int:
+        """Requests answered so far (for one symbol, or all)."""
+        if symbol is None:
+            return len(self.requests)
+        return sum(1 for r in self.requests if r.symbol == symbol)
+
+
+def _quote_body(state: QuoteServerState, symbol: str, currency: str) -> dict[str, Any]:
+    from workbench.demo.market import instrument_for, latest_price
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    price = latest_price(symbol, seed=state.seed, at=now)
+    # a live-looking running volume: the typical daily volume times the fraction of the day gone
+    day_fraction = (now.hour * 3600 + now.minute * 60 + now.second) / 86_400.0
+    volume = float(round(instrument_for(symbol).volume * day_fraction))
+    return {
+        "symbol": symbol,
+        "price": price,
+        "volume": volume,
+        "currency": currency,
+        "time": now.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _history_body(
+    state: QuoteServerState, symbol: str, currency: str, query: str
+) -> tuple[int, dict[str, Any]]:
+    from workbench.demo.market import daily_bars
+
+    params = parse_qs(query)
+    today = dt.datetime.now(dt.UTC).date()
+    try:
+        end = dt.date.fromisoformat(params["end"][0]) if "end" in params else today
+        start = (
+            dt.date.fromisoformat(params["start"][0])
+            if "start" in params
+            else end - dt.timedelta(days=30)
+        )
+    except ValueError as exc:
+        return 400, {"error": f"bad date: {exc}"}
+    if end < start:
+        return 400, {"error": f"end {end} is before start {start}"}
+    if start > today:
+        return 200, {"symbol": symbol, "currency": currency, "bars": []}
+    frame = daily_bars(symbol, seed=state.seed, start=start, end=min(end, today))
+    bars = [{**row, "date": row["date"].isoformat()} for row in frame.iter_rows(named=True)]
+    return 200, {"symbol": symbol, "currency": currency, "bars": bars}
+
+
+async def _send_json(send: Send, status: int, body: bytes, retry_after: float | None) -> None:
+    headers = list(_JSON_HEADERS)
+    headers.append((b"content-length", str(len(body)).encode()))
+    if retry_after is not None:
+        headers.append((b"retry-after", f"{retry_after:g}".encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class QuoteServerApp(Starlette):
+    """Starlette app with a raw ASGI fast path for ``GET /v1/...``."""
+
+    quote_state: QuoteServerState
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.startswith("/v1/") and scope["method"] in ("GET", "HEAD"):
+            await self._serve_v1(scope, path[4:], send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def _serve_v1(self, scope: Scope, rest: str, send: Send) -> None:
+        state = self.quote_state
+        kind = "quote"
+        if rest.endswith("/history"):
+            kind, rest = "history", rest[: -len("/history")]
+        symbol = unquote(rest)
+        if not symbol or "/" in symbol:
+            payload = {"error": f"no route {scope['path']}"}
+            await _send_json(send, 404, json.dumps(payload).encode(), None)
+            return
+        symbol = symbol.upper()
+        delay = state.delay(symbol)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        fault = state.fault(symbol)
+        body: bytes
+        retry_after: float | None = None
+        currency = state.currency(symbol)
+        if fault is not None:
+            status, retry_after = fault
+            message = "rate limited" if status == 429 else "service unavailable"
+            body = json.dumps({"error": message}).encode()
+        elif currency is None:
+            status, body = 404, json.dumps({"error": f"unknown symbol {symbol}"}).encode()
+        elif symbol in state.malformed_symbols:
+            status, body = 200, b"<html>upstream proxy error</html>"
+        elif kind == "quote":
+            status, body = 200, json.dumps(_quote_body(state, symbol, currency)).encode()
+        else:
+            query = scope.get("query_string", b"").decode("latin-1")
+            status, payload = _history_body(state, symbol, currency, query)
+            body = json.dumps(payload).encode()
+        state.record(symbol, kind, status)
+        await _send_json(send, status, body, retry_after)
+
+
+async def _healthz(_request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(
+    *,
+    seed: int = 7,
+    universe: int = 0,
+    latency_ms: float = 0.0,
+    fail_rate: float = 0.0,
+    rate_limit: float | None = None,
+    retry_after: float | None = None,
+    fail_first: int = 0,
+    fail_status: int = 503,
+    slow_symbols: Mapping[str, float] | None = None,
+    malformed_symbols: Iterable[str] = (),
+    warm: bool = False,
+) -> QuoteServerApp:
+    """Build the quote server app.
+
+    Args:
+        seed: seeds the price paths and the 503 RNG.
+        universe: how many generated symbols ``U00001``... to serve besides the demo set.
+        latency_ms: delay before every answer.
+        fail_rate: fraction of requests answered 503.
+        rate_limit: requests per second allowed (token bucket, burst = one second's worth);
+            beyond it 429 with ``Retry-After`` (``retry_after`` seconds, or the time to the
+            next token rounded up to whole seconds).
+        retry_after: the ``Retry-After`` value to send with 429s.
+        fail_first: answer the first N requests of each symbol with ``fail_status``.
+        fail_status: 503 or 429 for ``fail_first``.
+        slow_symbols: extra delay in seconds per symbol.
+        malformed_symbols: symbols answered with HTTP 200 and a non-JSON body.
+        warm: price every served symbol once at startup.
+
+    Example::
+
+        uvicorn.run(create_app(universe=2000, latency_ms=20), host="127.0.0.1", port=8765)
+    """
+    if not 0.0 <= fail_rate <= 1.0:
+        raise ValueError(f"fail_rate must be in [0, 1], got {fail_rate}")
+    if rate_limit is not None and rate_limit <= 0:
+        raise ValueError(f"rate_limit must be positive, got {rate_limit}")
+    state = QuoteServerState(
+        seed=seed,
+        universe=universe,
+        latency_ms=latency_ms,
+        fail_rate=fail_rate,
+        rate_limit=rate_limit,
+        retry_after=retry_after,
+        fail_first=fail_first,
+        fail_status=fail_status,
+        slow_symbols={k.upper(): v for k, v in (slow_symbols or {}).items()},
+        malformed_symbols={s.upper() for s in malformed_symbols},
+    )
+
+    async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": "not found"}, status_code=404)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if warm:
+            await asyncio.to_thread(state.warm)
+        yield
+
+    app = QuoteServerApp(
+        routes=[Route("/healthz", _healthz)],
+        exception_handlers={404: not_found},
+        lifespan=lifespan,
+    )
+    app.quote_state = state
+    app.state.quote_server = state
+    return app
