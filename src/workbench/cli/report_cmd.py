@@ -1,9 +1,67 @@
-"""Commands owned by a module still being written; registers nothing yet."""
+"""``workbench report``: positions, totals, performance and risk on a date."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import click
+
+from workbench.cli.options import db_option
+
+_METHODS = ("fifo", "lifo", "hifo", "average")
+_CONVENTIONS = ("empyrical", "quantstats", "calendar365")
+
+
+@click.command("report")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Report date (YYYY-MM-DD) [default: today].",
+)
+@click.option("--account", default=None, help="Only this account [default: all accounts].")
+@click.option(
+    "--cost-method",
+    type=click.Choice(_METHODS, case_sensitive=False),
+    default="fifo",
+    show_default=True,
+    help="How sells consume lots.",
+)
+@click.option("--benchmark", default=None, help="Symbol for beta, alpha, tracking error.")
+@click.option(
+    "--convention",
+    type=click.Choice(_CONVENTIONS, case_sensitive=False),
+    default="empyrical",
+    show_default=True,
+    help="Risk metric convention.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@db_option
+def report(
+    as_of: dt.datetime | None,
+    account: str | None,
+    cost_method: str,
+    benchmark: str | None,
+    convention: str,
+    as_json: bool,
+    db: Path,
+) -> None:
+    """Positions, P&L, cash, performance (TWR, XIRR, Modified Dietz) and risk as of a date."""
+    from workbench.analytics.report import load_report
+
+    result = load_report(
+        db,
+        as_of=as_of.date() if as_of else None,
+        account=account,
+        cost_method=cost_method.lower(),
+        benchmark=benchmark,
+        convention=convention.lower(),
+    )
+    click.echo(result.to_json() if as_json else result.to_text())
 
 
 def register(cli: click.Group) -> None:
-    """Add this module's commands to ``cli``."""
+    """Add ``report`` to ``cli``."""
+    cli.add_command(report)

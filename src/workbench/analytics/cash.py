@@ -1,0 +1,112 @@
+"""Cash: the cash effect of every row, balances per account, flows, income and costs.
+
+Cash effects (DESIGN section 2): BUY ``-(quantity * price + fee)``, SELL
+``+(quantity * price - fee)``, DIVIDEND ``+amount`` (or quantity x price when amount is
+missing), INTEREST ``+amount``, FEE and TAX ``-amount``, DEPOSIT ``+amount``, WITHDRAWAL
+``-amount``, SPLIT none. A ``fee`` on a non-trade row (e.g. a wire fee on a deposit) is also
+paid from cash. DEPOSIT and WITHDRAWAL are the only *external* flows; everything else is
+internal to the portfolio and so part of its performance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from workbench.analytics._frames import dividend_amount, prepare
+
+_TOTALS = ("dividends", "interest", "fees", "taxes", "deposits", "withdrawals", "net_deposits")
+
+
+def _amount() -> pl.Expr:
+    return pl.col("amount").fill_null(0.0)
+
+
+def cash_effect() -> pl.Expr:
+    """The signed cash effect of a (prepared) ledger row."""
+    kind = pl.col("type")
+    gross = (pl.col("quantity") * pl.col("price")).fill_null(0.0)
+    body = (
+        pl.when(kind == "BUY")
+        .then(-gross)
+        .when(kind == "SELL")
+        .then(gross)
+        .when(kind == "DIVIDEND")
+        .then(dividend_amount())
+        .when(kind.is_in(("INTEREST", "DEPOSIT")))
+        .then(_amount())
+        .when(kind.is_in(("FEE", "TAX", "WITHDRAWAL")))
+        .then(-_amount())
+        .otherwise(0.0)
+    )
+    return body - pl.col("fee")
+
+
+def inflow() -> pl.Expr:
+    """External inflow of a row: a DEPOSIT's amount."""
+    return pl.when(pl.col("type") == "DEPOSIT").then(_amount()).otherwise(0.0)
+
+
+def outflow() -> pl.Expr:
+    """External outflow of a row: a WITHDRAWAL's amount."""
+    return pl.when(pl.col("type") == "WITHDRAWAL").then(_amount()).otherwise(0.0)
+
+
+def cash_flows(
+    transactions: pl.DataFrame,
+    *,
+    as_of: dt.date | None = None,
+    account: str | None = None,
+) -> pl.DataFrame:
+    """Every row's cash effect in apply order: id, date, account, type, symbol, cash, inflow, outflow."""
+    tx, _ = prepare(transactions, as_of=as_of, account=account)
+    return flows_from_prepared(tx)
+
+
+def flows_from_prepared(tx: pl.DataFrame) -> pl.DataFrame:
+    """:func:`cash_flows` on rows already passed through ``prepare``."""
+    return tx.select(
+        "id", "date", "account", "type", "symbol",
+        cash=cash_effect(), inflow=inflow(), outflow=outflow(),
+    )  # fmt: skip
+
+
+def cash_balances(
+    transactions: pl.DataFrame,
+    *,
+    as_of: dt.date | None = None,
+    account: str | None = None,
+) -> pl.DataFrame:
+    """Cash per account on ``as_of``: account, cash (negative when trades outran deposits)."""
+    return (
+        cash_flows(transactions, as_of=as_of, account=account)
+        .group_by("account")
+        .agg(cash=pl.col("cash").sum())
+        .sort("account")
+    )
+
+
+def income_and_costs(tx: pl.DataFrame) -> pl.DataFrame:
+    """Totals per account from prepared rows: dividends, interest, fees, taxes, deposits,
+    withdrawals, net_deposits, cash.
+
+    ``fees`` is every row's ``fee`` (trade commissions and fees on other rows) plus FEE rows.
+    """
+    kind = pl.col("type")
+    amount = _amount()
+    return (
+        tx.group_by("account")
+        .agg(
+            dividends=pl.when(kind == "DIVIDEND").then(dividend_amount()).otherwise(0.0).sum(),
+            interest=pl.when(kind == "INTEREST").then(amount).otherwise(0.0).sum(),
+            fees=(pl.col("fee") + pl.when(kind == "FEE").then(amount).otherwise(0.0)).sum(),
+            taxes=pl.when(kind == "TAX").then(amount).otherwise(0.0).sum(),
+            deposits=inflow().sum(),
+            withdrawals=outflow().sum(),
+            cash=cash_effect().sum(),
+        )
+        .with_columns(net_deposits=pl.col("deposits") - pl.col("withdrawals"))
+        .select("account", *_TOTALS, "cash")
+        .sort("account")
+    )

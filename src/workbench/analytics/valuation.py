@@ -1,0 +1,127 @@
+"""The daily value series: holdings x last close, plus cash, with external flows.
+
+One row per calendar day from the first transaction (or ``start``) to ``end``. Holdings are
+tracked in *base units* (shares before any split) and closes converted to prices per base
+unit, so a split changes neither value nor history and a gap in the price history around a
+split cannot mis-value. Days without a close use the last close before them; a symbol with no
+close yet uses its last trade price.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from workbench.analytics._frames import TRADES, prepare
+from workbench.analytics.cash import cash_effect, inflow, outflow
+from workbench.analytics.positions import latest_date
+
+SERIES_COLUMNS = [
+    "date", "market_value", "cash", "total_value", "inflow", "outflow", "net_deposits",
+]  # fmt: skip
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema={"date": pl.Date} | {c: pl.Float64 for c in SERIES_COLUMNS[1:]})
+
+
+def _base_marks(tx: pl.DataFrame, splits: pl.DataFrame, prices: pl.DataFrame) -> pl.DataFrame:
+    """Closes converted to price per base unit: symbol, date, close_base."""
+    closes = prices.select("symbol", "date", close=pl.col("close").cast(pl.Float64)).sort("date")
+    if splits.is_empty():
+        return closes.select("symbol", "date", close_base="close")
+    return (
+        closes.join_asof(
+            splits.select("symbol", "date", "cum").sort("date"),
+            on="date",
+            by="symbol",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .select("symbol", "date", close_base=pl.col("close") * pl.col("cum").fill_null(1.0))
+        .sort("date")
+    )
+
+
+def value_from_prepared(
+    tx: pl.DataFrame,
+    splits: pl.DataFrame,
+    prices: pl.DataFrame,
+    *,
+    start: dt.date | None,
+    end: dt.date,
+) -> pl.DataFrame:
+    """:func:`value_series` on rows already passed through ``prepare``."""
+    if tx.is_empty():
+        return _empty()
+    first = tx["date"].min()
+    assert isinstance(first, dt.date)
+    trades = tx.filter(pl.col("type").is_in(TRADES) & pl.col("symbol").is_not_null())
+    base = pl.col("quantity") / pl.col("cum")
+    deltas = trades.group_by("symbol", "date").agg(
+        delta=pl.when(pl.col("type") == "BUY").then(base).otherwise(-base).sum(),
+        trade_base=(pl.col("price") * pl.col("cum")).sort_by("seq").last(),
+    )
+    span = trades.group_by("symbol").agg(first=pl.col("date").min())
+    grid = (
+        span.select("symbol", date=pl.date_ranges("first", pl.lit(end), interval="1d"))
+        .explode("date")
+        .join(deltas, on=["symbol", "date"], how="left")
+        .sort("symbol", "date")
+        .with_columns(
+            held=pl.col("delta").fill_null(0.0).cum_sum().over("symbol"),
+            trade_base=pl.col("trade_base").forward_fill().over("symbol"),
+        )
+        .sort("date")
+        .join_asof(
+            _base_marks(tx, splits, prices),
+            on="date",
+            by="symbol",
+            strategy="backward",
+            check_sortedness=False,
+        )
+    )
+    market = grid.group_by("date").agg(
+        market_value=(pl.col("held") * pl.coalesce("close_base", "trade_base").fill_null(0.0)).sum()
+    )
+    cash = tx.group_by("date").agg(
+        cash=cash_effect().sum(), inflow=inflow().sum(), outflow=outflow().sum()
+    )
+    days = pl.DataFrame({"date": pl.date_range(first, end, interval="1d", eager=True)})
+    series = (
+        days.join(market, on="date", how="left")
+        .join(cash, on="date", how="left")
+        .sort("date")
+        .with_columns(pl.col("market_value", "cash", "inflow", "outflow").fill_null(0.0))
+        .with_columns(
+            market_value=pl.col("market_value").round(8),
+            cash=pl.col("cash").cum_sum().round(8),
+            net_deposits=(pl.col("inflow") - pl.col("outflow")).cum_sum(),
+        )
+        .with_columns(total_value=pl.col("market_value") + pl.col("cash"))
+    )
+    if start is not None:
+        series = series.filter(pl.col("date") >= start)
+    return series.select(SERIES_COLUMNS)
+
+
+def value_series(
+    transactions: pl.DataFrame,
+    prices: pl.DataFrame,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    account: str | None = None,
+) -> pl.DataFrame:
+    """Daily portfolio value: date, market_value, cash, total_value, inflow, outflow, net_deposits.
+
+    ``inflow``/``outflow`` are the day's deposits/withdrawals (external flows); ``net_deposits``
+    is their running total since the first transaction. ``end`` defaults to the latest
+    transaction or price date.
+
+        >>> value_series(read_transactions(con), read_prices(con), start=date(2024, 1, 1))
+    """
+    day = end or latest_date(transactions, prices)
+    tx, splits = prepare(transactions, as_of=day, account=account)
+    return value_from_prepared(tx, splits, prices, start=start, end=day)
