@@ -104,13 +104,9 @@ def canonicalize(
         raise InvalidRows(
             [InvalidRow(file, 1, "header", "no known columns; is the first line a header?")]
         )
-    text = frame.select(
-        pl.col(old).cast(pl.String).str.strip_chars().alias(new) for old, new in renames.items()
-    )
-    # empty cells mean "not given"
-    text = text.with_columns(
-        pl.when(pl.col(c).str.len_bytes() > 0).then(pl.col(c)).alias(c) for c in text.columns
-    )
+    # empty cells are already null (polars reads a missing string as null); blanks are
+    # stripped where each value is parsed, so this stays a cheap rename
+    text = frame.select(pl.col(old).cast(pl.String).alias(new) for old, new in renames.items())
     text = text.with_row_index("line", offset=first_line).with_columns(
         pl.col("line").cast(pl.Int64)
     )

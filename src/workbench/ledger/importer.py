@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -19,6 +20,7 @@ from workbench import config
 from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError
 from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize, read_text_csv
 from workbench.ledger.holdings import oversold_rows
+from workbench.ledger.keys import with_occurrence
 from workbench.ledger.validate import validate_rows
 from workbench.store import connect
 from workbench.store import ledger_rows as sql
@@ -80,22 +82,24 @@ def _apply(
     typed, problems = validate_rows(text, file=source)
     if problems:
         raise InvalidRows(problems)
+    rows = with_occurrence(typed)
     with connect(db) as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            added = sql.stage_rows(con, typed, dedupe=dedupe)
-            new_trades = sql.staged_trades(con)
-            if not new_trades.is_empty():
-                violations = oversold_rows(sql.stored_trades_for_staged(con), new_trades)
-                if not violations.is_empty():
-                    raise OversoldError(str(InvalidRows(_oversell_problems(source, violations))))
-            if dry_run or added == 0:
+            if dedupe and sql.has_transactions(con):
+                seen = sql.duplicate_lines(con, rows)
+                if len(seen):
+                    rows = rows.filter(~pl.col("line").is_in(seen.implode()))
+            _check_holdings(con, rows, source)
+            if dry_run or rows.is_empty():
                 con.execute("ROLLBACK")
-                return ImportResult(source, typed.height, added, dry_run, ignored_columns=ignored)
-            info = sql.insert_staged(
-                con, file_name=source, file_hash=file_hash, rows=typed.height, kind="transactions"
-            )
-            sql.drop_staging(con)
+                return ImportResult(
+                    source, typed.height, rows.height, dry_run, ignored_columns=ignored
+                )
+            info = sql.insert_rows(
+                con, rows, file_name=source, file_hash=file_hash, total_rows=typed.height,
+                kind="transactions",
+            )  # fmt: skip
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -104,6 +108,20 @@ def _apply(
         source, typed.height, info["added"], dry_run,
         import_id=info["import_id"], first_id=info["first_id"], ignored_columns=ignored,
     )  # fmt: skip
+
+
+def _check_holdings(con: Any, rows: pl.DataFrame, source: str) -> None:
+    """Refuse the import if it sells more than is held anywhere (only pairs with a new SELL
+    can go short: a buy or a split never lowers a holding)."""
+    pairs = rows.filter(pl.col("type") == "SELL").select("account", "symbol").unique()
+    if pairs.is_empty():
+        return
+    new = rows.join(pairs, on=["account", "symbol"], how="semi").filter(
+        pl.col("type").is_in(["BUY", "SELL", "SPLIT"])
+    )
+    violations = oversold_rows(sql.stored_trades(con, pairs), new)
+    if not violations.is_empty():
+        raise OversoldError(str(InvalidRows(_oversell_problems(source, violations))))
 
 
 def import_csv(

@@ -119,6 +119,10 @@ def validate_rows(
         if column not in text.columns:
             text = text.with_columns(pl.lit(None, dtype=pl.String).alias(column))
 
+    # surrounding blanks never matter, and a cell of blanks is an empty cell
+    text = text.with_columns(
+        pl.col(c).str.strip_chars().replace("", None) for c in text.columns if c != "line"
+    )
     typ = pl.col("type").str.to_uppercase()
     staged = text.with_columns(
         pl.col("date").str.to_date(_DATE_FORMAT, strict=False).alias("_date"),

@@ -1,8 +1,8 @@
-"""SQL for applying validated ledger rows: staging, de-duplication and the atomic insert.
+"""SQL for applying validated ledger rows: de-duplication and the atomic insert.
 
-Each row gets a key: an MD5 of its normalized values plus its occurrence number among identical
-rows of the same file. Importing a file twice therefore adds nothing, while a file that lists the
-same trade twice keeps both.
+Rows arrive as a validated Polars frame with an ``occurrence`` column (see
+``workbench.ledger.keys``); the store keeps :data:`ROW_KEY` of them as ``row_key``. Frames go in
+through Arrow, never row by row. The caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -14,100 +14,99 @@ import polars as pl
 
 from workbench.store.tables import query_frame
 
-_KEY_TEXT = (
-    "concat_ws('|', strftime(date, '%Y-%m-%d'), account, type, coalesce(symbol, ''),"
+#: the stored identity of a ledger row: an MD5 of its normalized values and occurrence number
+ROW_KEY = (
+    "md5_number(concat_ws('|', strftime(date, '%Y-%m-%d'), account, type, coalesce(symbol, ''),"
     " coalesce(CAST(quantity AS VARCHAR), ''), coalesce(CAST(price AS VARCHAR), ''),"
     " CAST(fee AS VARCHAR), coalesce(CAST(amount AS VARCHAR), ''), currency,"
     " coalesce(CAST(ratio_new AS VARCHAR), ''), coalesce(CAST(ratio_old AS VARCHAR), ''),"
-    " coalesce(note, ''))"
+    " coalesce(note, ''), CAST(occurrence AS VARCHAR)))"
 )
 
 
-def stage_rows(con: duckdb.DuckDBPyConnection, typed: pl.DataFrame, *, dedupe: bool) -> int:
-    """Load validated rows into the temp table ``_wb_new`` with keys; returns how many are new.
+def has_transactions(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any transaction is stored (an empty ledger needs no duplicate check)."""
+    return bool(con.execute("SELECT EXISTS (SELECT 1 FROM transactions)").fetchall()[0][0])
 
-    With ``dedupe``, rows whose key is already stored are left out.
-    """
-    con.register("_wb_typed", typed)
+
+def duplicate_lines(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.Series:
+    """The ``line`` of every row whose key is already stored."""
+    con.register("_wb_rows", rows)
     try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _wb_staged AS"
-            f" WITH keyed AS (SELECT *, {_KEY_TEXT} AS key_text FROM _wb_typed)"
-            " SELECT * EXCLUDE (key_text), md5_number(key_text || '#' || CAST(row_number()"
-            " OVER (PARTITION BY key_text ORDER BY line) AS VARCHAR)) AS row_key FROM keyed"
+        found = query_frame(
+            con,
+            f"SELECT line FROM (SELECT line, {ROW_KEY} AS row_key FROM _wb_rows) r"
+            " SEMI JOIN transactions t ON t.row_key = r.row_key",
         )
     finally:
-        con.unregister("_wb_typed")
-    if dedupe:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _wb_new AS SELECT * FROM _wb_staged s"
-            " WHERE NOT EXISTS (SELECT 1 FROM transactions t WHERE t.row_key = s.row_key)"
+        con.unregister("_wb_rows")
+    return found["line"]
+
+
+def stored_trades(con: duckdb.DuckDBPyConnection, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Stored BUY/SELL/SPLIT rows of the given (account, symbol) pairs."""
+    con.register("_wb_pairs", pairs.select("account", "symbol"))
+    try:
+        return query_frame(
+            con,
+            "SELECT t.id, t.account, t.symbol, t.date, t.type, t.quantity, t.ratio_new,"
+            " t.ratio_old FROM transactions t SEMI JOIN _wb_pairs p"
+            " ON t.account = p.account AND t.symbol = p.symbol"
+            " WHERE t.type IN ('BUY', 'SELL', 'SPLIT')",
         )
-    else:
-        con.execute("CREATE OR REPLACE TEMP TABLE _wb_new AS SELECT * FROM _wb_staged")
-    return int(con.execute("SELECT count(*) FROM _wb_new").fetchall()[0][0])
+    finally:
+        con.unregister("_wb_pairs")
 
 
-def staged_trades(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The new BUY/SELL/SPLIT rows, for the holdings check."""
-    return query_frame(
-        con,
-        "SELECT line, account, symbol, date, type, quantity, ratio_new, ratio_old FROM _wb_new"
-        " WHERE type IN ('BUY', 'SELL', 'SPLIT')",
-    )
-
-
-def stored_trades_for_staged(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Stored BUY/SELL/SPLIT rows of the (account, symbol) pairs the new rows touch."""
-    return query_frame(
-        con,
-        "SELECT t.id, t.account, t.symbol, t.date, t.type, t.quantity, t.ratio_new, t.ratio_old"
-        " FROM transactions t SEMI JOIN (SELECT DISTINCT account, symbol FROM _wb_new"
-        "   WHERE type IN ('BUY', 'SELL', 'SPLIT')) n"
-        " ON t.account = n.account AND t.symbol = n.symbol"
-        " WHERE t.type IN ('BUY', 'SELL', 'SPLIT')",
-    )
-
-
-def insert_staged(
-    con: duckdb.DuckDBPyConnection, *, file_name: str, file_hash: str, rows: int, kind: str
+def insert_rows(
+    con: duckdb.DuckDBPyConnection,
+    rows: pl.DataFrame,
+    *,
+    file_name: str,
+    file_hash: str,
+    total_rows: int,
+    kind: str,
 ) -> dict[str, Any]:
-    """Insert ``_wb_new`` with fresh ids, its accounts and instruments, and the import record.
-
-    Returns ``{"import_id", "first_id", "last_id", "added"}``. The caller owns the transaction.
+    """Insert new rows with ids after the last one, their accounts and instruments, and the
+    import record. Returns ``{"import_id", "first_id", "added"}``.
     """
     import_id = int(con.execute("SELECT coalesce(max(id), 0) + 1 FROM imports").fetchall()[0][0])
     first_id = int(
         con.execute("SELECT coalesce(max(id), 0) + 1 FROM transactions").fetchall()[0][0]
     )
-    added = int(con.execute("SELECT count(*) FROM _wb_new").fetchall()[0][0])
-    con.execute(
-        "INSERT INTO accounts (name, currency) SELECT account, arg_min(currency, line)"
-        " FROM _wb_new GROUP BY account ON CONFLICT DO NOTHING"
+    accounts = rows.group_by("account").agg(pl.col("currency").first())
+    instruments = (
+        rows.filter(pl.col("symbol").is_not_null())
+        .group_by("symbol")
+        .agg(pl.col("currency").first())
     )
-    con.execute(
-        "INSERT INTO instruments (symbol, currency) SELECT symbol, arg_min(currency, line)"
-        " FROM _wb_new WHERE symbol IS NOT NULL GROUP BY symbol ON CONFLICT DO NOTHING"
+    staged = rows.with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + first_id).alias("id"),
+        pl.lit(import_id, dtype=pl.Int64).alias("import_id"),
     )
-    con.execute(
-        "INSERT INTO transactions SELECT ? - 1 + row_number() OVER (ORDER BY line), date, account,"
-        " type, symbol, quantity, price, fee, amount, currency, ratio_new, ratio_old, note, ?,"
-        " row_key FROM _wb_new",
-        [first_id, import_id],
-    )
-    con.execute(
-        "INSERT INTO imports (id, file_name, file_hash, rows, added, kind) VALUES (?, ?, ?, ?, ?, ?)",
-        [import_id, file_name, file_hash, rows, added, kind],
-    )
-    return {
-        "import_id": import_id,
-        "first_id": first_id,
-        "last_id": first_id + added - 1,
-        "added": added,
-    }
-
-
-def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
-    """Remove the temp tables of a staged import."""
-    con.execute("DROP TABLE IF EXISTS _wb_staged")
-    con.execute("DROP TABLE IF EXISTS _wb_new")
+    con.register("_wb_accounts", accounts)
+    con.register("_wb_instruments", instruments)
+    con.register("_wb_rows", staged)
+    try:
+        con.execute(
+            "INSERT INTO accounts (name, currency) SELECT account, currency FROM _wb_accounts"
+            " ON CONFLICT DO NOTHING"
+        )
+        con.execute(
+            "INSERT INTO instruments (symbol, currency) SELECT symbol, currency"
+            " FROM _wb_instruments ON CONFLICT DO NOTHING"
+        )
+        con.execute(
+            "INSERT INTO transactions SELECT id, date, account, type, symbol, quantity, price,"
+            f" fee, amount, currency, ratio_new, ratio_old, note, import_id, {ROW_KEY}"
+            " FROM _wb_rows"
+        )
+        con.execute(
+            "INSERT INTO imports (id, file_name, file_hash, rows, added, kind)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [import_id, file_name, file_hash, total_rows, rows.height, kind],
+        )
+    finally:
+        for name in ("_wb_accounts", "_wb_instruments", "_wb_rows"):
+            con.unregister(name)
+    return {"import_id": import_id, "first_id": first_id, "added": rows.height}
