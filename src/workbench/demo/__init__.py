@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workbench.demo.build import DemoData, DemoSummary, generate, write_demo
 from workbench.demo.market import (
     ANCHOR,
     DEMO_INSTRUMENTS,
@@ -14,6 +15,7 @@ from workbench.demo.market import (
     instrument_for,
     is_universe_symbol,
     latest_price,
+    prices_frame,
     universe_symbol,
 )
 
@@ -22,12 +24,17 @@ __all__ = [
     "DEMO_INSTRUMENTS",
     "DEMO_NOTE",
     "EPOCH",
+    "DemoData",
     "DemoInstrument",
+    "DemoSummary",
     "Split",
     "daily_bars",
     "demo_instruments_frame",
+    "generate",
     "instrument_for",
     "is_universe_symbol",
     "latest_price",
+    "prices_frame",
     "universe_symbol",
+    "write_demo",
 ]

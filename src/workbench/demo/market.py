@@ -328,6 +328,49 @@ def daily_bars(symbol: str, *, seed: int = 7, start: date, end: date) -> pl.Data
     )  # fmt: skip
 
 
+def prices_frame(symbols: list[str], *, seed: int = 7, start: date, end: date) -> pl.DataFrame:
+    """Daily bars of many symbols in one frame, the same bars :func:`daily_bars` gives.
+
+    Built from whole arrays (no frame per symbol), for the thousands of universe symbols of
+    the scaled demo.
+
+    Returns:
+        symbol, date, open, high, low, close, volume, currency; sorted by symbol order given,
+        then date.
+    """
+    import numpy as np
+    import polars as pl
+
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    n = _busdays_before(date.fromordinal(end.toordinal() + 1))
+    first = min(_busdays_before(start), n)
+    parts: list[list[np.ndarray[Any, Any]]] = [[] for _ in range(6)]
+    for symbol in symbols:
+        # bypass the cache: each symbol is needed once and would only evict others
+        for column, arr in zip(parts, _path.__wrapped__(seed, symbol, n), strict=True):
+            column.append(arr[first:])
+    days = n - first
+    index = np.repeat(np.arange(len(symbols)), days)
+    currencies = [instrument_for(s).currency for s in symbols]
+    empty = np.array([], dtype=float)
+    dates, open_, high, low, close, volume = (
+        np.concatenate(column) if column else empty for column in parts
+    )
+    return pl.DataFrame(
+        {
+            "symbol": pl.Series(symbols, dtype=pl.String).gather(index),
+            "date": pl.Series(dates, dtype=pl.Date),
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": volume,
+            "currency": pl.Series(currencies, dtype=pl.String).gather(index),
+        }
+    )
+
+
 def latest_price(symbol: str, *, seed: int = 7, at: datetime) -> float:
     """A live-looking price at ``at``: the previous close plus a deterministic intraday move.
 
