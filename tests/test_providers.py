@@ -358,6 +358,32 @@ async def test_transport_failures_are_unavailable(exc: Exception) -> None:
 
 
 @pytest.mark.asyncio
+async def test_unfollowed_redirect_names_host() -> None:
+    """A redirect (Yahoo's EU consent page) is a QuoteError naming the host, not an HTML parse."""
+    location = "https://guce.yahoo.com/consent?sessionId=3_cc-session"
+    reply = Reply(302, b"", {"location": location})
+    async with Recorder(reply).client() as client:
+        with pytest.raises(QuoteError, match=r"redirected to guce\.yahoo\.com") as caught:
+            await YahooProvider().fetch_quote(client, "AAPL")
+    assert "sessionId" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "error"),
+    [
+        pytest.param("http://127.0.0.1:notaport", QuoteError, id="bad-port"),
+        pytest.param("ftp://127.0.0.1", ProviderUnavailable, id="scheme"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_bad_base_url(base_url: str, error: type[Exception]) -> None:
+    """A base URL httpx cannot use is a QuoteError, not an httpx exception."""
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(error):
+            await YahooProvider(base_url=base_url).fetch_quote(client, "AAPL")
+
+
+@pytest.mark.asyncio
 async def test_empty_symbol_makes_no_request() -> None:
     """A blank symbol is SymbolNotFound before any request."""
     recorder = Recorder(fixture_reply("yahoo_chart_AAPL.json"))

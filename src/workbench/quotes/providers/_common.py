@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from workbench.errors import MalformedResponse, ProviderUnavailable, SymbolNotFound
+from workbench.errors import MalformedResponse, ProviderUnavailable, QuoteError, SymbolNotFound
 
 #: Currencies some exchanges quote in minor units: code -> (major code, divisor).
 #: Yahoo reports London prices as ``GBp`` (pence), Johannesburg as ``ZAc``, Tel Aviv as ``ILA``.
@@ -68,17 +68,32 @@ async def send(
 ) -> httpx.Response:
     """One GET; timeouts and connection failures become ``ProviderUnavailable``.
 
+    A redirect the client did not follow is a ``QuoteError`` naming the target host.
+
     The original httpx exception is kept as ``__cause__`` (the engine can tell a timeout
     from a refused connection). Its text is not copied into the message because the
     request URL may carry an API key.
     """
     try:
-        return await client.get(url, params=params, headers=headers)
+        response = await client.get(url, params=params, headers=headers)
     except httpx.TimeoutException as exc:
         raise ProviderUnavailable(f"{provider}: {symbol}: timed out") from exc
     except httpx.TransportError as exc:
         kind = type(exc).__name__
         raise ProviderUnavailable(f"{provider}: {symbol}: connection failed ({kind})") from exc
+    except httpx.RequestError as exc:  # bad encoding, too many redirects
+        kind = type(exc).__name__
+        raise ProviderUnavailable(f"{provider}: {symbol}: request failed ({kind})") from exc
+    except httpx.InvalidURL as exc:
+        raise QuoteError(f"{provider}: invalid base URL") from exc
+    if response.is_redirect:
+        # e.g. Yahoo's EU consent page; following it would only produce HTML. Name the host
+        # only: the location may repeat the query string (and an API key in it).
+        host = httpx.URL(response.headers.get("location", "")).host or "elsewhere"
+        raise QuoteError(
+            f"{provider}: {symbol}: redirected to {host} (HTTP {response.status_code})"
+        )
+    return response
 
 
 def try_json(response: httpx.Response) -> Any:
