@@ -43,7 +43,7 @@ from workbench.errors import (
     SymbolNotFound,
 )
 from workbench.quotes.base import History, Provider, Quote
-from workbench.quotes.limits import Guards, ProviderGuard
+from workbench.quotes.limits import HALF_OPEN, Guards, ProviderGuard
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -201,18 +201,21 @@ class Attempts:
         """(value, None, attempts) on success, else (None, the last error, attempts)."""
         error: QuoteError | None = None
         sent = 0
+        breaker_wait = 0.0
         for attempt in range(self.policy.retries + 1):
             final = attempt == self.policy.retries
-            if not guard.breaker.allow():
-                error = ProviderUnavailable(
-                    f"{provider.name}: circuit open after repeated failures"
-                )
-                wait = guard.breaker.retry_in() or self.policy.backoff
-                # with a fallback left, move on at once; otherwise wait for the probe, bounded
-                if not last_provider or final or wait > self.policy.max_delay:
-                    break
+            while not guard.breaker.allow():
+                # open: fail fast (or fall back). Half-open with a probe in flight: the last
+                # provider waits for the probe's verdict, at most max_delay in all.
+                probing = guard.breaker.state == HALF_OPEN
+                wait = min(0.05, self.policy.max_delay)
+                if not probing or not last_provider or breaker_wait + wait > self.policy.max_delay:
+                    error = ProviderUnavailable(
+                        f"{provider.name}: circuit open after repeated failures"
+                    )
+                    return None, error, sent
+                breaker_wait += wait
                 await self.sleep(wait)
-                continue
             try:
                 pause = guard.pause_left()
                 if pause > self.policy.max_delay:

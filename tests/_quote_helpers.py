@@ -1,0 +1,81 @@
+"""Test helpers for the fetch engine: the real quote server on 127.0.0.1 in a background thread.
+
+``quote_server(**flags)`` starts :func:`workbench.quotes.server.create_app` under uvicorn on a
+free port and returns a :class:`RunningServer` (its base URL, its state with the request log,
+and ``stop()`` to take it away mid-run). Servers are stopped when the test ends.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import uvicorn
+
+from workbench.quotes.providers import WorkbenchApiProvider
+from workbench.quotes.server import QuoteServerState, create_app
+
+
+@dataclass
+class RunningServer:
+    """A quote server answering on 127.0.0.1."""
+
+    base_url: str
+    state: QuoteServerState
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def provider(self, name: str = "workbench", **kwargs: Any) -> WorkbenchApiProvider:
+        """A workbench-API provider pointed at this server."""
+        return WorkbenchApiProvider(name=name, base_url=self.base_url, **kwargs)
+
+    def times(self, symbol: str) -> list[float]:
+        """Server-side monotonic times of every request for ``symbol``."""
+        return [r.time for r in self.state.requests if r.symbol == symbol]
+
+    def stop(self) -> None:
+        """Stop accepting connections and shut down (in-flight requests may finish)."""
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_server(**flags: Any) -> RunningServer:
+    """Start a quote server with ``create_app(**flags)`` on a free port; wait until it listens."""
+    app = create_app(**flags)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, log_level="critical", access_log=False, lifespan="on", timeout_graceful_shutdown=0.3
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("quote server did not start")
+        time.sleep(0.01)
+    return RunningServer(f"http://127.0.0.1:{port}", app.quote_state, server, thread)
+
+
+@pytest.fixture
+def quote_server() -> Iterator[Callable[..., RunningServer]]:
+    """A factory of real quote servers (``create_app`` flags), all stopped after the test."""
+    running: list[RunningServer] = []
+
+    def start(**flags: Any) -> RunningServer:
+        server = start_server(**flags)
+        running.append(server)
+        return server
+
+    yield start
+    for server in running:
+        if server.thread.is_alive():
+            server.stop()
