@@ -38,7 +38,8 @@ def _provider_option(fn: F) -> F:
         "--base-url",
         default=None,
         metavar="URL",
-        help="Send the provider's requests to this scheme://host:port (a mirror or local server).",
+        help="Send the (first) provider's requests to this scheme://host:port"
+        " (a mirror or local server).",
     )(fn)
     return click.option(
         "--provider",
@@ -61,7 +62,8 @@ def _providers(provider: str | None, base_url: str | None) -> list[Any]:
                 f"{name!r} is not one of {', '.join(PROVIDER_NAMES)}", param_hint="--provider"
             )
     try:
-        return [get_provider(name, base_url=base_url) for name in names]
+        # the URL belongs to the first (primary) provider; fallbacks keep their own addresses
+        return [get_provider(n, base_url=base_url if i == 0 else None) for i, n in enumerate(names)]
     except QuoteError as exc:
         raise click.BadParameter(str(exc), param_hint="--base-url") from exc
 
@@ -245,7 +247,8 @@ def history_cmd(
         sys.exit(1)
 
 
-@click.command("trade")
+# "-3" must reach the quantity check (exit 1), not be read as an unknown option (exit 2)
+@click.command("trade", context_settings={"ignore_unknown_options": True})
 @click.argument("side", type=click.Choice(["buy", "sell"], case_sensitive=False))
 @click.argument("symbol")
 @click.argument("quantity")
