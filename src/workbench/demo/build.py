@@ -74,10 +74,12 @@ class DemoSummary:
 
     def describe(self) -> str:
         """A few lines for people, labelled as synthetic demo data."""
-        added = (
-            "all new" if self.transactions_added == self.transactions
-            else f"{self.transactions_added:,} new, the rest already there"
-        )  # fmt: skip
+        if self.transactions_added == self.transactions:
+            added = "all new"
+        elif self.transactions_added == 0:
+            added = "already stored; nothing added"
+        else:
+            added = f"{self.transactions_added:,} new, the rest already stored"
         return "\n".join(
             [
                 f"Synthetic demo data (seed {self.seed}) — invented instruments and prices,"
