@@ -61,21 +61,23 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         .when(pl.col("type") == "SELL").then(-qty)
         .otherwise(0.0)
     )  # fmt: skip
-    ordered = rows.sort([*key, "date", "src", "order"], maintain_order=True)
+    ordered = rows.lazy().sort([*key, "date", "src", "order"], maintain_order=True)
+    if rows.select((pl.col("type") == "SPLIT").any()).item():
+        after = pl.col("factor").cum_prod(reverse=True).over(key) / pl.col("factor")
+    else:
+        after = pl.lit(1.0)  # no split anywhere: every factor is 1, skip the reverse product
     checked = (
         ordered.with_columns(factor.alias("factor"), signed.alias("signed"))
-        .with_columns(
-            (pl.col("factor").cum_prod(reverse=True).over(key) / pl.col("factor")).alias("after")
-        )
+        .with_columns(after.alias("after"))
         .with_columns((pl.col("signed") * pl.col("after")).cum_sum().over(key).alias("cum"))
-        .with_columns(
-            (pl.col("cum") / pl.col("after")).alias("held_after"),
-            pl.col("line").min().over(key).alias("first_new_line"),
-        )
+        .with_columns((pl.col("cum") / pl.col("after")).alias("held_after"))
+        .filter((pl.col("type") == "SELL") & (pl.col("held_after") < -TOLERANCE))
+        .collect()
     )
-    return checked.filter(
-        (pl.col("type") == "SELL") & (pl.col("held_after") < -TOLERANCE)
-    ).select(
+    if checked.is_empty():
+        return checked.select(*key, "date", "type", "line", "id")
+    first_new = rows.group_by(key).agg(pl.col("line").min().alias("first_new_line"))
+    return checked.join(first_new, on=key, how="left", maintain_order="left").select(
         *key, "date", "type", "line", "id",
         (pl.col("held_after") + qty).alias("held"), qty.alias("quantity"), "first_new_line",
     )  # fmt: skip
