@@ -1,0 +1,66 @@
+# The two commands README.md gives: `make run` (the main job) and `make test` (everything CI checks).
+# A fresh machine needs only Python 3.11+, pip, make and git; the rest is installed here.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DB     ?= data/workbench.duckdb
+
+.PHONY: install run demo report test lint typecheck notebooks-check pytest browser audit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install workbench with its test tools
+
+run: install  ## build the demo database if missing, then serve the apps
+	@test -f $(DB) || $(BIN)/workbench demo --db $(DB)
+	$(BIN)/workbench serve --db $(DB)
+
+report: install  ## build the demo database if missing and print the portfolio report
+	@test -f $(DB) || $(BIN)/workbench demo --db $(DB)
+	$(BIN)/workbench report --db $(DB)
+
+browser:  ## Debian's chromium for the browser tests (Playwright cannot download one here)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@/usr/bin/chromium --version
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+notebooks-check: install
+	$(BIN)/marimo check --strict notebooks/
+
+pytest: install browser
+	$(BIN)/pytest
+
+audit: install  ## dependency audit; says plainly when the vulnerability database is out of reach
+	@$(BIN)/python -m pip install --quiet pip-audit >/dev/null 2>&1 || true
+	@if $(BIN)/python -m pip_audit --version >/dev/null 2>&1; then \
+		$(BIN)/python -m pip_audit --skip-editable --progress-spinner off 2>/tmp/pip-audit.err \
+		&& echo "pip-audit: no known vulnerabilities" \
+		|| { if grep -qiE "connection|resolve|network|timed out|max retries" /tmp/pip-audit.err; then \
+			echo "pip-audit: NOT CHECKED - the vulnerability database could not be reached from this machine"; \
+		else cat /tmp/pip-audit.err; exit 1; fi; }; \
+	else echo "pip-audit: NOT CHECKED - pip-audit could not be installed"; fi
+
+test: lint typecheck notebooks-check pytest audit  ## everything CI runs
+
+bench: install  ## the side-by-side benchmarks (minutes; prints ratios)
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/fetch.py
+	$(BIN)/python benchmarks/analytics.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
