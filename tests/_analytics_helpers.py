@@ -143,7 +143,7 @@ def reference_lots(
             if ident in applied:
                 continue
             applied.add(ident)
-            for (acct, sym), lots in book.items():
+            for (_account, sym), lots in book.items():
                 if sym == r["symbol"]:
                     for lot in lots:
                         lot[0] *= factor

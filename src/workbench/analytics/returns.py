@@ -163,13 +163,15 @@ def xirr_flows(
     assert isinstance(last, dt.date)
     begin = start if start is not None and start >= first else None
     parts = [
-        _window(series, begin, last).select("date", amount=pl.col("outflow") - pl.col("inflow"))
+        _window(series, begin, last).select(
+            "date", amount=(pl.col("outflow") - pl.col("inflow")).cast(pl.Float64)
+        )
     ]
     if begin is not None:
         parts.insert(0, pl.DataFrame({"date": [begin], "amount": [-_value_at(series, begin)]}))
     parts.append(pl.DataFrame({"date": [last], "amount": [_value_at(series, last)]}))
     return (
-        pl.concat(parts)
+        pl.concat(parts, how="vertical_relaxed")
         .group_by("date")
         .agg(pl.col("amount").sum())
         .filter(pl.col("amount") != 0)
