@@ -1037,26 +1037,29 @@ async def test_every_provider_through_a_real_mirror(no_env_keys: None) -> None:
 LIVE_DAY = D(2024, 1, 2)
 
 
-async def _live(provider: Provider, symbol: str) -> None:
+async def _live(provider: Provider, symbol: str) -> list[float]:
+    """Fetch a quote and the LIVE_DAY bar; return that bar's close."""
     async with httpx.AsyncClient(timeout=20) as client:
         quote = await provider.fetch_quote(client, symbol)
         history = await provider.fetch_history(client, symbol, LIVE_DAY, LIVE_DAY)
     assert quote.price > 0
     assert [b.date for b in history.bars] == [LIVE_DAY]
+    return [b.close for b in history.bars]
 
 
 @pytest.mark.network
 @pytest.mark.asyncio
 async def test_live_yahoo() -> None:
     """Yahoo answers AAPL's quote and its 2024-01-02 bar (185.64 as traded)."""
-    await _live(YahooProvider(), "AAPL")
+    assert await _live(YahooProvider(), "AAPL") == [pytest.approx(185.64, abs=0.01)]
 
 
 @pytest.mark.network
 @pytest.mark.asyncio
 async def test_live_binance() -> None:
     """Binance answers BTCUSDT's ticker and its 2024-01-02 kline."""
-    await _live(BinanceProvider(), "BTCUSDT")
+    (close,) = await _live(BinanceProvider(), "BTCUSDT")
+    assert 40_000 < close < 50_000  # BTC traded near 45,000 USDT that day
 
 
 @pytest.mark.network
