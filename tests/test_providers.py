@@ -236,6 +236,10 @@ def test_yahoo_not_found_body() -> None:
         pytest.param({"chart": {"result": [{"meta": {}}], "error": None}}, id="no-price"),
         pytest.param({"chart": {"result": [{"meta": {"regularMarketPrice": "n/a"}}]}}, id="text"),
         pytest.param({"quoteResponse": {"result": []}}, id="v7-shape"),
+        pytest.param(
+            {"chart": {"result": [{"meta": {"regularMarketPrice": 1, "regularMarketTime": 1e20}}]}},
+            id="absurd-time",
+        ),
     ],
 )
 def test_yahoo_quote_malformed(payload: object) -> None:

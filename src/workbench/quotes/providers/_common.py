@@ -89,7 +89,10 @@ async def send(
     if response.is_redirect:
         # e.g. Yahoo's EU consent page; following it would only produce HTML. Name the host
         # only: the location may repeat the query string (and an API key in it).
-        host = httpx.URL(response.headers.get("location", "")).host or "elsewhere"
+        try:
+            host = httpx.URL(response.headers.get("location", "")).host or "elsewhere"
+        except httpx.InvalidURL:
+            host = "elsewhere"
         raise QuoteError(
             f"{provider}: {symbol}: redirected to {host} (HTTP {response.status_code})"
         )
@@ -109,7 +112,16 @@ def malformed(provider: str, symbol: str) -> Iterator[None]:
     """Turn a missing key, wrong type or bad number inside the block into ``MalformedResponse``."""
     try:
         yield
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+    # OverflowError/OSError: datetime.fromtimestamp on an absurd stamp (no I/O happens here)
+    except (
+        KeyError,
+        IndexError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        OverflowError,
+        OSError,
+    ) as exc:
         detail = f"{type(exc).__name__}: {exc}"[:120]
         raise MalformedResponse(f"{provider}: {symbol}: unexpected response ({detail})") from exc
 
@@ -207,11 +219,6 @@ def major_currency(code: object) -> tuple[str | None, int]:
     if not isinstance(code, str) or not code:
         return None, 1
     return MINOR_UNITS.get(code, (code, 1))
-
-
-def within(day: dt.date, start: dt.date, end: dt.date) -> bool:
-    """Whether ``day`` lies in ``[start, end]``."""
-    return start <= day <= end
 
 
 def last_per_day(items: Iterable[tuple[dt.date, _T]]) -> list[tuple[dt.date, _T]]:
