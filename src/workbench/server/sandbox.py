@@ -65,7 +65,7 @@ def ensure_database(path: str | os.PathLike[str] | None = None, *, seed: int = 7
     """
     target = Path(path) if path is not None else database_path()
     if not target.exists():
-        from workbench.demo import write_demo  # type: ignore[attr-defined,unused-ignore]
+        from workbench.demo import write_demo
 
         write_demo(target, seed=seed)
     return target

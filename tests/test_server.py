@@ -1,0 +1,301 @@
+"""The serve app: token on every route but /healthz, notebooks read-only, the SQL sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import polars as pl
+import pytest
+import pytest_asyncio
+from _browser_helpers import (
+    APP_NAMES,
+    NOTEBOOKS,
+    build_demo_db,
+    copy_db,
+    run_app_session,
+    uvicorn_thread,
+)
+
+from workbench.errors import WorkbenchError
+from workbench.server import COOKIE_NAME, create_app, load_token, sandbox, writes_allowed
+
+TOKEN = "s3cret-token"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database, built once per module; tests use copies."""
+    return build_demo_db(tmp_path_factory.mktemp("template") / "demo.duckdb")
+
+
+@pytest.fixture
+def demo_db(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo database in this test's tmp_path."""
+    return copy_db(demo_template, tmp_path / "workbench.duckdb")
+
+
+@pytest.fixture
+def app_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let create_app set WORKBENCH_DB/WORKBENCH_READ_ONLY, restored after the test."""
+    for name in ("WORKBENCH_DB", "WORKBENCH_READ_ONLY", "WORKBENCH_TOKEN"):
+        monkeypatch.setenv(name, "")
+
+
+@pytest.fixture
+def protected_app(demo_db: Path, app_env: None) -> Any:
+    """The serve app over the demo database, with a token."""
+    return create_app(notebooks=NOTEBOOKS, token=TOKEN, database=demo_db)
+
+
+@pytest_asyncio.fixture
+async def client(protected_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client calling the app in-process, not following redirects."""
+    transport = httpx.ASGITransport(app=protected_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def live_server(protected_app: Any) -> Iterator[str]:
+    """The protected app on a real uvicorn server on 127.0.0.1 (for websockets)."""
+    with uvicorn_thread(protected_app) as base:
+        yield base
+
+
+@pytest.mark.asyncio
+async def test_healthz_needs_no_token(client: httpx.AsyncClient) -> None:
+    """/healthz answers 200 without a token and lists every app."""
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "apps": sorted(APP_NAMES)}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/apps/portfolio",
+        "/apps/portfolio/",
+        "/apps/ledger/",
+        "/apps/ledger/api/status",
+        "/apps/risk/assets/index.js",
+        "/apps/nope/",
+        "/healthz/",
+        "/favicon.ico",
+    ],
+)
+async def test_every_other_route_needs_the_token(client: httpx.AsyncClient, path: str) -> None:
+    """Without a token every route except /healthz answers 401."""
+    response = await client.get(path)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.asyncio
+async def test_post_without_token_refused(client: httpx.AsyncClient) -> None:
+    """Kernel API calls without a token are refused too."""
+    response = await client.post("/apps/ledger/api/kernel/set_ui_element_value", json={})
+    assert response.status_code == 401
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": "Bearer "},
+        {"Cookie": f"{COOKIE_NAME}={TOKEN}"},
+        {"Cookie": f"{COOKIE_NAME}=; other=1"},
+    ],
+    ids=["wrong-bearer", "basic-scheme", "empty-bearer", "raw-token-cookie", "empty-cookie"],
+)
+async def test_wrong_credentials_refused(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    """A wrong token, another scheme, or a cookie not issued by the server gets 401."""
+    assert (await client.get("/", headers=headers)).status_code == 401
+
+
+@pytest.mark.asyncio
+async def test_bearer_token_opens_index_and_apps(client: httpx.AsyncClient) -> None:
+    """With the bearer token the index lists every app and each app page loads."""
+    index = await client.get("/", headers=BEARER)
+    assert index.status_code == 200
+    for name in APP_NAMES:
+        assert f'href="/apps/{name}/"' in index.text
+        page = await client.get(f"/apps/{name}/", headers=BEARER)
+        assert page.status_code == 200
+        assert "<marimo-mode" in page.text or "marimo" in page.text
+
+
+@pytest.mark.asyncio
+async def test_access_token_once_sets_a_cookie(client: httpx.AsyncClient) -> None:
+    """?access_token= redirects to the same address without it and sets a session cookie."""
+    first = await client.get(f"/apps/ledger/?access_token={TOKEN}&x=1")
+    assert first.status_code == 303
+    assert first.headers["location"] == "/apps/ledger/?x=1"
+    cookie = first.cookies[COOKIE_NAME]
+    assert TOKEN not in cookie
+    assert "httponly" in first.headers["set-cookie"].lower()
+    session = {"Cookie": f"{COOKIE_NAME}={cookie}"}
+    follow = await client.get("/apps/ledger/?x=1", headers=session)
+    assert follow.status_code == 200
+    other = await client.get("/", headers=session)
+    assert other.status_code == 200
+
+
+@pytest.mark.asyncio
+async def test_wrong_access_token_refused(client: httpx.AsyncClient) -> None:
+    """A wrong ?access_token= gets 401 and no cookie."""
+    response = await client.get("/?access_token=nope")
+    assert response.status_code == 401
+    assert COOKIE_NAME not in response.cookies
+
+
+@pytest.mark.asyncio
+async def test_bare_app_path_redirects_to_slash(client: httpx.AsyncClient) -> None:
+    """/apps/<name> redirects to the absolute /apps/<name>/ (marimo's own is relative and 404s)."""
+    response = await client.get("/apps/portfolio?view=1", headers=BEARER)
+    assert response.status_code == 307
+    assert response.headers["location"] == "/apps/portfolio/?view=1"
+    missing = await client.get("/apps/nope", headers=BEARER)
+    assert missing.status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_app_pages_hide_code(client: httpx.AsyncClient) -> None:
+    """The app page ships no notebook source."""
+    page = await client.get("/apps/ledger/", headers=BEARER)
+    assert page.status_code == 200
+    assert "sandbox(db)" not in page.text
+    assert "filter_transactions(" not in page.text
+
+
+@pytest.mark.asyncio
+async def test_open_without_a_token_configured(demo_db: Path, app_env: None) -> None:
+    """With no token configured the routes are open."""
+    app = create_app(notebooks=NOTEBOOKS, token=None, database=demo_db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        assert (await c.get("/")).status_code == 200
+
+
+def test_websocket_without_token_refused(live_server: str) -> None:
+    """The kernel websocket of an app is refused without the token."""
+    from websockets.exceptions import InvalidStatus
+
+    with pytest.raises(InvalidStatus) as info:
+        run_app_session(live_server, "ledger", timeout=20)
+    assert info.value.response.status_code == 403
+
+
+def test_ledger_app_session_is_read_only(live_server: str, demo_db: Path) -> None:
+    """In app mode the ledger runs clean, hides its code and shows no write control."""
+    before = demo_db.stat().st_mtime_ns
+    run = run_app_session(live_server, "ledger", headers=BEARER)
+    assert run.outcome == "succeeded"
+    assert run.errors == []
+    assert set(run.codes) == {""}
+    everything = run.all_output()
+    assert "read-only" in run.output_of("edit_notice")
+    assert "Import CSV" not in everything
+    assert "marimo-file" not in everything
+    assert "Record" not in everything
+    assert "marimo-table" in run.output_of("sql_result")
+    assert demo_db.stat().st_mtime_ns == before
+
+
+def test_writer_can_import_after_an_app_session(
+    live_server: str, demo_db: Path, tmp_path: Path
+) -> None:
+    """Apps hold the database only briefly: an import succeeds right after a session ran."""
+    from workbench.ledger import import_csv
+
+    run_app_session(live_server, "ledger", headers=BEARER)
+    csv = tmp_path / "more.csv"
+    csv.write_text("date,account,type,amount\n2025-12-31,taxable,DEPOSIT,123.45\n")
+    assert import_csv(demo_db, csv).added == 1
+
+
+def test_sandbox_refuses_reading_server_files(demo_db: Path) -> None:
+    """SQL in the sandbox cannot read files on the server."""
+    with sandbox(demo_db) as con, pytest.raises(duckdb.PermissionException):
+        con.sql("SELECT * FROM read_csv('/etc/passwd')").fetchall()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SET enable_external_access = true",
+        "RESET enable_external_access",
+        "SET lock_configuration = false",
+        "SET python_enable_replacements = true",
+    ],
+)
+def test_sandbox_refuses_changing_settings(demo_db: Path, statement: str) -> None:
+    """Every SET/RESET fails: the configuration is locked."""
+    with sandbox(demo_db) as con, pytest.raises(duckdb.Error, match="locked"):
+        con.execute(statement)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO accounts (name, currency) VALUES ('evil', 'USD')",
+        "DELETE FROM transactions",
+        "DROP TABLE prices",
+        "CREATE TABLE t AS SELECT 1",
+    ],
+)
+def test_sandbox_is_read_only(demo_db: Path, statement: str) -> None:
+    """The sandbox connection cannot change the database."""
+    with sandbox(demo_db) as con, pytest.raises(duckdb.Error, match="read-only"):
+        con.execute(statement)
+
+
+def test_sandbox_cannot_see_python_variables(demo_db: Path) -> None:
+    """A DataFrame in scope is not readable by name (replacement scans are off)."""
+    secret_frame = pl.DataFrame({"api_key": ["do-not-leak"]})
+    assert secret_frame.height == 1
+    with sandbox(demo_db) as con, pytest.raises(duckdb.CatalogException):
+        con.sql("SELECT * FROM secret_frame").fetchall()
+
+
+def test_sandbox_reads_the_ledger(demo_db: Path) -> None:
+    """Plain queries over the tables still work in the sandbox."""
+    with sandbox(demo_db) as con:
+        count = con.sql("SELECT count(*) FROM transactions").fetchall()[0][0]
+    assert count == 1495
+
+
+def test_writes_allowed_only_in_the_editor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Write controls show only in edit mode, and never under serve's read-only flag."""
+    monkeypatch.delenv("WORKBENCH_READ_ONLY", raising=False)
+    assert writes_allowed("edit")
+    assert not any(writes_allowed(mode) for mode in ("run", "script", "test", None))
+    monkeypatch.setenv("WORKBENCH_READ_ONLY", "1")
+    assert not writes_allowed("edit")
+
+
+def test_load_token_from_file_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token comes from the file's first line, else WORKBENCH_TOKEN, else none."""
+    monkeypatch.delenv("WORKBENCH_TOKEN", raising=False)
+    assert load_token(None) is None
+    monkeypatch.setenv("WORKBENCH_TOKEN", " from-env \n")
+    assert load_token(None) == "from-env"
+    path = tmp_path / "token"
+    path.write_text("from-file\n")
+    assert load_token(path) == "from-file"
+    path.write_text("  \n")
+    with pytest.raises(WorkbenchError, match="empty"):
+        load_token(path)
+    with pytest.raises(WorkbenchError, match="cannot read"):
+        load_token(tmp_path / "missing")
