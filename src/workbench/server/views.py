@@ -289,3 +289,28 @@ def explain_position(
         lots_cost=float(lots["cost_basis"].sum() or 0.0) if lots.height else 0.0,
         lots_quantity=float(lots["quantity"].sum() or 0.0) if lots.height else 0.0,
     )
+
+
+def quotes_frame(results: Sequence[Any]) -> pl.DataFrame:
+    """Fetch results (``QuoteResult``) as a table: symbol, price, currency, volume, time,
+    provider, error, in request order."""
+    schema = {
+        "symbol": pl.String, "price": pl.Float64, "currency": pl.String, "volume": pl.Float64,
+        "time": pl.String, "provider": pl.String, "error": pl.String,
+    }  # fmt: skip
+    return pl.DataFrame([r.as_dict() for r in results], schema=schema, orient="row")
+
+
+def history_frame(results: Sequence[Any]) -> pl.DataFrame:
+    """History results (``HistoryResult``) as long bars: symbol, date, close, provider."""
+    rows = [
+        (r.symbol, bar.date, bar.close, r.history.provider)
+        for r in results
+        if r.history is not None
+        for bar in r.history.bars
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={"symbol": pl.String, "date": pl.Date, "close": pl.Float64, "provider": pl.String},
+        orient="row",
+    ).sort("symbol", "date")
