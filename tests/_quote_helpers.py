@@ -7,10 +7,12 @@ and ``stop()`` to take it away mid-run). Servers are stopped when the test ends.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,3 +81,44 @@ def quote_server() -> Iterator[Callable[..., RunningServer]]:
     for server in running:
         if server.thread.is_alive():
             server.stop()
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@dataclass
+class ScriptedServer:
+    """A raw TCP server on 127.0.0.1 whose replies are written byte by byte by the test."""
+
+    base_url: str
+    connections: int = 0
+
+
+@contextlib.asynccontextmanager
+async def scripted_server(handler: Handler) -> AsyncIterator[ScriptedServer]:
+    """Serve ``handler(reader, writer)`` per connection (for transport edge cases)."""
+    info = ScriptedServer("")
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        info.connections += 1
+        try:
+            await handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    info.base_url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        yield info
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """Read one request head (the tests send no bodies)."""
+    return await reader.readuntil(b"\r\n\r\n")

@@ -19,8 +19,6 @@ from _quote_helpers import RunningServer, quote_server
 from workbench.demo.market import daily_bars, latest_price
 from workbench.errors import ProviderUnavailable, RateLimited, SymbolNotFound, TradeError
 from workbench.quotes.engine import (
-    Attempts,
-    RetryPolicy,
     fetch_history,
     fetch_quotes,
     iter_quotes,
@@ -30,8 +28,10 @@ from workbench.quotes.limits import (
     CLOSED,
     HALF_OPEN,
     OPEN,
+    Attempts,
     CircuitBreaker,
     Guards,
+    RetryPolicy,
     TokenBucket,
 )
 from workbench.quotes.transport import make_client

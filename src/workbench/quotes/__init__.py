@@ -3,5 +3,33 @@
 from __future__ import annotations
 
 from workbench.quotes.base import Bar, History, Provider, Quote
+from workbench.quotes.engine import (
+    HistoryResult,
+    QuoteResult,
+    TradeResult,
+    fetch_history,
+    fetch_quotes,
+    iter_quotes,
+    store_quotes,
+    trade_at_market,
+)
+from workbench.quotes.limits import Guards, RetryPolicy
+from workbench.quotes.transport import make_client
 
-__all__ = ["Bar", "History", "Provider", "Quote"]
+__all__ = [
+    "Bar",
+    "Guards",
+    "History",
+    "HistoryResult",
+    "Provider",
+    "Quote",
+    "QuoteResult",
+    "RetryPolicy",
+    "TradeResult",
+    "fetch_history",
+    "fetch_quotes",
+    "iter_quotes",
+    "make_client",
+    "store_quotes",
+    "trade_at_market",
+]

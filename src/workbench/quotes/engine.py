@@ -27,9 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import random
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -43,7 +42,14 @@ from workbench.errors import (
     SymbolNotFound,
 )
 from workbench.quotes.base import History, Provider, Quote
-from workbench.quotes.limits import HALF_OPEN, Guards, ProviderGuard
+from workbench.quotes.limits import (
+    DEFAULT_RETRIES,
+    Attempts,
+    Guards,
+    QuoteTimeout,
+    RetryPolicy,
+)
+from workbench.quotes.transport import ClientPool
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -52,19 +58,9 @@ R = TypeVar("R")
 DEFAULT_CONCURRENCY = 32
 #: seconds one attempt may take
 DEFAULT_TIMEOUT = 10.0
-#: retries after the first attempt, per provider
-DEFAULT_RETRIES = 2
-#: generated symbols U00001... the in-process demo provider serves
-DEMO_UNIVERSE = 10_000
 
 ProviderSpec = str | Provider | Sequence[str | Provider]
 Progress = Callable[[int, int], None]
-
-
-class QuoteTimeout(ProviderUnavailable):
-    """An attempt took longer than the engine's timeout."""
-
-    reason = "timeout"
 
 
 #: the error class for each short reason (to re-raise a failed result)
@@ -72,17 +68,6 @@ _ERRORS: dict[str, type[QuoteError]] = {
     cls.reason: cls
     for cls in (SymbolNotFound, RateLimited, ProviderUnavailable, MalformedResponse, QuoteTimeout)
 }
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How often and how long to retry one symbol at one provider."""
-
-    retries: int = DEFAULT_RETRIES
-    #: first backoff in seconds; doubles each retry, with jitter in [0.5, 1) of it
-    backoff: float = 0.2
-    #: the longest any single wait may be (backoff, Retry-After, a paused provider)
-    max_delay: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,149 +118,6 @@ def error_reason(exc: BaseException) -> str:
     if isinstance(exc, QuoteError):
         return exc.reason
     return ProviderUnavailable.reason
-
-
-class ClientPool:
-    """The HTTP client of each provider for one call.
-
-    In-process providers (``demo``) get an ASGI client over the bundled quote server; the
-    others share the caller's client, or one fast client created for the call.
-    """
-
-    def __init__(self, *, client: httpx.AsyncClient | None, concurrency: int, timeout: float):
-        self._given = client
-        self._concurrency = concurrency
-        self._timeout = timeout
-        self._stack = contextlib.AsyncExitStack()
-        self._shared: httpx.AsyncClient | None = None
-        self._in_process: dict[int, httpx.AsyncClient] = {}
-
-    async def __aenter__(self) -> ClientPool:
-        await self._stack.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._stack.__aexit__(None, None, None)
-
-    async def for_provider(self, provider: Provider) -> httpx.AsyncClient:
-        """The client requests to ``provider`` go through."""
-        if getattr(provider, "in_process", False):
-            key = id(provider)
-            if key not in self._in_process:
-                from workbench.quotes.server import create_app
-
-                # the demo serves the generated universe too, so large fetches can be tried
-                app = create_app(seed=int(getattr(provider, "seed", 7)), universe=DEMO_UNIVERSE)
-                client = httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app), timeout=self._timeout
-                )
-                self._in_process[key] = await self._stack.enter_async_context(client)
-            return self._in_process[key]
-        if self._given is not None:
-            return self._given
-        if self._shared is None:
-            from workbench.quotes.transport import make_client
-
-            client = make_client(concurrency=self._concurrency, timeout=self._timeout)
-            self._shared = await self._stack.enter_async_context(client)
-        return self._shared
-
-
-@dataclass
-class Attempts:
-    """Runs one operation against one provider under its guard and the retry policy."""
-
-    policy: RetryPolicy
-    timeout: float
-    rng: random.Random = field(default_factory=random.Random)
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-
-    async def run(
-        self,
-        provider: Provider,
-        guard: ProviderGuard,
-        operation: Callable[[], Awaitable[T]],
-        *,
-        last_provider: bool,
-    ) -> tuple[T | None, QuoteError | None, int]:
-        """(value, None, attempts) on success, else (None, the last error, attempts)."""
-        error: QuoteError | None = None
-        sent = 0
-        breaker_wait = 0.0
-        for attempt in range(self.policy.retries + 1):
-            final = attempt == self.policy.retries
-            while not guard.breaker.allow():
-                # open: fail fast (or fall back). Half-open with a probe in flight: the last
-                # provider waits for the probe's verdict, at most max_delay in all.
-                probing = guard.breaker.state == HALF_OPEN
-                wait = min(0.05, self.policy.max_delay)
-                if not probing or not last_provider or breaker_wait + wait > self.policy.max_delay:
-                    error = ProviderUnavailable(
-                        f"{provider.name}: circuit open after repeated failures"
-                    )
-                    return None, error, sent
-                breaker_wait += wait
-                await self.sleep(wait)
-            try:
-                pause = guard.pause_left()
-                if pause > self.policy.max_delay:
-                    guard.breaker.release()
-                    error = RateLimited(f"{provider.name}: paused {pause:.1f} s by Retry-After")
-                    break
-                if pause > 0:
-                    await self.sleep(pause)
-                if guard.bucket is not None:
-                    await guard.bucket.acquire()
-                sent += 1
-                async with asyncio.timeout(self.timeout):
-                    value = await operation()
-            except asyncio.CancelledError:
-                guard.breaker.release()
-                raise
-            except TimeoutError as exc:
-                error = QuoteTimeout(f"{provider.name}: no answer within {self.timeout:g} s")
-                error.__cause__ = exc
-            except QuoteError as exc:
-                error = _classify(exc, provider.name)
-            except Exception as exc:  # a provider bug must not sink the whole batch
-                error = ProviderUnavailable(f"{provider.name}: {type(exc).__name__}: {exc}")
-                error.__cause__ = exc
-            else:
-                guard.breaker.record_success()
-                return value, None, sent
-            overload = isinstance(error, RateLimited | ProviderUnavailable)
-            if overload:
-                guard.breaker.record_failure()
-            else:
-                guard.breaker.record_success()  # it answered; the symbol or body was bad
-            if not overload or final:
-                break
-            delay = self._delay(attempt, error)
-            if delay is None:
-                break
-            if isinstance(error, RateLimited) and error.retry_after is not None:
-                guard.pause(delay)
-            await self.sleep(delay)
-        return None, error, sent
-
-    def _delay(self, attempt: int, error: QuoteError) -> float | None:
-        """Seconds before the next attempt, or None when the provider asked for too long."""
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            if error.retry_after > self.policy.max_delay:
-                return None
-            # a little extra so the retry lands after the window, not on its edge
-            return float(error.retry_after) + self.rng.uniform(0.0, 0.1 * self.policy.backoff)
-        base = min(self.policy.max_delay, self.policy.backoff * 2.0**attempt)
-        return base * (0.5 + 0.5 * self.rng.random())
-
-
-def _classify(exc: QuoteError, provider: str) -> QuoteError:
-    """Providers report timeouts as ProviderUnavailable caused by httpx's timeout: say so."""
-    if isinstance(exc, ProviderUnavailable) and isinstance(exc.__cause__, httpx.TimeoutException):
-        timed_out = QuoteTimeout(str(exc))
-        timed_out.__cause__ = exc
-        return timed_out
-    return exc
 
 
 async def worker_pool(
@@ -399,7 +241,7 @@ async def iter_quotes(
 
     Use ``contextlib.aclosing`` when you may stop early, so the workers are cancelled at once.
     """
-    async for _index, result in _quote_stream(
+    stream = _quote_stream(
         symbols,
         provider=provider,
         client=client,
@@ -408,8 +250,10 @@ async def iter_quotes(
         retries=retries,
         guards=guards,
         policy=policy,
-    ):
-        yield result
+    )
+    async with contextlib.aclosing(stream):
+        async for _index, result in stream:
+            yield result
 
 
 async def _quote_stream(
@@ -439,14 +283,7 @@ async def _quote_stream(
 
             quote, used, errors, sent = await settings.first_success(symbol, call)
             if quote is None:
-                failed = _failed(symbol, used.name, errors)
-                return QuoteResult(
-                    symbol=symbol,
-                    error=failed.error,
-                    provider=failed.provider,
-                    message=failed.message,
-                    attempts=sent,
-                )
+                return replace(_failed(symbol, used.name, errors), attempts=sent)
             return QuoteResult(
                 symbol=symbol,
                 quote=quote,
@@ -482,8 +319,8 @@ async def fetch_quotes(
     Args:
         symbols: what to fetch; duplicates are fetched (and reported) once per occurrence.
         provider: a provider name, a provider object, or an ordered list for fallback.
-        client: an open ``httpx.AsyncClient`` for network providers; one is created per call
-            (over the fast aiohttp transport) when omitted.
+        client: an open ``httpx.AsyncClient`` for network providers; when omitted, one
+            :func:`~workbench.quotes.transport.make_client` is opened for the call.
         concurrency: requests in flight at once.
         timeout: seconds per attempt.
         retries: retries per provider after the first attempt.
@@ -666,13 +503,7 @@ async def fetch_history(
     results = [r for r in ordered if r is not None]
     if db is not None:
         written = await store.run_in_thread(_store_bars, db, results, stored)
-        results = [
-            HistoryResult(
-                symbol=r.symbol, history=r.history, error=r.error, provider=r.provider,
-                message=r.message, stored=written.get(r.symbol, 0), cached=r.cached,
-            )
-            for r in results
-        ]  # fmt: skip
+        results = [replace(r, stored=written.get(r.symbol, 0)) for r in results]
     return results
 
 

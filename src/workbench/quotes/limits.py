@@ -1,4 +1,4 @@
-"""Per-provider protection: a token-bucket rate limiter, a circuit breaker and a shared pause.
+"""Per-provider protection: rate limiter, circuit breaker, shared pause, and the retry loop.
 
 The fetch engine keeps one :class:`ProviderGuard` per provider name for the length of a call
 (or longer, when the caller passes a :class:`Guards` in and reuses it). Clocks and sleeps are
@@ -15,12 +15,24 @@ Circuit breaker states::
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+import httpx
+
+from workbench.errors import ProviderUnavailable, QuoteError, RateLimited
+from workbench.quotes.base import Provider
+
+T = TypeVar("T")
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+#: retries after the first attempt, per provider
+DEFAULT_RETRIES = 2
 
 CLOSED = "closed"
 OPEN = "open"
@@ -172,3 +184,117 @@ class Guards:
             guard = ProviderGuard(breaker=breaker, bucket=bucket, clock=self.clock)
             self._by_name[name] = guard
         return guard
+
+
+class QuoteTimeout(ProviderUnavailable):
+    """An attempt took longer than the engine's timeout."""
+
+    reason = "timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how long to retry one symbol at one provider."""
+
+    retries: int = DEFAULT_RETRIES
+    #: first backoff in seconds; doubles each retry, with jitter in [0.5, 1) of it
+    backoff: float = 0.2
+    #: the longest any single wait may be (backoff, Retry-After, a paused provider)
+    max_delay: float = 5.0
+
+
+@dataclass
+class Attempts:
+    """Runs one operation against one provider under its guard and the retry policy."""
+
+    policy: RetryPolicy
+    timeout: float
+    rng: random.Random = field(default_factory=random.Random)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    async def run(
+        self,
+        provider: Provider,
+        guard: ProviderGuard,
+        operation: Callable[[], Awaitable[T]],
+        *,
+        last_provider: bool,
+    ) -> tuple[T | None, QuoteError | None, int]:
+        """(value, None, attempts) on success, else (None, the last error, attempts)."""
+        error: QuoteError | None = None
+        sent = 0
+        breaker_wait = 0.0
+        for attempt in range(self.policy.retries + 1):
+            final = attempt == self.policy.retries
+            while not guard.breaker.allow():
+                # open: fail fast (or fall back). Half-open with a probe in flight: the last
+                # provider waits for the probe's verdict, at most max_delay in all.
+                probing = guard.breaker.state == HALF_OPEN
+                wait = min(0.05, self.policy.max_delay)
+                if not probing or not last_provider or breaker_wait + wait > self.policy.max_delay:
+                    error = ProviderUnavailable(
+                        f"{provider.name}: circuit open after repeated failures"
+                    )
+                    return None, error, sent
+                breaker_wait += wait
+                await self.sleep(wait)
+            try:
+                pause = guard.pause_left()
+                if pause > self.policy.max_delay:
+                    guard.breaker.release()
+                    error = RateLimited(f"{provider.name}: paused {pause:.1f} s by Retry-After")
+                    break
+                if pause > 0:
+                    await self.sleep(pause)
+                if guard.bucket is not None:
+                    await guard.bucket.acquire()
+                sent += 1
+                async with asyncio.timeout(self.timeout):
+                    value = await operation()
+            except asyncio.CancelledError:
+                guard.breaker.release()
+                raise
+            except TimeoutError as exc:
+                error = QuoteTimeout(f"{provider.name}: no answer within {self.timeout:g} s")
+                error.__cause__ = exc
+            except QuoteError as exc:
+                error = _classify(exc, provider.name)
+            except Exception as exc:  # a provider bug must not sink the whole batch
+                error = ProviderUnavailable(f"{provider.name}: {type(exc).__name__}: {exc}")
+                error.__cause__ = exc
+            else:
+                guard.breaker.record_success()
+                return value, None, sent
+            overload = isinstance(error, RateLimited | ProviderUnavailable)
+            if overload:
+                guard.breaker.record_failure()
+            else:
+                guard.breaker.record_success()  # it answered; the symbol or body was bad
+            if not overload or final:
+                break
+            delay = self._delay(attempt, error)
+            if delay is None:
+                break
+            if isinstance(error, RateLimited) and error.retry_after is not None:
+                guard.pause(delay)
+            await self.sleep(delay)
+        return None, error, sent
+
+    def _delay(self, attempt: int, error: QuoteError) -> float | None:
+        """Seconds before the next attempt, or None when the provider asked for too long."""
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            if error.retry_after > self.policy.max_delay:
+                return None
+            # a little extra so the retry lands after the window, not on its edge
+            return float(error.retry_after) + self.rng.uniform(0.0, 0.1 * self.policy.backoff)
+        base = min(self.policy.max_delay, self.policy.backoff * 2.0**attempt)
+        return base * (0.5 + 0.5 * self.rng.random())
+
+
+def _classify(exc: QuoteError, provider: str) -> QuoteError:
+    """Providers report timeouts as ProviderUnavailable caused by httpx's timeout: say so."""
+    if isinstance(exc, ProviderUnavailable) and isinstance(exc.__cause__, httpx.TimeoutException):
+        timed_out = QuoteTimeout(str(exc))
+        timed_out.__cause__ = exc
+        return timed_out
+    return exc

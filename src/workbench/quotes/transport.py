@@ -31,7 +31,12 @@ from typing import Any
 
 import httpx
 
+from workbench.quotes.base import Provider
+
 _log = logging.getLogger("httpx")
+
+#: generated symbols U00001... the in-process demo provider serves
+DEMO_UNIVERSE = 10_000
 
 #: identifies workbench to providers (some reject requests without a User-Agent)
 USER_AGENT = "workbench/0.1 (quote fetcher)"
@@ -477,6 +482,50 @@ class QuoteClient(httpx.AsyncClient):
                 response.http_version, response.status_code, response.reason_phrase,
             )  # fmt: skip
         return response
+
+
+class ClientPool:
+    """The HTTP client of each provider for one call.
+
+    In-process providers (``demo``) get an ASGI client over the bundled quote server; the
+    others share the caller's client, or one fast client created for the call.
+    """
+
+    def __init__(self, *, client: httpx.AsyncClient | None, concurrency: int, timeout: float):
+        self._given = client
+        self._concurrency = concurrency
+        self._timeout = timeout
+        self._stack = contextlib.AsyncExitStack()
+        self._shared: httpx.AsyncClient | None = None
+        self._in_process: dict[int, httpx.AsyncClient] = {}
+
+    async def __aenter__(self) -> ClientPool:
+        await self._stack.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.__aexit__(None, None, None)
+
+    async def for_provider(self, provider: Provider) -> httpx.AsyncClient:
+        """The client requests to ``provider`` go through."""
+        if getattr(provider, "in_process", False):
+            key = id(provider)
+            if key not in self._in_process:
+                from workbench.quotes.server import create_app
+
+                # the demo serves the generated universe too, so large fetches can be tried
+                app = create_app(seed=int(getattr(provider, "seed", 7)), universe=DEMO_UNIVERSE)
+                client = httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), timeout=self._timeout
+                )
+                self._in_process[key] = await self._stack.enter_async_context(client)
+            return self._in_process[key]
+        if self._given is not None:
+            return self._given
+        if self._shared is None:
+            client = make_client(concurrency=self._concurrency, timeout=self._timeout)
+            self._shared = await self._stack.enter_async_context(client)
+        return self._shared
 
 
 def make_client(
