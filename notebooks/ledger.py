@@ -10,7 +10,6 @@ with app.setup:
     import tempfile
     from pathlib import Path
 
-    import duckdb
     import marimo as mo
 
     from workbench import store
@@ -124,7 +123,9 @@ def sql_result(db, sql_text):
     try:
         with sandbox(db) as _con:
             sql_frame = mo.sql(sql_text, engine=_con, output=False)
-    except duckdb.Error as _exc:
+    except Exception as _exc:
+        # a viewer's failing SQL is shown in place, not as a cell error; marimo re-raises
+        # DuckDB parser/catalog errors as its own MarimoSQLException, so catch broadly
         sql_error = str(_exc)
     if sql_error is not None:
         _view = mo.callout(mo.md(f"`{sql_error}`"), kind="danger")
@@ -146,8 +147,11 @@ def edit_notice(can_write):
 
 @app.cell
 def import_controls(can_write):
-    csv_upload = mo.ui.file(filetypes=[".csv"], label="Ledger CSV", kind="area")
-    import_button = mo.ui.run_button(label="Import CSV")
+    # not even created in app mode, so no viewer can set their values through the kernel API
+    csv_upload = (
+        mo.ui.file(filetypes=[".csv"], label="Ledger CSV", kind="area") if can_write else None
+    )
+    import_button = mo.ui.run_button(label="Import CSV") if can_write else None
     mo.vstack([mo.md("## Import"), csv_upload, import_button]) if can_write else None
     return csv_upload, import_button
 
@@ -156,7 +160,9 @@ def import_controls(can_write):
 def run_import(can_write, csv_upload, db, import_button, set_revision):
     from workbench.ledger import import_csv
 
-    mo.stop(not (can_write and import_button.value and csv_upload.value))
+    mo.stop(
+        not can_write or import_button is None or not (import_button.value and csv_upload.value)
+    )
     _upload = csv_upload.value[0]
     with tempfile.TemporaryDirectory() as _tmp:
         _path = Path(_tmp) / Path(_upload.name).name
@@ -168,6 +174,70 @@ def run_import(can_write, csv_upload, db, import_button, set_revision):
         else:
             _message = mo.callout(mo.md(_result.summary()), kind="success")
             set_revision(lambda n: n + 1)
+    _message
+    return
+
+
+@app.cell
+def trade_controls(can_write, transactions):
+    from workbench.quotes.providers import PROVIDER_NAMES
+
+    trade_form = (
+        mo.md(
+            """
+            ## Record a trade at the live price
+
+            {side} {symbol} {quantity} {account} {fee} {provider}
+            """
+        )
+        .batch(
+            side=mo.ui.dropdown(options=["buy", "sell"], value="buy", label="Side"),
+            symbol=mo.ui.text(label="Symbol", placeholder="ACME"),
+            quantity=mo.ui.number(start=0, step=1, value=1, label="Quantity"),
+            account=mo.ui.dropdown(
+                options=sorted(transactions["account"].unique().to_list()) or ["default"],
+                value=(sorted(transactions["account"].unique().to_list()) or ["default"])[0],
+                label="Account",
+            ),
+            fee=mo.ui.number(start=0, step=0.01, value=0, label="Fee"),
+            provider=mo.ui.dropdown(options=list(PROVIDER_NAMES), value="demo", label="Provider"),
+        )
+        .form(submit_button_label="Record at live price", clear_on_submit=False)
+        if can_write
+        else None
+    )
+    trade_form
+    return (trade_form,)
+
+
+@app.cell
+async def run_trade(can_write, db, set_revision, trade_form):
+    from workbench.quotes.engine import trade_at_market
+
+    mo.stop(not can_write or trade_form is None or not trade_form.value)
+    _order = trade_form.value
+    try:
+        _done = await trade_at_market(
+            db,
+            side=_order["side"],
+            symbol=_order["symbol"].strip().upper(),
+            quantity=str(_order["quantity"]),
+            fee=str(_order["fee"]),
+            account=_order["account"],
+            provider=_order["provider"],
+        )
+    except WorkbenchError as _exc:  # refused trade or no quote: nothing was stored
+        _message = mo.callout(mo.md(f"Not recorded: {_exc}"), kind="danger")
+    else:
+        _message = mo.callout(
+            mo.md(
+                f"Recorded transaction **{_done.transaction_id}**: {_order['side']}"
+                f" {_order['quantity']} {_done.quote.symbol} at {_done.quote.price}"
+                f" {_done.quote.currency or ''} ({_done.provider})."
+            ),
+            kind="success",
+        )
+        set_revision(lambda n: n + 1)
     _message
     return
 

@@ -89,7 +89,9 @@ def quote_table(quotes):
             mo.callout(
                 mo.md(
                     "Failed: "
-                    + ", ".join(f"`{s}` ({e})" for s, e in _failed.select("symbol", "error").iter_rows())
+                    + ", ".join(
+                        f"`{s}` ({e})" for s, e in _failed.select("symbol", "error").iter_rows()
+                    )
                 ),
                 kind="warn",
             )

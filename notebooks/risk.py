@@ -56,7 +56,12 @@ def controls(choices):
         options=list(analytics.CONVENTIONS), value="empyrical", label="Convention", inline=True
     )
     window_picker = mo.ui.dropdown(
-        options={"1 month (21)": 21, "3 months (63)": 63, "6 months (126)": 126, "1 year (252)": 252},
+        options={
+            "1 month (21)": 21,
+            "3 months (63)": 63,
+            "6 months (126)": 126,
+            "1 year (252)": 252,
+        },
         value="3 months (63)",
         label="Rolling window",
     )

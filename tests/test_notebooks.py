@@ -1,0 +1,215 @@
+"""The notebooks run headless on a fresh demo database, clean, with the package's numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import duckdb
+import empyrical
+import numpy as np
+import polars as pl
+import pytest
+from _browser_helpers import NOTEBOOKS, build_demo_db, copy_db
+
+from workbench import analytics
+from workbench.demo import daily_bars, latest_price
+
+LAST_DAY = dt.date(2025, 12, 31)  # the demo data's last price date
+FIRST_DAY = dt.date(2021, 1, 4)
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database, built once per module; tests use copies."""
+    return build_demo_db(tmp_path_factory.mktemp("template") / "demo.duckdb")
+
+
+@pytest.fixture
+def demo_db(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the demo database, selected with WORKBENCH_DB."""
+    path = copy_db(demo_template, tmp_path / "workbench.duckdb")
+    monkeypatch.setenv("WORKBENCH_DB", str(path))
+    monkeypatch.delenv("WORKBENCH_READ_ONLY", raising=False)
+    return path
+
+
+def notebook(name: str) -> Any:
+    """The marimo App object of notebooks/<name>.py, freshly imported."""
+    spec = importlib.util.spec_from_file_location(f"nb_{name}", NOTEBOOKS / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+def picked(value: Any) -> SimpleNamespace:
+    """A stand-in for a UI element whose ``.value`` is ``value``."""
+    return SimpleNamespace(value=value)
+
+
+def test_marimo_check_strict_is_clean() -> None:
+    """`marimo check --strict notebooks/` reports nothing."""
+    marimo = Path(sys.executable).with_name("marimo")
+    done = subprocess.run(
+        [str(marimo), "check", "--strict", str(NOTEBOOKS)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_every_notebook_builds_the_demo_database_when_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook pointed at a missing database builds the demo data first, then runs."""
+    target = tmp_path / "new" / "workbench.duckdb"
+    monkeypatch.setenv("WORKBENCH_DB", str(target))
+    _, defs = notebook("ledger").run()
+    assert target.exists()
+    with duckdb.connect(str(target), read_only=True) as con:
+        count = con.sql("SELECT count(*) FROM transactions").fetchall()[0][0]
+    assert defs["transactions"].height == count > 0
+
+
+def test_portfolio_kpis_match_the_report(demo_db: Path) -> None:
+    """Default portfolio KPIs equal load_report's totals; the lots explain the cost basis."""
+    _, defs = notebook("portfolio").run()
+    report = analytics.load_report(demo_db, as_of=LAST_DAY, cost_method="fifo", benchmark="WBUS")
+    kpi = defs["kpi_values"]
+    assert kpi["total_value"] == pytest.approx(report.totals["total_value"], abs=0.01)
+    assert kpi["unrealized_pnl"] == pytest.approx(report.totals["unrealized_pnl"], abs=0.01)
+    assert kpi["realized_pnl"] == pytest.approx(report.totals["realized_pnl"], abs=0.01)
+    assert kpi["period_twr"] == pytest.approx(report.performance["twr"], rel=1e-9)
+    assert kpi["xirr"] == pytest.approx(report.performance["xirr"], rel=1e-9)
+    assert kpi["sharpe"] == pytest.approx(report.risk["sharpe"], rel=1e-9)
+    # the total is holdings plus cash, checked against the positions themselves
+    held = report.positions["market_value"].sum()
+    assert kpi["total_value"] == pytest.approx(held + report.totals["cash"], abs=0.01)
+    explained = defs["explained"]
+    assert explained.lots_cost == pytest.approx(explained.position["cost_basis"], abs=0.01)
+    assert explained.lots_quantity == pytest.approx(explained.position["quantity"], abs=1e-6)
+    assert set(explained.flows["type"].to_list()) >= {"BUY"}
+    assert defs["selected_symbols"] == []
+    assert defs["allocation"]["weight"].sum() == pytest.approx(1.0)
+
+
+def test_portfolio_controls_change_the_numbers(demo_db: Path) -> None:
+    """Account, period and cost method flow through: the period TWR chains to the full ones."""
+    start, end = dt.date(2024, 1, 1), dt.date(2024, 12, 31)
+    overrides = {
+        "account": "ira", "as_of": end, "benchmark": None, "cost_method": "lifo", "start": start,
+    }  # fmt: skip
+    _, defs = notebook("portfolio").run(defs=overrides)
+    report = analytics.load_report(demo_db, as_of=end, account="ira", cost_method="lifo")
+    assert defs["kpi_values"]["total_value"] == pytest.approx(
+        report.totals["total_value"], abs=0.01
+    )
+    assert defs["report"].cost_method == "lifo"
+    # time-weighted returns chain: (1 + TWR to end) = (1 + TWR to start-1) x (1 + TWR of the period)
+    before = analytics.load_report(demo_db, as_of=start - dt.timedelta(days=1), account="ira")
+    expected = (1 + report.performance["twr"]) / (1 + before.performance["twr"]) - 1
+    assert defs["kpi_values"]["period_twr"] == pytest.approx(expected, rel=1e-7, abs=1e-9)
+    assert defs["period_series"]["date"].min() >= start
+
+
+def test_risk_matches_the_report_and_empyrical(demo_db: Path) -> None:
+    """Full-period risk equals the report's and empyrical's, under the default convention."""
+    _, defs = notebook("risk").run()
+    report = analytics.load_report(demo_db, as_of=LAST_DAY, benchmark="WBUS")
+    risk = defs["portfolio_risk"]
+    for key in ("volatility", "sharpe", "sortino", "max_drawdown", "beta"):
+        assert getattr(risk, key) == pytest.approx(report.risk[key], rel=1e-9), key
+    returns = defs["portfolio_returns"]["return"].drop_nulls().to_numpy()
+    assert risk.sharpe == pytest.approx(empyrical.sharpe_ratio(returns), rel=1e-9)
+    assert risk.volatility == pytest.approx(empyrical.annual_volatility(returns), rel=1e-9)
+    assert risk.max_drawdown == pytest.approx(empyrical.max_drawdown(returns), rel=1e-9)
+    assert defs["risk_table"].columns == ["measure", "portfolio", "WBUS"]
+
+
+def test_risk_convention_switch(demo_db: Path) -> None:
+    """Choosing calendar365 annualizes over 365 days, as the report does for that convention."""
+    controls = {
+        "ALL_ACCOUNTS": "All accounts",
+        "account_picker": picked("All accounts"),
+        "benchmark_picker": picked("WBUS"),
+        "convention_picker": picked("calendar365"),
+        "date_picker": picked((FIRST_DAY, LAST_DAY)),
+        "window_picker": picked(21),
+    }
+    _, defs = notebook("risk").run(defs=controls)
+    report = analytics.load_report(
+        demo_db, as_of=LAST_DAY, benchmark="WBUS", convention="calendar365"
+    )
+    risk = defs["portfolio_risk"]
+    assert risk.periods_per_year == 365
+    assert risk.volatility == pytest.approx(report.risk["volatility"], rel=1e-9)
+    returns = defs["portfolio_returns"]["return"].drop_nulls().to_numpy()
+    expected = empyrical.annual_volatility(returns, annualization=365)
+    assert risk.volatility == pytest.approx(expected, rel=1e-9)
+    rolling = defs["rolling_frame"]
+    assert rolling["volatility"].head(20).null_count() == 20
+    assert rolling["volatility"][20] is not None
+
+
+def test_quotes_fetch_reports_every_symbol(demo_db: Path) -> None:
+    """Each symbol gets a price or its error; prices and bars are the demo market's."""
+    _, defs = notebook("quotes").run(defs={"symbols": ["ACME", "NOPE", "WBUS"]})
+    quotes = defs["quotes"]
+    assert quotes["symbol"].to_list() == ["ACME", "NOPE", "WBUS"]
+    assert quotes.filter(pl.col("symbol") == "NOPE")["error"].to_list() == ["not found"]
+    for row in quotes.filter(pl.col("error").is_null()).iter_rows(named=True):
+        at = dt.datetime.fromisoformat(row["time"])
+        assert row["price"] == pytest.approx(latest_price(row["symbol"], at=at), abs=0.01)
+    bars = defs["bars"].filter(pl.col("symbol") == "ACME")
+    end = dt.date.today()
+    reference = daily_bars("ACME", start=end - dt.timedelta(days=365), end=end)
+    assert bars["date"].to_list() == reference["date"].to_list()
+    assert np.allclose(bars["close"].to_numpy(), reference["close"].to_numpy(), atol=0.005)
+
+
+def test_ledger_table_and_sql(demo_db: Path) -> None:
+    """The ledger shows every row; the default SQL matches DuckDB run directly."""
+    _, defs = notebook("ledger").run()
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        count = con.sql("SELECT count(*) FROM transactions").fetchall()[0][0]
+        expected = con.sql(
+            "SELECT account, type, count(*) AS n FROM transactions GROUP BY ALL ORDER BY ALL"
+        ).pl()
+    assert defs["shown"].height == count
+    assert defs["sql_error"] is None
+    assert defs["sql_frame"].select("account", "type", "n").equals(expected)
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ("SELECT * FROM read_csv('/etc/passwd')", "Permission"),
+        ("SET enable_external_access = true", "locked"),
+        ("INSERT INTO accounts VALUES ('x', 'USD', now())", "read-only"),
+        ("SELECT * FROM transactions_frame_in_scope", "transactions_frame_in_scope"),
+    ],
+    ids=["read-file", "set", "write", "python-variable"],
+)
+def test_ledger_sql_is_sandboxed(demo_db: Path, statement: str, message: str) -> None:
+    """SQL typed into the explorer cannot read files, change settings, write or see variables."""
+    _, defs = notebook("ledger").run(defs={"sql_text": statement})
+    assert defs["sql_frame"] is None
+    assert message in defs["sql_error"]
+
+
+def test_ledger_write_controls_only_when_writes_are_allowed(demo_db: Path) -> None:
+    """Import and trade controls exist only when the mode allows writes (the editor)."""
+    _, defs = notebook("ledger").run()
+    assert defs["can_write"] is False
+    assert defs["csv_upload"] is None
+    assert defs["trade_form"] is None
+    editor = {"db": demo_db, "can_write": True, "get_revision": lambda: 0, "set_revision": print}
+    _, defs = notebook("ledger").run(defs=editor)
+    assert defs["csv_upload"] is not None
+    assert defs["trade_form"] is not None
