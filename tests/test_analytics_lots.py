@@ -176,6 +176,7 @@ def ledgers(draw: st.DrawFn) -> list[dict[str, object]]:
     """Random valid ledgers: 2 accounts x 2 symbols, sells never exceed holdings, some splits."""
     held: dict[tuple[str, str], float] = {}
     rows: list[dict[str, object]] = []
+    split_days: set[tuple[str, dt.date]] = set()
     day = dt.date(2024, 1, 1)
     for _ in range(draw(st.integers(1, 30))):
         day += dt.timedelta(days=draw(st.integers(0, 2)))
@@ -186,6 +187,9 @@ def ledgers(draw: st.DrawFn) -> list[dict[str, object]]:
         price = draw(st.integers(1, 500)) / 4
         fee = draw(st.sampled_from([0.0, 0.5, 1.25]))
         if action == "SPLIT":
+            if (symbol, day) in split_days:  # the same split recorded twice is one event
+                continue
+            split_days.add((symbol, day))
             new, old = draw(st.sampled_from([(2, 1), (3, 1), (3, 2)]))
             rows.append(row(day, "SPLIT", symbol, ratio=(new, old), account=account))
             for k in held:
