@@ -50,6 +50,17 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     if rows.is_empty():
         return rows.head(0)
     key = ["account", "symbol"]
+    # Group by one integer per (account, symbol) and sort only by the integer apply order:
+    # sorting a million rows by two text keys cost more than the rest of the check. Window
+    # expressions keep each group's rows in frame order, so after this sort every running
+    # product and sum below runs in (date, existing before new, id or line) order.
+    pair = (
+        pl.col("account").cast(pl.Categorical).to_physical().cast(pl.UInt64) * (1 << 32)
+        + pl.col("symbol").cast(pl.Categorical).to_physical().cast(pl.UInt64)
+    ).alias("_pair")
+    rows = rows.with_columns(pair)
+    if not _in_apply_order(rows):
+        rows = rows.sort(["date", "src", "order"], maintain_order=True)
     qty = pl.col("quantity").cast(pl.Float64).fill_null(0.0)
     factor = (
         pl.when(pl.col("type") == "SPLIT")
@@ -61,23 +72,41 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         .when(pl.col("type") == "SELL").then(-qty)
         .otherwise(0.0)
     )  # fmt: skip
-    ordered = rows.lazy().sort([*key, "date", "src", "order"], maintain_order=True)
     if rows.select((pl.col("type") == "SPLIT").any()).item():
-        after = pl.col("factor").cum_prod(reverse=True).over(key) / pl.col("factor")
+        after = pl.col("factor").cum_prod(reverse=True).over("_pair") / pl.col("factor")
     else:
         after = pl.lit(1.0)  # no split anywhere: every factor is 1, skip the reverse product
     checked = (
-        ordered.with_columns(factor.alias("factor"), signed.alias("signed"))
+        rows.lazy()
+        .with_columns(factor.alias("factor"), signed.alias("signed"))
         .with_columns(after.alias("after"))
-        .with_columns((pl.col("signed") * pl.col("after")).cum_sum().over(key).alias("cum"))
+        .with_columns((pl.col("signed") * pl.col("after")).cum_sum().over("_pair").alias("cum"))
         .with_columns((pl.col("cum") / pl.col("after")).alias("held_after"))
         .filter((pl.col("type") == "SELL") & (pl.col("held_after") < -TOLERANCE))
-        .collect()
+        .collect(engine="in-memory")
+        .sort([*key, "date", "src", "order"], maintain_order=True)
     )
     if checked.is_empty():
         return checked.select(*key, "date", "type", "line", "id")
-    first_new = rows.group_by(key).agg(pl.col("line").min().alias("first_new_line"))
-    return checked.join(first_new, on=key, how="left", maintain_order="left").select(
+    first_new = (
+        rows.join(checked.select("_pair").unique(), on="_pair", how="semi")
+        .group_by("_pair")
+        .agg(pl.col("line").min().alias("first_new_line"))
+    )
+    return checked.join(first_new, on="_pair", how="left", maintain_order="left").select(
         *key, "date", "type", "line", "id",
         (pl.col("held_after") + qty).alias("held"), qty.alias("quantity"), "first_new_line",
     )  # fmt: skip
+
+
+def _in_apply_order(rows: pl.DataFrame) -> bool:
+    """Whether rows already stand in (date, src, order) order (a file listed by date with
+    nothing stored yet), so the sort can be skipped."""
+    if rows.height < 2:
+        return True
+    step = {c: pl.col(c).to_physical().cast(pl.Int64).diff() for c in ("date", "src", "order")}
+    later = (step["date"] > 0) | (
+        (step["date"] == 0) & ((step["src"] > 0) | ((step["src"] == 0) & (step["order"] > 0)))
+    )
+    ordered = rows.select(later.slice(1).all()).item()
+    return bool(ordered)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -74,7 +76,7 @@ def _apply(
     text: pl.DataFrame,
     *,
     source: str,
-    file_hash: str,
+    file_hash: str | Future[str],
     ignored: list[str],
     dry_run: bool,
     dedupe: bool = True,
@@ -83,23 +85,30 @@ def _apply(
     if problems:
         raise InvalidRows(problems)
     rows = with_occurrence(typed)
-    with connect(db) as con:
+    with connect(db) as con, ThreadPoolExecutor(max_workers=1) as pool:
         con.execute("BEGIN TRANSACTION")
         try:
             if dedupe and sql.has_transactions(con):
                 seen = sql.duplicate_lines(con, rows)
                 if len(seen):
                     rows = rows.filter(~pl.col("line").is_in(seen.implode()))
-            _check_holdings(con, rows, source)
+            # The holdings check is pure Polars on rows fetched now; it runs in a worker thread
+            # while DuckDB inserts (both release the GIL), and decides before the COMMIT.
+            check = _holdings_check(con, rows, source)
+            verdict = pool.submit(check) if check is not None else None
             if dry_run or rows.is_empty():
+                if verdict is not None:
+                    verdict.result()
                 con.execute("ROLLBACK")
                 return ImportResult(
                     source, typed.height, rows.height, dry_run, ignored_columns=ignored
                 )
             info = sql.insert_rows(
-                con, rows, file_name=source, file_hash=file_hash, total_rows=typed.height,
-                kind="transactions",
+                con, rows, file_name=source, total_rows=typed.height, kind="transactions",
+                file_hash=file_hash if isinstance(file_hash, str) else file_hash.result(),
             )  # fmt: skip
+            if verdict is not None:
+                verdict.result()
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -110,18 +119,29 @@ def _apply(
     )  # fmt: skip
 
 
-def _check_holdings(con: Any, rows: pl.DataFrame, source: str) -> None:
-    """Refuse the import if it sells more than is held anywhere (only pairs with a new SELL
-    can go short: a buy or a split never lowers a holding)."""
-    pairs = rows.filter(pl.col("type") == "SELL").select("account", "symbol").unique()
+def _holdings_check(con: Any, rows: pl.DataFrame, source: str) -> Callable[[], None] | None:
+    """The check that refuses the import if it sells more than is held anywhere, as a
+    callable that raises :class:`OversoldError`; None when no row sells.
+
+    Only pairs with a new SELL can go short (a buy or a split never lowers a holding), so
+    only their BUY/SELL/SPLIT rows, new and stored, take part. Stored rows are read here,
+    on the caller's connection and transaction.
+    """
+    trades = rows.select(
+        "line", "account", "symbol", "date", "type", "quantity", "ratio_new", "ratio_old"
+    ).filter(pl.col("type").is_in(["BUY", "SELL", "SPLIT"]))
+    pairs = trades.filter(pl.col("type") == "SELL").select("account", "symbol").unique()
     if pairs.is_empty():
-        return
-    new = rows.join(pairs, on=["account", "symbol"], how="semi").filter(
-        pl.col("type").is_in(["BUY", "SELL", "SPLIT"])
-    )
-    violations = oversold_rows(sql.stored_trades(con, pairs), new)
-    if not violations.is_empty():
-        raise OversoldError(str(InvalidRows(_oversell_problems(source, violations))))
+        return None
+    new = trades.join(pairs, on=["account", "symbol"], how="semi")
+    stored = sql.stored_trades(con, pairs)
+
+    def check() -> None:
+        violations = oversold_rows(stored, new)
+        if not violations.is_empty():
+            raise OversoldError(str(InvalidRows(_oversell_problems(source, violations))))
+
+    return check
 
 
 def import_csv(
@@ -137,9 +157,18 @@ def import_csv(
     file = Path(path)
     if not file.is_file():
         raise InvalidRows([InvalidRow(str(file), 0, "file", "no such file")])
-    text, ignored = read_text_csv(file, known=LEDGER_COLUMNS, synonyms=SYNONYMS)
-    digest = hashlib.sha256(file.read_bytes()).hexdigest()
-    return _apply(db, text, source=str(file), file_hash=digest, ignored=ignored, dry_run=dry_run)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # hashing the file (for the imports record) overlaps parsing and validating it
+        digest = pool.submit(_file_digest, file)
+        text, ignored = read_text_csv(file, known=LEDGER_COLUMNS, synonyms=SYNONYMS)
+        return _apply(
+            db, text, source=str(file), file_hash=digest, ignored=ignored, dry_run=dry_run
+        )
+
+
+def _file_digest(file: Path) -> str:
+    with file.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def import_frame(

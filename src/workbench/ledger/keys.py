@@ -18,15 +18,16 @@ def with_occurrence(typed: pl.DataFrame) -> pl.DataFrame:
     # (odds about 2^-64 per pair) merely number each other, which changes no identity twice.
     digest = typed.drop("line").hash_rows()
     repeated = digest.is_duplicated()
-    ones = typed.with_columns(pl.lit(1, dtype=pl.Int64).alias("occurrence"))
-    if not repeated.any():
-        return ones
-    # number only the repeated rows: a window over a million mostly-unique groups is slow
-    numbered = (
-        typed.select("line", digest.alias("_digest"))
-        .filter(repeated)
-        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("_digest").alias("_n"))
-    )
-    return ones.join(
-        numbered.select("line", "_n"), on="line", how="left", maintain_order="left"
-    ).select(*typed.columns, pl.coalesce("_n", "occurrence").alias("occurrence"))
+    ones = pl.repeat(1, typed.height, dtype=pl.Int64, eager=True).alias("occurrence")
+    if repeated.any():
+        # number only the repeated rows and write their numbers into place: a window over a
+        # million mostly-unique groups, or a join back on line, costs more than the hashing
+        at = repeated.arg_true()
+        numbers = (
+            digest.gather(at)
+            .to_frame("_digest")
+            .select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("_digest"))
+            .to_series()
+        )
+        ones = ones.scatter(at, numbers)
+    return typed.with_columns(ones)

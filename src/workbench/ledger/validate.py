@@ -216,17 +216,17 @@ def validate_rows(
             pl.lit("not a currency code: ") + _quoted("currency"),
         ),
     ]
-    bad = staged.select(
-        "line",
-        *(
-            pl.when(check.bad.fill_null(False)).then(check.message).alias(f"_p{i}")
-            for i, check in enumerate(checks)
-        ),
-    )
-    problem_columns = [f"_p{i}" for i in range(len(checks))]
-    flagged = bad.filter(pl.any_horizontal(pl.col(problem_columns).is_not_null()))
+    # one boolean pass first: messages (string columns) are built only for flagged rows
+    flagged = staged.filter(pl.any_horizontal(check.bad.fill_null(False) for check in checks))
     if not flagged.is_empty():
-        for row in flagged.iter_rows(named=True):
+        bad = flagged.select(
+            "line",
+            *(
+                pl.when(check.bad.fill_null(False)).then(check.message).alias(f"_p{i}")
+                for i, check in enumerate(checks)
+            ),
+        )
+        for row in bad.iter_rows(named=True):
             for i, check in enumerate(checks):
                 message = row[f"_p{i}"]
                 if message is not None:
