@@ -317,6 +317,30 @@ def test_token_bucket_spaces_requests_after_the_burst() -> None:
     assert bucket.reserve() == 0.0
 
 
+def test_token_bucket_refuses_a_slot_beyond_max_wait_without_taking_it() -> None:
+    """Rate 1/s: the third request would wait 2 s; with max_wait 1.5 it is refused, not queued."""
+    bucket = TokenBucket(1, burst=1, clock=FakeClock())
+    assert [bucket.reserve(max_wait=1.5) for _ in range(2)] == [0.0, 1.0]
+    assert bucket.reserve(max_wait=1.5) is None
+    assert bucket.reserve() == 2.0  # the refused request left its slot free
+
+
+@pytest.mark.asyncio
+async def test_a_slow_provider_rate_limit_gives_up_instead_of_queueing_long(
+    quote_server: Start,
+) -> None:
+    """A 2/s provider with max_queue_wait 0.6: the first symbols go, the rest are 'rate limited'."""
+    server = quote_server(universe=6)
+    symbols = [f"U{i:05d}" for i in range(1, 7)]
+    policy = RetryPolicy(retries=0, max_queue_wait=0.6)
+    results = await fetch_quotes(
+        symbols, provider=server.provider(rate_limit=2), concurrency=6, policy=policy
+    )
+    # burst 2 at once, then slots at 0.5 s (taken) and 1.0 s, 1.5 s, 2.0 s (over 0.6 s: refused)
+    assert sorted(r.error or "ok" for r in results) == ["ok"] * 3 + ["rate limited"] * 3
+    assert server.state.request_count() == 3
+
+
 def test_backoff_doubles_with_jitter_and_is_capped() -> None:
     """Delays lie in [0.5, 1) x backoff x 2^n, never above max_delay; a long Retry-After gives up."""
     attempts = Attempts(

@@ -63,19 +63,28 @@ class TokenBucket:
         self._tokens = self.burst
         self._stamp = clock()
 
-    def reserve(self) -> float:
-        """Take one token (possibly borrowing from the future); seconds to wait before using it."""
+    def reserve(self, *, max_wait: float | None = None) -> float | None:
+        """Take one token (possibly borrowing from the future); seconds to wait before using it.
+
+        With ``max_wait``, a slot further away than that is not taken and None is returned.
+        """
         now = self._clock()
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
+        wait = 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
+        if max_wait is not None and wait > max_wait:
+            return None
         self._tokens -= 1.0
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+        return wait
 
-    async def acquire(self) -> None:
-        """Wait until a request may be sent."""
-        delay = self.reserve()
+    async def acquire(self, *, max_wait: float | None = None) -> bool:
+        """Wait until a request may be sent; False (at once) if that is over ``max_wait`` away."""
+        delay = self.reserve(max_wait=max_wait)
+        if delay is None:
+            return False
         if delay > 0:
             await self._sleep(delay)
+        return True
 
 
 class CircuitBreaker:
@@ -201,6 +210,8 @@ class RetryPolicy:
     backoff: float = 0.2
     #: the longest any single wait may be (backoff, Retry-After, a paused provider)
     max_delay: float = 5.0
+    #: the longest a request may queue for its provider's rate limit before it is given up
+    max_queue_wait: float = 60.0
 
 
 @dataclass
@@ -246,8 +257,15 @@ class Attempts:
                     break
                 if pause > 0:
                     await self.sleep(pause)
-                if guard.bucket is not None:
-                    await guard.bucket.acquire()
+                if guard.bucket is not None and not await guard.bucket.acquire(
+                    max_wait=self.policy.max_queue_wait
+                ):
+                    guard.breaker.release()
+                    error = RateLimited(
+                        f"{provider.name}: its rate limit ({guard.bucket.rate * 60:g}/min) would"
+                        f" hold this request over {self.policy.max_queue_wait:g} s"
+                    )
+                    break
                 sent += 1
                 async with asyncio.timeout(self.timeout):
                     value = await operation()
