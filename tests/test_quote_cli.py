@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import pty
+import subprocess
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -208,3 +212,26 @@ def test_every_quote_command_has_help(command: str) -> None:
     code, out, _ = run(command, "--help")
     assert code == 0
     assert "--db" in out
+
+
+def test_a_progress_bar_is_drawn_when_stderr_is_a_terminal(tmp_path: Path) -> None:
+    """With stderr on a pseudo-terminal the quotes command draws a progress bar there."""
+    main_fd, child_fd = pty.openpty()
+    exe = str(Path(sys.executable).parent / "workbench")
+    args = [exe, "quotes", "ACME", "NWND", "GLBX", "--json", "--db", str(tmp_path / "w.duckdb")]
+    proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=child_fd, timeout=60, check=False)
+    os.close(child_fd)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:  # the terminal closed once the child exited
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(main_fd)
+    assert proc.returncode == 0
+    assert len(json.loads(proc.stdout)) == 3  # stdout stays pure JSON
+    assert b"quotes" in drawn
+    assert b"100%" in drawn
