@@ -83,6 +83,21 @@ def factor_exprs(splits: pl.DataFrame) -> tuple[pl.Expr, pl.Expr] | None:
     return cum, final
 
 
+def later_split_factor(splits: pl.DataFrame) -> pl.Expr | None:
+    """``final / cum`` in one expression: the product of the symbol's splits after a row.
+
+    None when there are too many split events for inline expressions.
+    """
+    if splits.height > _MAX_INLINE_SPLITS:
+        return None
+    factor: pl.Expr = pl.lit(1.0)
+    for symbol, day, ident, ratio in splits.select("symbol", "date", "id", "factor").iter_rows():
+        before = (pl.col("date") < day) | ((pl.col("date") == day) & (pl.col("id") < ident))
+        hit = (pl.col("symbol") == symbol) & before
+        factor = factor * pl.when(hit).then(pl.lit(ratio)).otherwise(1.0)
+    return factor
+
+
 def _cum_factor(tx: pl.DataFrame, splits: pl.DataFrame) -> pl.DataFrame:
     """Attach ``cum`` (split factor applied so far) and ``final`` to every row."""
     exprs = factor_exprs(splits)

@@ -14,7 +14,7 @@ import polars as pl
 
 from workbench.analytics._frames import (
     TRADES,
-    factor_exprs,
+    later_split_factor,
     prepare,
     round_qty,
     split_events,
@@ -42,25 +42,26 @@ def positions(
     lf = transactions.lazy()
     if as_of is not None:
         lf = lf.filter(pl.col("date") <= as_of)
+    # split rows are the only ones with a ratio: a cheap null check finds them
     raw_splits = (
-        lf.filter(pl.col("type") == "SPLIT")
+        lf.filter(pl.col("ratio_new").is_not_null())
+        .filter(pl.col("type") == "SPLIT")
         .select("id", "date", "symbol", "ratio_new", "ratio_old")
         .collect()
         .with_columns(pl.col("ratio_new", "ratio_old").cast(pl.Float64))
         .sort("date", "id")
         .with_columns(seq=pl.int_range(pl.len(), dtype=pl.Int64), type=pl.lit("SPLIT"))
     )
-    exprs = factor_exprs(split_events(raw_splits))
-    if exprs is None:  # many splits: take the general path
+    later = later_split_factor(split_events(raw_splits))
+    if later is None:  # many splits: take the general path
         tx, _ = prepare(transactions, as_of=as_of, account=account)
         return pnl_from_prepared(tx).filter(pl.col("quantity") != 0).select(*GROUP, "quantity")
-    cum, final = exprs
     if account is not None:
         lf = lf.filter(pl.col("account") == account)
     qty = pl.col("quantity").cast(pl.Float64)
     signed = pl.when(pl.col("type") == "SELL").then(-qty).otherwise(qty)
     if not raw_splits.is_empty():
-        signed = signed * final / cum
+        signed = signed * later
     return (
         lf.filter(pl.col("type").is_in(TRADES))
         .group_by(GROUP)

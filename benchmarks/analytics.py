@@ -1,0 +1,256 @@
+"""Positions and FIFO P&L over a large demo ledger: workbench vs hand-written DuckDB SQL and Polars.
+
+    .venv/bin/python benchmarks/analytics.py                      # 200,000 rows (smoke run)
+    .venv/bin/python benchmarks/analytics.py --rows 10000000      # the DESIGN bar
+
+One run builds the ledger with the demo generator (``workbench.demo.generate``), loads it into
+DuckDB (a table, as the store keeps it) and into a Polars frame shaped like
+``store.read_transactions`` (Decimal(18, 8) money), then times, best of ``--repeat``:
+
+* positions (open quantity per account and symbol, after splits) with ``workbench.analytics
+  .positions`` on the frame, the best hand-written Polars query on the same frame, and the best
+  hand-written DuckDB SQL on its table (where the data lives);
+* FIFO cost basis and realized P&L (``position_pnl``) and the valued report positions with
+  unrealized P&L (``valued_positions``), with a hand-written DuckDB SQL FIFO for comparison.
+
+All answers are checked against each other before timing is printed. Peak memory per step is
+the resident-set high-water mark (Linux ``VmHWM``, reset before each step).
+
+Bar (DESIGN section 6): workbench positions within 1.3x of the best hand-written query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import gc
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from workbench.analytics import position_pnl, positions, valued_positions
+
+MONEY = pl.Decimal(18, 8)
+
+
+def _reset_peak() -> None:
+    with contextlib.suppress(OSError):  # Linux only: resets VmHWM
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    """(best seconds, peak RSS MB during the runs, last result)."""
+    best = float("inf")
+    result: Any = None
+    gc.collect()
+    _reset_peak()
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, _peak_mb(), result
+
+
+def store_shaped(ledger: pl.DataFrame) -> pl.DataFrame:
+    """The demo's CSV-shaped ledger as ``store.read_transactions`` returns it."""
+    ratio = pl.col("ratio").str.split_exact(":", 1)
+    return ledger.select(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("id"),
+        "date", "account", "type", "symbol",
+        pl.col("quantity").cast(MONEY), pl.col("price").cast(MONEY),
+        pl.col("fee").fill_null(0.0).cast(MONEY), pl.col("amount").cast(MONEY), "currency",
+        ratio.struct.field("field_0").cast(pl.Float64).cast(MONEY).alias("ratio_new"),
+        ratio.struct.field("field_1").cast(pl.Float64).cast(MONEY).alias("ratio_old"),
+        "note",
+    )  # fmt: skip
+
+
+def split_events(tx: pl.DataFrame) -> list[tuple[str, dt.date, int, float]]:
+    """(symbol, date, first id, factor) of each distinct split (only split rows have a ratio)."""
+    return (
+        tx.filter(pl.col("ratio_new").is_not_null() & (pl.col("type") == "SPLIT"))
+        .group_by("symbol", "date", "ratio_new", "ratio_old")
+        .agg(pl.col("id").min())
+        .select(
+            "symbol", "date", "id", (pl.col("ratio_new") / pl.col("ratio_old")).cast(pl.Float64)
+        )
+        .sort("date")
+        .rows()
+    )
+
+
+def hand_polars(tx: pl.DataFrame) -> pl.DataFrame:
+    """Best hand-written Polars: find the splits, then one lazy pass with a few expressions."""
+    splits = split_events(tx)
+    qty = pl.col("quantity").cast(pl.Float64)
+    signed = pl.when(pl.col("type") == "SELL").then(-qty).otherwise(qty)
+    for symbol, day, ident, factor in splits:
+        before = (pl.col("date") < day) | ((pl.col("date") == day) & (pl.col("id") < ident))
+        signed = signed * pl.when((pl.col("symbol") == symbol) & before).then(factor).otherwise(1.0)
+    return (
+        tx.lazy()
+        .filter(pl.col("type").is_in(["BUY", "SELL"]))
+        .group_by("account", "symbol")
+        .agg(quantity=signed.sum().round(8))
+        .filter(pl.col("quantity") != 0)
+        .sort("account", "symbol")
+        .collect()
+    )
+
+
+SPLITS_SQL = (
+    "SELECT symbol, date, min(id), CAST(ratio_new AS DOUBLE) / CAST(ratio_old AS DOUBLE)"
+    " FROM transactions WHERE type = 'SPLIT' GROUP BY ALL ORDER BY 2"
+)
+
+
+def hand_duckdb(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Best hand-written DuckDB SQL: find the splits, then one aggregate with CASE factors."""
+    splits = con.sql(SPLITS_SQL).fetchall()
+    return con.sql(hand_sql(splits)).pl()
+
+
+def hand_sql(splits: list[tuple[str, dt.date, int, float]]) -> str:
+    """The positions query, with one CASE factor per split event."""
+    factor = (
+        " * ".join(
+            f"(CASE WHEN symbol = '{s}' AND (date < DATE '{d}' OR (date = DATE '{d}' AND id < {i}))"
+            f" THEN {f!r} ELSE 1 END)"
+            for s, d, i, f in splits
+        )
+        or "1"
+    )
+    return (
+        "SELECT account, symbol, round(sum(CASE WHEN type = 'SELL' THEN -CAST(quantity AS DOUBLE)"
+        f" ELSE CAST(quantity AS DOUBLE) END * {factor}), 8) AS quantity"
+        " FROM transactions WHERE type IN ('BUY', 'SELL') GROUP BY account, symbol"
+        " HAVING round(sum(CASE WHEN type = 'SELL' THEN -CAST(quantity AS DOUBLE)"
+        f" ELSE CAST(quantity AS DOUBLE) END * {factor}), 8) <> 0 ORDER BY account, symbol"
+    )
+
+
+FIFO_SQL = """
+WITH ev AS (
+    SELECT account, symbol, date, id, type,
+           CAST(quantity AS DOUBLE) AS q, CAST(price AS DOUBLE) AS p, CAST(fee AS DOUBLE) AS fee,
+           CASE WHEN type = 'SPLIT' THEN CAST(ratio_new AS DOUBLE) / CAST(ratio_old AS DOUBLE)
+                ELSE 1 END AS f
+    FROM transactions WHERE type IN ('BUY', 'SELL', 'SPLIT')
+), adj AS (  -- quantities in units after every later split of the group
+    SELECT *, q * exp(coalesce(sum(ln(f)) OVER (PARTITION BY account, symbol ORDER BY date, id
+              ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0)) AS u
+    FROM ev
+), g AS (
+    SELECT account, symbol,
+           sum(CASE WHEN type = 'SELL' THEN u ELSE 0 END) AS sold,
+           sum(CASE WHEN type = 'BUY' THEN q * p + fee ELSE 0 END) AS bought,
+           sum(CASE WHEN type = 'SELL' THEN q * p - fee ELSE 0 END) AS proceeds
+    FROM adj GROUP BY account, symbol
+), lots AS (
+    SELECT account, symbol, u, q * p + fee AS cost,
+           sum(u) OVER (PARTITION BY account, symbol ORDER BY date, id) AS b_end
+    FROM adj WHERE type = 'BUY'
+)
+SELECT l.account, l.symbol,
+       sum(greatest(least(l.b_end - g.sold, l.u), 0) * l.cost / l.u) AS cost_basis,
+       any_value(g.proceeds) - (any_value(g.bought) - sum(greatest(least(l.b_end - g.sold, l.u), 0)
+           * l.cost / l.u)) AS realized_pnl
+FROM lots l JOIN g USING (account, symbol)
+GROUP BY l.account, l.symbol ORDER BY l.account, l.symbol
+"""
+
+
+def _max_diff(a: pl.DataFrame, b: pl.DataFrame, column: str) -> float:
+    joined = a.join(b, on=["account", "symbol"], how="full", suffix="_b", coalesce=True)
+    diff = joined.select((pl.col(column) - pl.col(f"{column}_b")).abs().max()).item()
+    missing = joined.select(
+        pl.col(column).is_null().sum() + pl.col(f"{column}_b").is_null().sum()
+    ).item()
+    return float("inf") if missing else float(diff or 0.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000, help="ledger rows (default 200,000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--quick", action="store_true", help="20,000 rows, one run")
+    args = parser.parse_args(argv)
+    rows, repeat = (20_000, 1) if args.quick else (args.rows, args.repeat)
+
+    from workbench.demo import generate
+
+    print(f"analytics benchmark: {rows:,} demo transactions (seed {args.seed}), best of {repeat}")
+    start = time.perf_counter()
+    data = generate(seed=args.seed, transactions=rows)
+    tx = store_shaped(data.transactions).rechunk()
+    prices = data.prices.select("symbol", "date", pl.col("close").cast(MONEY))
+    print(f"  generated in {time.perf_counter() - start:.1f} s: {tx.height:,} rows,"
+          f" {tx.select(pl.struct('account', 'symbol').n_unique()).item():,} (account, symbol) groups,"
+          f" {prices.height:,} price rows")  # fmt: skip
+    con = duckdb.connect()
+    con.register("_tx", tx)
+    con.execute("CREATE TABLE transactions AS SELECT * FROM _tx")
+    con.unregister("_tx")
+    as_of = data.end
+
+    results: list[tuple[str, float, float]] = []
+
+    def run(name: str, fn: Callable[[], Any]) -> Any:
+        seconds, peak, out = timed(fn, repeat)
+        results.append((name, seconds, peak))
+        return out
+
+    wb_pos = run("positions: workbench (Polars frame)", lambda: positions(tx))
+    pl_pos = run("positions: hand-written Polars", lambda: hand_polars(tx))
+    db_pos = run("positions: hand-written DuckDB SQL", lambda: hand_duckdb(con))
+    wb_fifo = run("FIFO basis + realized: workbench", lambda: position_pnl(tx, method="fifo"))
+    run("FIFO + valued (unrealized): workbench",
+        lambda: valued_positions(tx, prices, as_of=as_of, method="fifo"))  # fmt: skip
+    db_fifo = run("FIFO basis + realized: hand DuckDB SQL", lambda: con.sql(FIFO_SQL).pl())
+
+    checks = {
+        "positions workbench vs Polars": _max_diff(wb_pos, pl_pos, "quantity"),
+        "positions workbench vs SQL": _max_diff(wb_pos, db_pos, "quantity"),
+        "FIFO basis workbench vs SQL": _max_diff(wb_fifo.filter(pl.col("quantity") != 0),
+                                                  db_fifo.filter(pl.col("cost_basis").abs() > 1e-6), "cost_basis"),
+        "FIFO realized workbench vs SQL": _max_diff(
+            wb_fifo.join(db_fifo.select("account", "symbol"), on=["account", "symbol"]),
+            db_fifo, "realized_pnl"),
+    }  # fmt: skip
+    best_hand = min(results[1][1], results[2][1])
+    print()
+    print(f"  {'step':<42}{'seconds':>9}{'x best hand':>13}{'peak MB':>10}")
+    for name, seconds, peak in results:
+        ratio = f"{seconds / best_hand:.2f}x" if name.startswith("positions") else ""
+        print(f"  {name:<42}{seconds:>9.3f}{ratio:>13}{peak:>10.0f}")
+    print()
+    for name, diff in checks.items():
+        print(f"  check {name}: max |difference| {diff:.2e}")
+    ratio = results[0][1] / best_hand
+    ok = ratio <= 1.3 and all(d < 0.01 for d in checks.values())
+    print(f"\n  bar: workbench positions {ratio:.2f}x the best hand-written query (<= 1.3x):"
+          f" {'met' if ratio <= 1.3 else 'NOT met'}; answers agree: "
+          f"{'yes' if all(d < 0.01 for d in checks.values()) else 'NO'}")  # fmt: skip
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
