@@ -107,7 +107,7 @@ def uvicorn_thread(app: Any) -> Iterator[str]:
 
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="error", ws="websockets-sansio", lifespan="off"
+        app, host="127.0.0.1", port=port, log_level="error", ws="websockets-sansio", lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

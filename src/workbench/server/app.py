@@ -17,6 +17,8 @@ from __future__ import annotations
 import ast
 import html
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -122,6 +124,15 @@ code {{ background: #f3f4f6; padding: .1rem .3rem; border-radius: 3px; }}
 """
 
 
+async def _close_sessions(marimo_app: object) -> None:
+    """Shut down every mounted notebook's session manager (its kernels and watchers)."""
+    for route in getattr(marimo_app, "routes", []):
+        state = getattr(getattr(route, "app", None), "state", None)
+        manager = getattr(state, "session_manager", None)
+        if manager is not None:
+            await manager.shutdown()
+
+
 def create_app(
     *,
     notebooks: Path | None = None,
@@ -175,12 +186,22 @@ def create_app(
         target = f"{request.scope.get('root_path', '')}{by_name[name].url}"
         return RedirectResponse(target + (f"?{query}" if query else ""), status_code=307)
 
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Starlette runs no lifespan of mounted apps, so the viewers' kernels (threads with
+        # their own event loops and executors) would outlive the server and hold up exit
+        try:
+            yield
+        finally:
+            await _close_sessions(marimo_app)
+
     ours = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/", index, methods=["GET", "HEAD"]),
             Route(APPS_PREFIX + "/{name}", to_slash, methods=["GET", "HEAD"]),
-        ]
+        ],
+        lifespan=lifespan,
     )
     exact = {"/", "/healthz"}
 
