@@ -211,6 +211,18 @@ def test_backdated_sell_that_breaks_a_stored_sell_is_refused(
     assert _count(db_path) == 2
 
 
+def test_backdated_reverse_split_that_breaks_a_stored_sell_is_refused(
+    db_path: Path, write_csv: WriteCsv
+) -> None:
+    """A new 1:4 split before a stored sell of all 8 held leaves 2 to sell: refused, nothing stored."""
+    import_csv(
+        db_path, write_csv(HEADER + "2024-01-02,BUY,ACME,8,10,,,\n2024-01-09,SELL,ACME,8,12,,,\n")
+    )
+    with pytest.raises(OversoldError, match=r"stored transaction 2 .* with only 2 held"):
+        import_csv(db_path, write_csv(HEADER + "2024-01-05,SPLIT,ACME,,,,1:4,\n", "split.csv"))
+    assert _count(db_path) == 2
+
+
 def test_missing_required_column(db_path: Path, write_csv: WriteCsv) -> None:
     """A file without a `type` column, or BUY rows without `price`, is refused at line 1."""
     _refused(

@@ -21,7 +21,8 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     Args:
         existing: stored rows of the affected (account, symbol) pairs with account, symbol,
             date, id, type, quantity, ratio_new, ratio_old.
-        new: rows being added with the same columns plus ``line`` (``id`` may be null).
+        new: rows being added with the same columns plus ``line`` (``id`` may be null). Only
+            pairs with a new SELL or SPLIT are checked: buys alone never lower a holding.
 
     Returns:
         One row per violation: account, symbol, date, type, line (null for stored rows),
@@ -59,6 +60,8 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         + pl.col("symbol").cast(pl.Categorical).to_physical().cast(pl.UInt64)
     ).alias("_pair")
     rows = rows.with_columns(pair)
+    lowering = rows.filter((pl.col("src") == 1) & (pl.col("type") != "BUY"))["_pair"].unique()
+    rows = rows.filter(pl.col("_pair").is_in(lowering.implode()))
     if not _in_apply_order(rows):
         rows = rows.sort(["date", "src", "order"], maintain_order=True)
     qty = pl.col("quantity").cast(pl.Float64).fill_null(0.0)

@@ -121,23 +121,22 @@ def _apply(
 
 def _holdings_check(con: Any, rows: pl.DataFrame, source: str) -> Callable[[], None] | None:
     """The check that refuses the import if it sells more than is held anywhere, as a
-    callable that raises :class:`OversoldError`; None when no row sells.
+    callable that raises :class:`OversoldError`; None when no new row can lower a holding.
 
-    Only pairs with a new SELL can go short (a buy or a split never lowers a holding), so
-    only their BUY/SELL/SPLIT rows, new and stored, take part. Stored rows are read here,
-    on the caller's connection and transaction.
+    Only a SELL, or a split of fewer new shares than old, lowers a holding, so only pairs
+    with a new SELL or SPLIT take part, with their stored BUY/SELL/SPLIT rows (read here, on
+    the caller's connection and transaction).
     """
     trades = rows.select(
         "line", "account", "symbol", "date", "type", "quantity", "ratio_new", "ratio_old"
     ).filter(pl.col("type").is_in(["BUY", "SELL", "SPLIT"]))
-    pairs = trades.filter(pl.col("type") == "SELL").select("account", "symbol").unique()
+    pairs = trades.filter(pl.col("type") != "BUY").select("account", "symbol").unique()
     if pairs.is_empty():
         return None
-    new = trades.join(pairs, on=["account", "symbol"], how="semi")
     stored = sql.stored_trades(con, pairs)
 
     def check() -> None:
-        violations = oversold_rows(stored, new)
+        violations = oversold_rows(stored, trades)
         if not violations.is_empty():
             raise OversoldError(str(InvalidRows(_oversell_problems(source, violations))))
 

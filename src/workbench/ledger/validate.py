@@ -37,6 +37,40 @@ class _Check:
     message: pl.Expr
 
 
+#: columns kept as text (stripped); the others are parsed into ``_<name>`` columns
+FREE_TEXT = ("account", "symbol", "currency", "note")
+PARSED = ("date", *NUMERIC, "ratio")
+
+
+def _blank_to_null(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars().replace("", None)
+
+
+def _unparsed(column: str) -> pl.Expr:
+    """A value given in ``column`` that its parser turned into null."""
+    parsed = "_ratio_new" if column == "ratio" else f"_{column}"
+    return pl.col(column).is_not_null() & pl.col(parsed).is_null()
+
+
+def _upper(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """``column`` in upper case; as it stands when it already is (judged on distinct values,
+    which are few in a ledger's text columns)."""
+    values = frame.get_column(column).unique()
+    if values.str.to_uppercase().equals(values):
+        return pl.col(column)
+    return pl.col(column).str.to_uppercase()
+
+
+def _parsed(frame: pl.DataFrame) -> list[pl.Expr]:
+    return [
+        pl.col("date").str.to_date(_DATE_FORMAT, strict=False).alias("_date"),
+        _upper(frame, "type").alias("_type"),
+        *(pl.col(c).cast(MONEY, strict=False).alias(f"_{c}") for c in NUMERIC),
+        pl.col("ratio").str.extract(_RATIO, 1).cast(MONEY, strict=False).alias("_ratio_new"),
+        pl.col("ratio").str.extract(_RATIO, 2).cast(MONEY, strict=False).alias("_ratio_old"),
+    ]
+
+
 def _quoted(column: str) -> pl.Expr:
     return pl.lit("'") + pl.col(column).str.slice(0, 40) + pl.lit("'")
 
@@ -51,7 +85,7 @@ def _column_problems(text: pl.DataFrame, file: str) -> list[InvalidRow]:
     if problems or text.is_empty():
         return problems
     types = set(
-        text.select(pl.col("type").str.to_uppercase().unique()).to_series().drop_nulls().to_list()
+        text.select(pl.col("type").unique().str.to_uppercase()).to_series().drop_nulls().to_list()
     )
 
     def need(column: str, kinds: tuple[str, ...]) -> None:
@@ -119,18 +153,19 @@ def validate_rows(
         if column not in text.columns:
             text = text.with_columns(pl.lit(None, dtype=pl.String).alias(column))
 
-    # surrounding blanks never matter, and a cell of blanks is an empty cell
-    text = text.with_columns(
-        pl.col(c).str.strip_chars().replace("", None) for c in text.columns if c != "line"
-    )
-    typ = pl.col("type").str.to_uppercase()
-    staged = text.with_columns(
-        pl.col("date").str.to_date(_DATE_FORMAT, strict=False).alias("_date"),
-        typ.alias("_type"),
-        *(pl.col(c).cast(MONEY, strict=False).alias(f"_{c}") for c in NUMERIC),
-        pl.col("ratio").str.extract(_RATIO, 1).cast(MONEY, strict=False).alias("_ratio_new"),
-        pl.col("ratio").str.extract(_RATIO, 2).cast(MONEY, strict=False).alias("_ratio_old"),
-    )
+    # Surrounding blanks never matter, and a cell of blanks is an empty cell. Free text is
+    # always stripped; a parsed column only when one of its values does not parse as it
+    # stands (the parsers reject trailing blanks), which spares a copy of every clean cell.
+    text = text.with_columns(_blank_to_null(c) for c in FREE_TEXT)
+    staged = text.with_columns(_parsed(text))
+    failed = staged.select(
+        *(_unparsed(c).any().alias(c) for c in PARSED),
+        (pl.col("type").is_not_null() & ~pl.col("_type").is_in(TYPES)).any().alias("type"),
+    ).row(0, named=True)
+    redo = [column for column, any_failed in failed.items() if any_failed]
+    if redo:
+        text = text.with_columns(_blank_to_null(c) for c in redo)
+        staged = text.with_columns(_parsed(text))
     is_trade = pl.col("_type").is_in(TRADES)
     is_cash = pl.col("_type").is_in(CASH_TYPES)
     is_div = pl.col("_type") == "DIVIDEND"
@@ -142,8 +177,7 @@ def validate_rows(
     def missing(column: str) -> pl.Expr:
         return pl.col(column).is_null()
 
-    def unparsable(column: str) -> pl.Expr:
-        return pl.col(column).is_not_null() & pl.col(f"_{column}").is_null()
+    unparsable = _unparsed
 
     checks = [
         _Check("date", missing("date"), pl.lit("missing")),
@@ -238,12 +272,12 @@ def validate_rows(
         pl.col("_date").alias("date"),
         pl.col("account").fill_null("default"),
         pl.col("_type").alias("type"),
-        pl.col("symbol").str.to_uppercase(),
+        _upper(staged, "symbol"),
         pl.col("_quantity").alias("quantity"),
         pl.col("_price").alias("price"),
         pl.col("_fee").fill_null(pl.lit(0).cast(MONEY)).alias("fee"),
         pl.when(is_div).then(div_amount).otherwise(pl.col("_amount")).cast(MONEY).alias("amount"),
-        pl.col("currency").str.to_uppercase().fill_null(base),
+        _upper(staged, "currency").fill_null(base),
         pl.col("_ratio_new").alias("ratio_new"),
         pl.col("_ratio_old").alias("ratio_old"),
         pl.col("note"),

@@ -74,11 +74,12 @@ def insert_rows(
     first_id = int(
         con.execute("SELECT coalesce(max(id), 0) + 1 FROM transactions").fetchall()[0][0]
     )
-    accounts = rows.group_by("account").agg(pl.col("currency").first())
+    # each new account and symbol with the currency of its first row
+    accounts = rows.select("account", "currency").unique("account", keep="first")
     instruments = (
-        rows.filter(pl.col("symbol").is_not_null())
-        .group_by("symbol")
-        .agg(pl.col("currency").first())
+        rows.select("symbol", "currency")
+        .filter(pl.col("symbol").is_not_null())
+        .unique("symbol", keep="first")
     )
     staged = rows.with_columns(
         (pl.int_range(pl.len(), dtype=pl.Int64) + first_id).alias("id"),
