@@ -55,17 +55,27 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
-    """(best seconds, peak RSS MB during the runs, last result)."""
-    best = float("inf")
-    result: Any = None
-    gc.collect()
-    _reset_peak()
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, _peak_mb(), result
+def race(
+    contenders: dict[str, Callable[[], Any]], repeat: int
+) -> dict[str, tuple[float, float, Any]]:
+    """Best seconds, peak RSS MB and last result of each contender.
+
+    Contenders run interleaved and rotated (A B C, B C A, ...) so machine noise hits them alike.
+    """
+    out: dict[str, tuple[float, float, Any]] = {}
+    names = list(contenders)
+    for round_ in range(repeat):
+        # rotate who goes first, so no contender always follows the same neighbour
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            fn = contenders[name]
+            gc.collect()
+            _reset_peak()
+            start = time.perf_counter()
+            result = fn()
+            seconds = time.perf_counter() - start
+            best, peak, _ = out.get(name, (float("inf"), 0.0, None))
+            out[name] = (min(best, seconds), max(peak, _peak_mb()), result)
+    return out
 
 
 def store_shaped(ledger: pl.DataFrame) -> pl.DataFrame:
@@ -190,14 +200,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000, help="ledger rows (default 200,000)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--repeat", type=int, default=5, help="best of this many runs")
     parser.add_argument("--quick", action="store_true", help="20,000 rows, one run")
     args = parser.parse_args(argv)
     rows, repeat = (20_000, 1) if args.quick else (args.rows, args.repeat)
 
     from workbench.demo import generate
 
-    print(f"analytics benchmark: {rows:,} demo transactions (seed {args.seed}), best of {repeat}")
+    print(
+        f"analytics benchmark: {rows:,} demo transactions (seed {args.seed}),"
+        f" best of {repeat} interleaved runs (FIFO: {max(1, repeat - 2)})"
+    )
     start = time.perf_counter()
     data = generate(seed=args.seed, transactions=rows)
     tx = store_shaped(data.transactions).rechunk()
@@ -211,20 +224,29 @@ def main(argv: list[str] | None = None) -> int:
     con.unregister("_tx")
     as_of = data.end
 
-    results: list[tuple[str, float, float]] = []
-
-    def run(name: str, fn: Callable[[], Any]) -> Any:
-        seconds, peak, out = timed(fn, repeat)
-        results.append((name, seconds, peak))
-        return out
-
-    wb_pos = run("positions: workbench (Polars frame)", lambda: positions(tx))
-    pl_pos = run("positions: hand-written Polars", lambda: hand_polars(tx))
-    db_pos = run("positions: hand-written DuckDB SQL", lambda: hand_duckdb(con))
-    wb_fifo = run("FIFO basis + realized: workbench", lambda: position_pnl(tx, method="fifo"))
-    run("FIFO + valued (unrealized): workbench",
-        lambda: valued_positions(tx, prices, as_of=as_of, method="fifo"))  # fmt: skip
-    db_fifo = run("FIFO basis + realized: hand DuckDB SQL", lambda: con.sql(FIFO_SQL).pl())
+    positions_race = race(
+        {
+            "positions: workbench (Polars frame)": lambda: positions(tx),
+            "positions: hand-written Polars": lambda: hand_polars(tx),
+            "positions: hand-written DuckDB SQL": lambda: hand_duckdb(con),
+        },
+        repeat,
+    )
+    fifo_race = race(
+        {
+            "FIFO basis + realized: workbench": lambda: position_pnl(tx, method="fifo"),
+            "FIFO + valued (unrealized): workbench": lambda: valued_positions(
+                tx, prices, as_of=as_of, method="fifo"
+            ),
+            "FIFO basis + realized: hand DuckDB SQL": lambda: con.sql(FIFO_SQL).pl(),
+        },
+        max(1, repeat - 2),
+    )
+    results = [
+        (name, best, peak) for name, (best, peak, _) in {**positions_race, **fifo_race}.items()
+    ]
+    wb_pos, pl_pos, db_pos = (r[2] for r in positions_race.values())
+    wb_fifo, _, db_fifo = (r[2] for r in fifo_race.values())
 
     checks = {
         "positions workbench vs Polars": _max_diff(wb_pos, pl_pos, "quantity"),

@@ -240,3 +240,19 @@ def test_every_method_conserves_total_cost(rows: list[dict[str, object]], method
         assert mine["cost_basis"].sum() + cost_sold == pytest.approx(r["bought_cost"], abs=1e-6)
         assert mine["quantity"].sum() == pytest.approx(r["quantity"], abs=1e-6)
         assert (mine["quantity"] <= mine["bought_quantity"] + 1e-9).all()
+
+
+def test_hifo_in_batches_equals_hifo_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Splitting HIFO's lot-by-trade pairing into batches of groups changes no number."""
+    from workbench.analytics import lots as lots_module
+
+    rows = [
+        *LEDGER_X,
+        *LEDGER_Y,
+        *(row("2024-03-01", "BUY", f"G{i}", 1 + i, 10 + i) for i in range(6)),
+    ]
+    whole = position_pnl(ledger(rows), method="hifo")
+    monkeypatch.setattr(lots_module, "_HIFO_PAIRS_PER_BATCH", 3)
+    batched = position_pnl(ledger(rows), method="hifo")
+    assert batched.equals(whole)
+    assert batched.filter(pl.col("symbol") == "X")["cost_basis"].to_list() == pytest.approx([801.0])

@@ -231,3 +231,45 @@ async def test_areport_keeps_the_event_loop_free(
     assert ticks_during == [1]
     assert report.positions.height == 50
     assert isinstance(report.positions, pl.DataFrame)
+
+
+def test_report_over_a_ledger_imported_by_the_real_importer(tmp_path: Path) -> None:
+    """Rows imported with workbench.ledger.import_frame (lower-case types, "2:1" ratio, dividend
+    as quantity x price) report the hand numbers: 10 sh @100 + fee 1, 2:1 split, sell 5 @ 60."""
+    from workbench.ledger import import_frame
+    from workbench.store import connect, upsert_prices
+
+    db = tmp_path / "imported.duckdb"
+    frame = pl.DataFrame(
+        {
+            "date": ["2024-01-02", "2024-01-02", "2024-02-01", "2024-02-05", "2024-02-10"],
+            "type": ["deposit", "buy", "split", "Sell", "dividend"],
+            "symbol": [None, "ACME", "ACME", "ACME", "ACME"],
+            "quantity": [None, "10", None, "5", "15"],
+            "price": [None, "100", None, "60", "0.2"],
+            "fee": [None, "1", None, "0", None],
+            "amount": ["2000", None, None, None, None],
+            "ratio": [None, None, "2:1", None, None],
+        }
+    )
+    import_frame(db, frame, source="test-ledger")
+    with connect(db) as con:
+        upsert_prices(
+            con,
+            pl.DataFrame(
+                {
+                    "symbol": ["ACME"], "date": [dt.date(2024, 2, 9)], "close": [55.0],
+                    "provider": ["test"], "fetched_at": [dt.datetime(2024, 2, 9, tzinfo=dt.UTC)],
+                }
+            ),
+        )  # fmt: skip
+    data = json.loads(load_report(db, as_of=dt.date(2024, 2, 29)).to_json())
+    # after the split: 20 sh at 50.05; sold 5 (cost 250.25, proceeds 300 -> realized 49.75)
+    (position,) = data["positions"]
+    assert position["quantity"] == 15.0
+    assert position["cost_basis"] == pytest.approx(750.75)
+    assert position["realized_pnl"] == pytest.approx(49.75)
+    assert position["dividends"] == pytest.approx(3.0)
+    assert position["market_value"] == pytest.approx(825.0)
+    # cash 2000 - 1001 + 300 + 3
+    assert data["totals"]["cash"] == pytest.approx(1302.0)

@@ -130,7 +130,28 @@ def _average(trades: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: HIFO pairs every lot with every trade of its group; past this many pairs, work in batches
+_HIFO_PAIRS_PER_BATCH = 20_000_000
+
+
 def _hifo(trades: pl.DataFrame) -> pl.DataFrame:
+    """HIFO in batches of whole groups, so memory stays bounded on large ledgers."""
+    sizes = (
+        trades.group_by(GROUP)
+        .agg(pairs=(pl.col("type") == "BUY").sum().cast(pl.Int64) * pl.len().cast(pl.Int64))
+        .sort(GROUP)
+    )
+    total = int(sizes["pairs"].sum())
+    if total <= _HIFO_PAIRS_PER_BATCH:
+        return _hifo_batch(trades)
+    batches = sizes.with_columns(_batch=pl.col("pairs").cum_sum() // _HIFO_PAIRS_PER_BATCH)
+    tagged = trades.join(batches.select(*GROUP, "_batch"), on=GROUP, how="left")
+    # one iteration per batch of groups (a handful), not per group or row
+    parts = [_hifo_batch(part.drop("_batch")) for part in tagged.partition_by("_batch")]
+    return pl.concat(parts).sort("seq")
+
+
+def _hifo_batch(trades: pl.DataFrame) -> pl.DataFrame:
     buys = (
         trades.filter(pl.col("type") == "BUY")
         .with_columns(_uc=pl.col("cost") / pl.col("units"))
