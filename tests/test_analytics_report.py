@@ -273,3 +273,35 @@ def test_report_over_a_ledger_imported_by_the_real_importer(tmp_path: Path) -> N
     assert position["market_value"] == pytest.approx(825.0)
     # cash 2000 - 1001 + 300 + 3
     assert data["totals"]["cash"] == pytest.approx(1302.0)
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled synthetic demo (seed 7) stored in a real DuckDB file."""
+    from workbench.demo import write_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    write_demo(path, seed=7)
+    return path
+
+
+@pytest.mark.parametrize("method", ["fifo", "lifo", "hifo", "average"])
+def test_demo_report_reconciles(demo_db: Path, method: str) -> None:
+    """On the demo ledger every cost method reconciles: value = deposits + P&L + income - costs.
+
+    total_value = net_deposits + unrealized + realized + dividends + interest - taxes
+    - (fees - trade fees), and realized + unrealized is the same under every method.
+    """
+    report = load_report(demo_db, as_of=dt.date(2025, 12, 31), cost_method=method)
+    t = report.totals
+    trade_fees = float(report.positions["trade_fees"].sum())
+    expected = (
+        t["net_deposits"] + t["unrealized_pnl"] + t["realized_pnl"] + t["dividends"]
+        + t["interest"] - t["taxes"] - (t["fees"] - trade_fees)
+    )  # fmt: skip
+    assert t["total_value"] == pytest.approx(expected, abs=0.01)
+    fifo = load_report(demo_db, as_of=dt.date(2025, 12, 31)).totals
+    assert t["realized_pnl"] + t["unrealized_pnl"] == pytest.approx(
+        fifo["realized_pnl"] + fifo["unrealized_pnl"], abs=0.01
+    )
+    assert report.series["total_value"][-1] == pytest.approx(t["total_value"], abs=0.01)
