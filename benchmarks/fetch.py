@@ -135,6 +135,12 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3, help="timed runs per client")
+    parser.add_argument(
+        "--httpx-rounds",
+        type=int,
+        default=1,
+        help="timed runs of plain httpx (each takes ~20 s of full CPU, disturbing the others)",
+    )
     parser.add_argument("--quick", action="store_true", help="400 symbols, one round")
     parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset")
     parser.add_argument(
@@ -167,6 +173,8 @@ def main() -> None:
         for round_ in range(args.rounds):
             order = names[round_ % len(names) :] + names[: round_ % len(names)]
             for name in order:
+                if name == "httpx" and len(walls[name]) >= args.httpx_rounds:
+                    continue
                 server_before = process_cpu(server.pid)
                 cpu_before = time.process_time()
                 started = time.perf_counter()
