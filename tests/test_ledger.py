@@ -77,6 +77,31 @@ def test_header_synonyms_bom_crlf_and_case(db_path: Path, write_csv: WriteCsv) -
     assert (row["quantity"], row["price"], row["fee"]) == (Decimal(5), Decimal(20), Decimal("0.5"))
 
 
+def test_surrounding_blanks_are_ignored_and_blank_cells_are_empty(
+    db_path: Path, write_csv: WriteCsv
+) -> None:
+    """Blanks around any value (spaces, tabs, a no-break space) are dropped; a cell of blanks is empty."""
+    text = (
+        "date,account,type,symbol,quantity,price,fee,amount,currency,ratio,note\n"
+        "2024-01-02 , main\t, buy ,\u00a0acme , 5 ,\t20, ,  , usd , ,  first lot  \n"
+        "2024-01-03,main,SPLIT,ACME,,,,,USD, 2 : 1 ,\n"
+        "2024-01-04,main,DIVIDEND,ACME,,,,\t3.5 ,USD,,\n"
+    )
+    assert import_csv(db_path, write_csv(text)).added == 3
+    with connect(db_path, read_only=True) as con:
+        rows = read_transactions(con).rows(named=True)
+    buy, split, dividend = rows
+    assert (buy["date"].isoformat(), buy["account"], buy["type"], buy["symbol"]) == (
+        "2024-01-02", "main", "BUY", "ACME",
+    )  # fmt: skip
+    assert (buy["quantity"], buy["price"], buy["fee"], buy["amount"]) == (
+        Decimal(5), Decimal(20), Decimal(0), None,
+    )  # fmt: skip
+    assert (buy["currency"], buy["note"]) == ("USD", "first lot")
+    assert (split["ratio_new"], split["ratio_old"], split["note"]) == (Decimal(2), Decimal(1), None)
+    assert dividend["amount"] == Decimal("3.5")
+
+
 def test_reimport_is_idempotent(db_path: Path, write_csv: WriteCsv) -> None:
     """Importing the same file twice adds nothing the second time."""
     path = write_csv(EVERY_TYPE)

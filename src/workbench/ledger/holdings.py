@@ -75,17 +75,31 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         .when(pl.col("type") == "SELL").then(-qty)
         .otherwise(0.0)
     )  # fmt: skip
-    if rows.select((pl.col("type") == "SPLIT").any()).item():
-        after = pl.col("factor").cum_prod(reverse=True).over("_pair") / pl.col("factor")
-    else:
-        after = pl.lit(1.0)  # no split anywhere: every factor is 1, skip the reverse product
-    checked = (
+    # the reverse product of split factors only matters in pairs with a split (few), so the
+    # other pairs skip that window
+    split_pairs = rows.filter(pl.col("type") == "SPLIT")["_pair"].unique().implode()
+    in_split_pair = pl.col("_pair").is_in(split_pairs)
+    after = pl.col("factor").cum_prod(reverse=True).over("_pair") / pl.col("factor")
+    parts = [
+        rows.lazy().filter(~in_split_pair).with_columns(pl.lit(1.0).alias("after")),
         rows.lazy()
-        .with_columns(factor.alias("factor"), signed.alias("signed"))
-        .with_columns(after.alias("after"))
-        .with_columns((pl.col("signed") * pl.col("after")).cum_sum().over("_pair").alias("cum"))
-        .with_columns((pl.col("cum") / pl.col("after")).alias("held_after"))
-        .filter((pl.col("type") == "SELL") & (pl.col("held_after") < -TOLERANCE))
+        .filter(in_split_pair)
+        .with_columns(factor.alias("factor"))
+        .with_columns(after.alias("after")),
+    ]
+    checked = (
+        pl.concat(
+            [
+                part.with_columns(signed.alias("signed"))
+                .with_columns(
+                    (pl.col("signed") * pl.col("after")).cum_sum().over("_pair").alias("cum")
+                )
+                .with_columns((pl.col("cum") / pl.col("after")).alias("held_after"))
+                .filter((pl.col("type") == "SELL") & (pl.col("held_after") < -TOLERANCE))
+                .select(*rows.columns, "held_after")
+                for part in parts
+            ]
+        )
         .collect(engine="in-memory")
         .sort([*key, "date", "src", "order"], maintain_order=True)
     )

@@ -46,6 +46,13 @@ def _blank_to_null(column: str) -> pl.Expr:
     return pl.col(column).str.strip_chars().replace("", None)
 
 
+def _has_blanks(frame: pl.DataFrame, column: str) -> bool:
+    """Whether stripping ``column`` could change it, judged on its distinct values (few in
+    a ledger's account, symbol and currency columns)."""
+    values = frame.get_column(column).unique()
+    return not values.str.strip_chars().replace("", None).equals(values)
+
+
 def _unparsed(column: str) -> pl.Expr:
     """A value given in ``column`` that its parser turned into null."""
     parsed = "_ratio_new" if column == "ratio" else f"_{column}"
@@ -59,6 +66,17 @@ def _upper(frame: pl.DataFrame, column: str) -> pl.Expr:
     if values.str.to_uppercase().equals(values):
         return pl.col(column)
     return pl.col(column).str.to_uppercase()
+
+
+def _dividend_amount(staged: pl.DataFrame) -> pl.Expr:
+    """A dividend's amount, or quantity x price per share when it has none (the product is
+    only computed when some dividend needs it)."""
+    needs_product = staged.select(
+        ((pl.col("_type") == "DIVIDEND") & pl.col("_amount").is_null()).any()
+    ).item()
+    if not needs_product:
+        return pl.col("_amount")
+    return pl.coalesce(pl.col("_amount"), (pl.col("_quantity") * pl.col("_price")).cast(MONEY))
 
 
 def _parsed(frame: pl.DataFrame) -> list[pl.Expr]:
@@ -156,7 +174,7 @@ def validate_rows(
     # Surrounding blanks never matter, and a cell of blanks is an empty cell. Free text is
     # always stripped; a parsed column only when one of its values does not parse as it
     # stands (the parsers reject trailing blanks), which spares a copy of every clean cell.
-    text = text.with_columns(_blank_to_null(c) for c in FREE_TEXT)
+    text = text.with_columns(_blank_to_null(c) for c in FREE_TEXT if _has_blanks(text, c))
     staged = text.with_columns(_parsed(text))
     failed = staged.select(
         *(_unparsed(c).any().alias(c) for c in PARSED),
@@ -166,13 +184,19 @@ def validate_rows(
     if redo:
         text = text.with_columns(_blank_to_null(c) for c in redo)
         staged = text.with_columns(_parsed(text))
-    is_trade = pl.col("_type").is_in(TRADES)
-    is_cash = pl.col("_type").is_in(CASH_TYPES)
-    is_div = pl.col("_type") == "DIVIDEND"
-    is_split = pl.col("_type") == "SPLIT"
-    div_amount = pl.coalesce(
-        pl.col("_amount"), (pl.col("_quantity") * pl.col("_price")).cast(MONEY)
+    # the type tests and the dividend amount recur in many checks: computed once each
+    staged = staged.with_columns(
+        pl.col("_type").is_in(TRADES).alias("_is_trade"),
+        pl.col("_type").is_in(CASH_TYPES).alias("_is_cash"),
+        (pl.col("_type") == "DIVIDEND").alias("_is_div"),
+        (pl.col("_type") == "SPLIT").alias("_is_split"),
+        _dividend_amount(staged).alias("_div_amount"),
     )
+    is_trade = pl.col("_is_trade")
+    is_cash = pl.col("_is_cash")
+    is_div = pl.col("_is_div")
+    is_split = pl.col("_is_split")
+    div_amount = pl.col("_div_amount")
 
     def missing(column: str) -> pl.Expr:
         return pl.col(column).is_null()
