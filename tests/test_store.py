@@ -149,7 +149,10 @@ def test_store_busy_names_the_file_after_a_bounded_wait(db_path: Path) -> None:
         pass
     with _hold_lock(db_path, 30):
         started = time.monotonic()
-        with pytest.raises(StoreBusy, match=re.escape(str(db_path))) as info, connect(db_path, timeout=0.5):
+        with (
+            pytest.raises(StoreBusy, match=re.escape(str(db_path))) as info,
+            connect(db_path, timeout=0.5),
+        ):
             pass
         waited = time.monotonic() - started
         assert info.value.path == db_path
