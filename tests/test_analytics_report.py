@@ -305,3 +305,12 @@ def test_demo_report_reconciles(demo_db: Path, method: str) -> None:
         fifo["realized_pnl"] + fifo["unrealized_pnl"], abs=0.01
     )
     assert report.series["total_value"][-1] == pytest.approx(t["total_value"], abs=0.01)
+
+
+def test_report_allocation_by_asset_class(demo_db: Path) -> None:
+    """Report.allocation weights every holding and the cash; the weights sum to 1."""
+    report = load_report(demo_db, as_of=dt.date(2025, 12, 31))
+    got = report.allocation(by="asset_class")
+    assert got["weight"].sum() == pytest.approx(1.0)
+    assert "cash" in got["asset_class"].to_list()
+    assert got["market_value"].sum() == pytest.approx(report.totals["total_value"], abs=0.01)

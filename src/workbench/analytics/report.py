@@ -74,6 +74,19 @@ class Report:
     benchmark: str | None = None
     series: pl.DataFrame = field(default_factory=pl.DataFrame)
     returns: pl.DataFrame = field(default_factory=pl.DataFrame)
+    instruments: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    def allocation(self, *, by: str = "sector", include_cash: bool = True) -> pl.DataFrame:
+        """Market value and weight by ``by`` (an instrument attribute, account or symbol)."""
+        from workbench.analytics.allocation import allocation
+
+        instruments = (
+            self.instruments
+            if not self.instruments.is_empty()
+            else (pl.DataFrame(schema={"symbol": pl.String}))
+        )
+        cash = self.totals["cash"] if include_cash else None
+        return allocation(self.positions, instruments, by=by, cash=cash)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract as plain Python values (None where undefined)."""
@@ -144,7 +157,7 @@ def build_report(
     benchmark: str | None = None,
     base_currency: str = config.BASE_CURRENCY,
 ) -> Report:
-    """Compute the report from frames (no I/O). ``instruments`` is accepted for symmetry.
+    """Compute the report from frames (no I/O); ``instruments`` feeds ``Report.allocation``.
 
     Risk uses weekday returns (252 a year) for ``empyrical``/``quantstats`` and calendar-day
     returns for ``calendar365``; TWR, XIRR and Modified Dietz use calendar days.
@@ -205,6 +218,7 @@ def build_report(
         benchmark=benchmark,
         series=series,
         returns=returns,
+        instruments=instruments if instruments is not None else pl.DataFrame(),
     )
 
 
