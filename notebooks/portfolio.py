@@ -129,7 +129,7 @@ def kpis(period_risk, period_twr, report):
         mo.stat(money(_t["total_value"], currency=_ccy), label="Total value",
                 caption=f"cash {money(_t['cash'])}"),
         mo.stat(money(_t["unrealized_pnl"]), label="Unrealized P&L",
-                caption=f"cost {money(_t['cost_basis'])}", bordered=True),
+                caption=f"cost {money(_t['cost_basis'])}"),
         mo.stat(money(_t["realized_pnl"]), label="Realized P&L", caption=report.cost_method.upper()),
         mo.stat(money(kpi_values["income"]), label="Dividends + interest",
                 caption=f"fees {money(_t['fees'])}, taxes {money(_t['taxes'])}"),

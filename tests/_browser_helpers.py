@@ -52,14 +52,18 @@ def free_port() -> int:
 
 
 def wait_healthy(
-    base: str, *, timeout: float = 60.0, proc: subprocess.Popen[str] | None = None
+    base: str,
+    *,
+    timeout: float = 60.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
 ) -> None:
     """Poll ``{base}/healthz`` until it answers 200 (or the process dies, or time runs out)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            out, err = proc.communicate()
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{out}\n{err}")
+            output = log.read_text(errors="replace") if log is not None else ""
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{output}")
         try:
             if httpx.get(f"{base}/healthz", timeout=2.0).status_code == 200:
                 return
@@ -72,8 +76,11 @@ def wait_healthy(
 @contextlib.contextmanager
 def serve_process(
     db: Path, *, token: str | None = None, token_file: Path | None = None
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Run ``workbench serve`` as a subprocess on a free port; yields (base URL, process)."""
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run ``workbench serve`` as a subprocess on a free port; yields (base URL, process).
+
+    Its output goes to ``serve.log`` beside the database (a pipe nobody reads could fill up).
+    """
     port = free_port()
     args = [str(WORKBENCH), "serve", "--port", str(port), "--db", str(db)]
     if token_file is not None:
@@ -84,20 +91,20 @@ def serve_process(
     if token is not None:
         env["WORKBENCH_TOKEN"] = token
     env["WORKBENCH_NOTEBOOKS"] = str(NOTEBOOKS)
-    proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=db.parent
-    )
+    log_path = db.parent / "serve.log"
     base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, proc=proc)
-        yield base, proc
-    finally:
-        proc.terminate()
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=db.parent)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            wait_healthy(base, proc=proc, log=log_path)
+            yield base, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @contextlib.contextmanager

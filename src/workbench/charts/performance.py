@@ -59,6 +59,7 @@ def value_chart(
             color=alt.Color(
                 "series:N",
                 title=None,
+                sort=["Portfolio value", "Net deposits"],
                 scale=alt.Scale(range=PALETTE),
                 legend=alt.Legend(orient="top"),
             ),

@@ -1,0 +1,209 @@
+"""End to end in a real headless Chromium: `workbench serve` on a demo database, every app.
+
+Kernel errors are read from the app's websocket (run mode shows a failing cell only as an
+empty output and a fading toast), and each page waits for the kernel's ``completed-run``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _browser_helpers import WORKBENCH, build_demo_db, cell_errors, serve_process
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+TOKEN = "browser-test-token"
+CHARTS = ".vega-embed canvas.marks, .vega-embed svg.marks"
+SCREENSHOT = Path("/tmp/workbench-portfolio.png")
+
+
+@dataclass
+class KernelLog:
+    """Kernel messages one page received over its websockets."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, payload: str | bytes) -> None:
+        """Keep a JSON text frame."""
+        if isinstance(payload, str):
+            with contextlib.suppress(ValueError):  # not every frame is a kernel message
+                self.messages.append(json.loads(payload))
+
+    def completed(self) -> bool:
+        """Whether the kernel finished its first run."""
+        return any(m.get("op") == "completed-run" for m in self.messages)
+
+    def errors(self) -> list[dict[str, Any]]:
+        """Every real cell error so far."""
+        return [e for m in self.messages for e in cell_errors(m)]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`workbench serve` with a token file over a fresh demo database; yields (URL, db)."""
+    home = tmp_path_factory.mktemp("served")
+    db = build_demo_db(home / "workbench.duckdb")
+    token_file = home / "token"
+    token_file.write_text(TOKEN + "\n")
+    with serve_process(db, token_file=token_file) as (base, _proc):
+        yield base, db
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser: Any, served: tuple[str, Path]) -> Iterator[Any]:
+    """One browser session, signed in once with ?access_token= (a cookie from then on)."""
+    base, _ = served
+    ctx = browser.new_context(viewport={"width": 1400, "height": 5200})
+    page = ctx.new_page()
+    response = page.goto(f"{base}/?access_token={TOKEN}")
+    assert response is not None
+    assert response.status == 200
+    assert page.url == f"{base}/"
+    page.close()
+    yield ctx
+    ctx.close()
+
+
+def open_app(context: Any, base: str, name: str, *, timeout: float = 90.0) -> tuple[Any, KernelLog]:
+    """Open /apps/<name> and wait until its kernel completed its first run."""
+    page = context.new_page()
+    log = KernelLog()
+    page.on("websocket", lambda ws: ws.on("framereceived", log.record))
+    page.goto(f"{base}/apps/{name}")  # the bare path: redirected to the slash
+    deadline = time.monotonic() + timeout
+    while not log.completed():
+        assert time.monotonic() < deadline, f"{name}: no completed-run in {timeout} s"
+        page.wait_for_timeout(100)
+    return page, log
+
+
+def wait_for_charts(page: Any, count: int, *, timeout_ms: int = 60_000) -> None:
+    """Wait until at least ``count`` Altair charts are drawn (inside marimo's shadow roots)."""
+    charts = page.locator(CHARTS)
+    waited = 0
+    while charts.count() < count:
+        assert waited < timeout_ms, f"only {charts.count()} of {count} charts drawn"
+        page.wait_for_timeout(100)
+        waited += 100
+
+
+def stat_value(page: Any, label: str) -> str:
+    """The shown value of the KPI tile labelled ``label``."""
+    tile = page.locator(f"marimo-stat[data-label='{json.dumps(label)}']")
+    return json.loads(tile.get_attribute("data-value"))
+
+
+def wait_for_change(page: Any, label: str, before: str, *, timeout_ms: int = 60_000) -> str:
+    """Wait until the KPI tile's value differs from ``before``; return the new value."""
+    waited = 0
+    while (now := stat_value(page, label)) == before:
+        assert waited < timeout_ms, f"{label} stayed {before}"
+        page.wait_for_timeout(100)
+        waited += 100
+    return now
+
+
+def amount(text: str) -> float:
+    """12,345.67 USD -> 12345.67"""
+    return float(text.split()[0].replace(",", ""))
+
+
+def test_index_without_token_is_refused(browser: Any, served: tuple[str, Path]) -> None:
+    """A browser without the token gets 401 on the index and on an app."""
+    base, _ = served
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    assert page.goto(f"{base}/").status == 401
+    assert page.goto(f"{base}/apps/portfolio/").status == 401
+    ctx.close()
+
+
+def test_ledger_app_read_only(context: Any, served: tuple[str, Path]) -> None:
+    """The ledger app renders its table and SQL result clean, with no write control."""
+    page, log = open_app(context, served[0], "ledger")
+    page.wait_for_selector('h1:has-text("Ledger")')
+    assert log.errors() == []
+    assert page.locator("text=This app is read-only").count() == 1
+    assert page.locator("text=Import CSV").count() == 0
+    assert page.locator("text=Record at live price").count() == 0
+    assert page.locator("input[type=file]").count() == 0
+    page.close()
+
+
+def test_quotes_app_fetches_and_charts(context: Any, served: tuple[str, Path]) -> None:
+    """The quotes app fetches quotes and draws the price history and sparklines."""
+    page, log = open_app(context, served[0], "quotes")
+    wait_for_charts(page, 2)
+    assert log.errors() == []
+    assert page.locator("text=symbols priced").count() == 1
+    page.close()
+
+
+def test_risk_app_convention_switch(context: Any, served: tuple[str, Path]) -> None:
+    """The risk app draws its charts; switching to calendar365 annualizes over 365 days."""
+    page, log = open_app(context, served[0], "risk")
+    wait_for_charts(page, 4)
+    assert page.locator("text=252 periods a year").count() == 1
+    page.get_by_text("calendar365", exact=True).click()
+    page.wait_for_selector("text=365 periods a year", timeout=60_000)
+    assert log.errors() == []
+    page.close()
+
+
+def test_portfolio_app_controls_and_a_concurrent_import(
+    context: Any, served: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Charts render; changing the account changes the numbers; an import runs meanwhile."""
+    base, db = served
+    page, log = open_app(context, base, "portfolio")
+    wait_for_charts(page, 5)
+    assert log.errors() == []
+    page.screenshot(path=str(SCREENSHOT))
+    everyone = stat_value(page, "Total value")
+
+    page.locator("select").first.select_option("taxable")
+    taxable = wait_for_change(page, "Total value", everyone)
+    assert amount(taxable) < amount(everyone)
+
+    # a writer process imports while the app is open: it must get the file and succeed
+    csv = tmp_path / "deposit.csv"
+    csv.write_text("date,account,type,amount\n2025-12-31,taxable,DEPOSIT,1000\n")
+    done = subprocess.run(
+        [str(WORKBENCH), "import", str(csv), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "added 1" in done.stdout
+
+    # any control re-reads the database: the deposit shows up in cash and total value
+    page.locator("select").nth(1).select_option("lifo")
+    after = wait_for_change(page, "Total value", taxable)
+    assert amount(after) == pytest.approx(amount(taxable) + 1000, abs=0.01)
+    assert log.errors() == []
+    page.close()
