@@ -141,7 +141,9 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.used = 0
         self._buffer = bytearray()
-        self._waiter: asyncio.Future[tuple[int, bytes, list[tuple[bytes, bytes]], bytes]] | None
+        self._waiter: (
+            asyncio.Future[tuple[int, bytes, list[tuple[bytes, bytes]], bytes, bool]] | None
+        )
         self._waiter = None
         self._head: tuple[int, bytes, list[tuple[bytes, bytes]], dict[bytes, bytes]] | None = None
         self._no_body = False
@@ -179,7 +181,7 @@ class _Connection(asyncio.Protocol):
     # -- requests -------------------------------------------------------------------------------
 
     def send(self, data: bytes, *, head: bool) -> asyncio.Future[Any]:
-        """Write one request; the future resolves to (status, reason, headers, body)."""
+        """Write one request; resolves to (status, reason, headers, body, content-encoded?)."""
         assert self.transport is not None
         self._buffer.clear()
         self._head = None
@@ -253,7 +255,7 @@ class _Connection(asyncio.Protocol):
                 return False
             body = bytes(buffer)
         assert self._waiter is not None
-        self._waiter.set_result((status, reason, headers, body))
+        self._waiter.set_result((status, reason, headers, body, b"content-encoding" in index))
         return True
 
 
@@ -304,6 +306,8 @@ def _response(
     reason: bytes,
     headers: list[tuple[bytes, bytes]],
     content: bytes,
+    *,
+    encoded: bool,
 ) -> httpx.Response:
     """A finished ``httpx.Response`` holding ``content``.
 
@@ -311,7 +315,7 @@ def _response(
     (httpx's ``Response(content=...)`` runs them through its decoder pipeline, ~20 us).
     """
     extensions: dict[str, Any] = {"http_version": b"HTTP/1.1", "reason_phrase": reason}
-    if any(name.lower() == b"content-encoding" for name, _ in headers):
+    if encoded:
         return httpx.Response(
             status, headers=headers, content=content, request=request, extensions=extensions
         )
@@ -429,7 +433,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 # a bare timer on the future: asyncio.timeout costs several times more per call
                 timer = None if read_limit is None else loop.call_later(read_limit, _expire, waiter)
                 try:
-                    status, reason, headers, content = await waiter
+                    status, reason, headers, content, encoded = await waiter
                 except _Disconnected as exc:
                     conn.close()
                     self._open.discard(conn)
@@ -455,7 +459,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 break
         finally:
             slots.release()
-        return _response(request, status, reason, headers, content)
+        return _response(request, status, reason, headers, content, encoded=encoded)
 
     async def aclose(self) -> None:
         """Close every connection."""
