@@ -161,11 +161,15 @@ async def test_a_retry_after_longer_than_the_cap_is_not_waited_for(quote_server:
 
 @pytest.mark.asyncio
 async def test_the_client_rate_limit_keeps_under_the_server_limit(quote_server: Start) -> None:
-    """A provider limited to 20 req/s never trips a server that allows 40 req/s."""
-    server = quote_server(rate_limit=40, universe=30)
-    symbols = [f"U{i:05d}" for i in range(1, 31)]
+    """A provider limited to 10 req/s never trips a server allowing 20 req/s (burst 20).
+
+    24 requests at once would exceed the server's burst; spaced by the client's bucket
+    (10 at once, then one per 0.1 s) they never do.
+    """
+    server = quote_server(rate_limit=20, universe=24)
+    symbols = [f"U{i:05d}" for i in range(1, 25)]
     results = await fetch_quotes(
-        symbols, provider=server.provider(rate_limit=20), concurrency=10, retries=0
+        symbols, provider=server.provider(rate_limit=10), concurrency=24, retries=0
     )
     assert all(r.ok for r in results)
     assert {r.status for r in server.state.requests} == {200}
