@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -118,6 +119,27 @@ def test_repeated_rows_within_a_file_are_kept(db_path: Path, write_csv: WriteCsv
     assert import_csv(db_path, path).added == 2
     assert import_csv(db_path, path).added == 0
     assert _count(db_path) == 2
+
+
+def test_row_identity_is_the_md5_of_the_normalized_values(
+    db_path: Path, write_csv: WriteCsv
+) -> None:
+    """The stored row key is MD5 of the '|'-joined normalized values and occurrence (stable across versions)."""
+    text = (
+        "date,account,type,symbol,quantity,price,fee,currency,note\n"
+        "2024-01-02,main,buy,acme,10,100,1.5,usd,first\n"
+        "2024-01-02,main,buy,acme,10,100,1.5,usd,first\n"
+    )
+    import_csv(db_path, write_csv(text))
+    with connect(db_path, read_only=True) as con:
+        keys = [
+            row[0] for row in con.execute("SELECT row_key FROM transactions ORDER BY id").fetchall()
+        ]
+    values = "2024-01-02|main|BUY|ACME|10.00000000|100.00000000|1.50000000||USD|||first"
+    expected = [
+        int.from_bytes(hashlib.md5(f"{values}|{n}".encode()).digest(), "little") for n in (1, 2)
+    ]
+    assert keys == expected
 
 
 def test_dry_run_stores_nothing(db_path: Path, write_csv: WriteCsv) -> None:
@@ -246,6 +268,35 @@ def test_backdated_reverse_split_that_breaks_a_stored_sell_is_refused(
     with pytest.raises(OversoldError, match=r"stored transaction 2 .* with only 2 held"):
         import_csv(db_path, write_csv(HEADER + "2024-01-05,SPLIT,ACME,,,,1:4,\n", "split.csv"))
     assert _count(db_path) == 2
+
+
+def test_rows_apply_in_date_order_then_file_order(db_path: Path, write_csv: WriteCsv) -> None:
+    """A sell listed before the buy it needs is fine when dated later; on the same date file order decides."""
+    later_sell_first = HEADER + "2024-01-05,SELL,ACME,1,12,,,\n" + GOOD
+    assert import_csv(db_path, write_csv(later_sell_first)).added == 2
+    same_day = HEADER + "2024-02-01,SELL,ACME,1,12,,,\n2024-02-01,BUY,ACME,1,10,,,\n"
+    with pytest.raises(OversoldError, match=r"same.csv:2: quantity: sells 1 ACME"):
+        import_csv(db_path, write_csv(same_day, "same.csv"))
+    assert _count(db_path) == 2
+
+
+def test_holdings_are_per_account_and_symbol(db_path: Path, write_csv: WriteCsv) -> None:
+    """Shares bought in one account, or of another symbol, cannot be sold; every short sale is named."""
+    text = (
+        "date,account,type,symbol,quantity,price\n"
+        "2024-01-02,a,BUY,ACME,5,10\n"
+        "2024-01-02,a,BUY,BOLT,5,10\n"
+        "2024-01-03,b,SELL,ACME,5,11\n"
+        "2024-01-03,a,SELL,ACME,5,11\n"
+        "2024-01-04,a,SELL,BOLT,6,11\n"
+    )
+    with pytest.raises(OversoldError) as info:
+        import_csv(db_path, write_csv(text))
+    message = str(info.value)
+    assert "ledger.csv:4: quantity: sells 5 ACME but account 'b' holds 0" in message
+    assert "ledger.csv:6: quantity: sells 6 BOLT but account 'a' holds 5" in message
+    assert "ledger.csv:5" not in message
+    assert _count(db_path) == 0
 
 
 def test_missing_required_column(db_path: Path, write_csv: WriteCsv) -> None:

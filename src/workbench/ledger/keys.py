@@ -17,7 +17,10 @@ def with_occurrence(typed: pl.DataFrame) -> pl.DataFrame:
     # a hash, so they are numbered 1, 2, ... in source order; two different rows that collide
     # (odds about 2^-64 per pair) merely number each other, which changes no identity twice.
     digest = typed.drop("line").hash_rows()
-    repeated = digest.is_duplicated()
+    # equal neighbours after a sort name the repeated hashes; cheaper than is_duplicated's
+    # hash table over a million mostly-unique values
+    ordered = digest.sort()
+    repeated = digest.is_in(ordered.filter(ordered == ordered.shift(1)).unique().implode())
     ones = pl.repeat(1, typed.height, dtype=pl.Int64, eager=True).alias("occurrence")
     if repeated.any():
         # number only the repeated rows and write their numbers into place: a window over a
