@@ -17,6 +17,7 @@ from _browser_helpers import (
     build_demo_db,
     copy_db,
     run_app_session,
+    serve_process,
     uvicorn_thread,
 )
 
@@ -299,3 +300,18 @@ def test_load_token_from_file_and_environment(
         load_token(path)
     with pytest.raises(WorkbenchError, match="cannot read"):
         load_token(tmp_path / "missing")
+
+
+def test_serve_builds_the_demo_database_then_prints_the_url(tmp_path: Path) -> None:
+    """`workbench serve` on a missing database builds the demo first, serves, prints the URL."""
+    db = tmp_path / "fresh" / "workbench.duckdb"
+    db.parent.mkdir()
+    with serve_process(db, token=TOKEN) as (base, _proc):
+        assert db.exists()
+        assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
+        assert httpx.get(f"{base}/").status_code == 401
+        assert httpx.get(f"{base}/", headers=BEARER).status_code == 200
+    log = (db.parent / "serve.log").read_text()
+    assert f"{base}/" in log
+    assert "demo" in log
+    assert TOKEN not in log
