@@ -67,13 +67,24 @@ def _check_method(method: str) -> str:
 def _trades(tx: pl.DataFrame) -> pl.DataFrame:
     """BUY and SELL rows in apply order with end units, cost and proceeds."""
     gross = pl.col("quantity") * pl.col("price")
-    return tx.filter(pl.col("type").is_in(TRADES) & pl.col("symbol").is_not_null()).select(
-        "seq", "id", "date", "account", "symbol", "type", "fee",
-        units=end_units(),
-        cost=pl.when(pl.col("type") == "BUY").then(gross + pl.col("fee")).otherwise(0.0),
-        proceeds=pl.when(pl.col("type") == "SELL").then(gross - pl.col("fee")).otherwise(0.0),
-        signed=pl.when(pl.col("type") == "BUY").then(end_units()).otherwise(-end_units()),
-    )  # fmt: skip
+    buy = pl.col("_buy")
+    return (
+        tx.filter(pl.col("type").is_in(TRADES) & pl.col("symbol").is_not_null())
+        .with_columns(units=end_units(), _buy=pl.col("type") == "BUY")
+        .select(
+            "seq",
+            "id",
+            "date",
+            "account",
+            "symbol",
+            "type",
+            "fee",
+            "units",
+            cost=pl.when(buy).then(gross + pl.col("fee")).otherwise(0.0),
+            proceeds=pl.when(buy).then(0.0).otherwise(gross - pl.col("fee")),
+            signed=pl.when(buy).then(pl.col("units")).otherwise(-pl.col("units")),
+        )
+    )
 
 
 def _fifo(trades: pl.DataFrame) -> pl.DataFrame:
