@@ -38,6 +38,18 @@ def build_demo_db(path: Path) -> Path:
     return path
 
 
+def demo_template(tmp_path_factory: Any) -> Path:
+    """The demo database built once per test session (under pytest's base temp dir).
+
+    Tests never use it directly: each takes a private copy (:func:`copy_db`) in its tmp_path.
+    """
+    path = Path(tmp_path_factory.getbasetemp()) / "demo-template" / "workbench.duckdb"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        build_demo_db(path)
+    return path
+
+
 def copy_db(template: Path, target: Path) -> Path:
     """A private copy of a template database, so each test has its own file."""
     shutil.copyfile(template, target)

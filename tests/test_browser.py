@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _browser_helpers import WORKBENCH, build_demo_db, cell_errors, serve_process
+from _browser_helpers import WORKBENCH, cell_errors, copy_db, demo_template, serve_process
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +55,7 @@ class KernelLog:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`workbench serve` with a token file over a fresh demo database; yields (URL, db)."""
     home = tmp_path_factory.mktemp("served")
-    db = build_demo_db(home / "workbench.duckdb")
+    db = copy_db(demo_template(tmp_path_factory), home / "workbench.duckdb")
     token_file = home / "token"
     token_file.write_text(TOKEN + "\n")
     with serve_process(db, token_file=token_file) as (base, _proc):

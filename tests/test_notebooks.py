@@ -15,7 +15,7 @@ import empyrical
 import numpy as np
 import polars as pl
 import pytest
-from _browser_helpers import NOTEBOOKS, build_demo_db, copy_db
+from _browser_helpers import NOTEBOOKS, copy_db, demo_template
 
 from workbench import analytics
 from workbench.demo import daily_bars, latest_price
@@ -25,15 +25,15 @@ FIRST_DAY = dt.date(2021, 1, 4)
 
 
 @pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database, built once per module; tests use copies."""
-    return build_demo_db(tmp_path_factory.mktemp("template") / "demo.duckdb")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database, built once per session; tests use copies."""
+    return demo_template(tmp_path_factory)
 
 
 @pytest.fixture
-def demo_db(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def demo_db(template_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the demo database, selected with WORKBENCH_DB."""
-    path = copy_db(demo_template, tmp_path / "workbench.duckdb")
+    path = copy_db(template_db, tmp_path / "workbench.duckdb")
     monkeypatch.setenv("WORKBENCH_DB", str(path))
     monkeypatch.delenv("WORKBENCH_READ_ONLY", raising=False)
     return path

@@ -14,8 +14,8 @@ import pytest_asyncio
 from _browser_helpers import (
     APP_NAMES,
     NOTEBOOKS,
-    build_demo_db,
     copy_db,
+    demo_template,
     run_app_session,
     serve_process,
     uvicorn_thread,
@@ -29,15 +29,15 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database, built once per module; tests use copies."""
-    return build_demo_db(tmp_path_factory.mktemp("template") / "demo.duckdb")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database, built once per session; tests use copies."""
+    return demo_template(tmp_path_factory)
 
 
 @pytest.fixture
-def demo_db(demo_template: Path, tmp_path: Path) -> Path:
+def demo_db(template_db: Path, tmp_path: Path) -> Path:
     """A private copy of the demo database in this test's tmp_path."""
-    return copy_db(demo_template, tmp_path / "workbench.duckdb")
+    return copy_db(template_db, tmp_path / "workbench.duckdb")
 
 
 @pytest.fixture
