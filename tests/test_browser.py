@@ -177,13 +177,22 @@ def test_risk_app_convention_switch(context: Any, served: tuple[str, Path]) -> N
 def test_portfolio_app_controls_and_a_concurrent_import(
     context: Any, served: tuple[str, Path], tmp_path: Path
 ) -> None:
-    """Charts render; changing the account changes the numbers; an import runs meanwhile."""
+    """Charts render; a clicked P&L bar filters holdings; account changes the numbers; an import
+    from another process succeeds meanwhile and shows up."""
     base, db = served
     page, log = open_app(context, base, "portfolio")
     wait_for_charts(page, 5)
     assert log.errors() == []
     page.screenshot(path=str(SCREENSHOT))
     everyone = stat_value(page, "Total value")
+
+    # clicking the first (largest) bar of the P&L chart filters the holdings to that symbol
+    pnl = page.locator(f'[data-cell-name="pnl_selector"] :is({CHARTS})').first
+    box = pnl.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 75, box["y"] + box["height"] * 0.35)
+    page.get_by_text("Holdings — ").wait_for(timeout=30_000)
+    assert log.errors() == []
 
     page.locator("select").first.select_option("taxable")
     taxable = wait_for_change(page, "Total value", everyone)
