@@ -177,8 +177,7 @@ def test_risk_app_convention_switch(context: Any, served: tuple[str, Path]) -> N
 def test_portfolio_app_controls_and_a_concurrent_import(
     context: Any, served: tuple[str, Path], tmp_path: Path
 ) -> None:
-    """Charts render; a clicked P&L bar filters holdings; account changes the numbers; an import
-    from another process succeeds meanwhile and shows up."""
+    """Charts draw, a clicked bar filters holdings, controls change numbers, an import succeeds."""
     base, db = served
     page, log = open_app(context, base, "portfolio")
     wait_for_charts(page, 5)
