@@ -315,3 +315,53 @@ def test_serve_builds_the_demo_database_then_prints_the_url(tmp_path: Path) -> N
     assert f"{base}/" in log
     assert "demo" in log
     assert TOKEN not in log
+
+
+def test_filter_transactions_combines_every_filter() -> None:
+    """Account, type, symbol text and dates all narrow the ledger; empty filters keep all."""
+    import datetime as dt
+
+    from workbench.server.views import filter_transactions
+
+    ledger = pl.DataFrame(
+        {
+            "date": [dt.date(2024, 1, d) for d in (1, 2, 3, 4)],
+            "account": ["a", "a", "b", "b"],
+            "type": ["BUY", "DEPOSIT", "BUY", "SELL"],
+            "symbol": ["ACME", None, "acme-x", "NWND"],
+        }
+    )
+    assert filter_transactions(ledger).height == 4
+    assert filter_transactions(ledger, symbol="acme")["date"].dt.day().to_list() == [1, 3]
+    picked = filter_transactions(
+        ledger, accounts=["b"], types=["buy", "sell"], start=dt.date(2024, 1, 4)
+    )
+    assert picked["symbol"].to_list() == ["NWND"]
+
+
+def test_price_returns_and_alignment() -> None:
+    """Close-to-close returns; benchmark days missing from the portfolio's calendar count 0."""
+    import datetime as dt
+
+    from workbench.server.views import align_returns, price_returns
+
+    days = [dt.date(2024, 1, d) for d in (1, 2, 3)]
+    prices = pl.DataFrame({"symbol": ["X"] * 3, "date": days, "close": [100.0, 110.0, 99.0]})
+    bench = price_returns(prices, "X")
+    assert bench["return"].to_list() == pytest.approx([0.10, -0.10])
+    portfolio = pl.DataFrame(
+        {"date": [*days, dt.date(2024, 1, 4)], "return": [0.0, 0.01, 0.02, 0.03]}
+    )
+    aligned = align_returns(portfolio, bench)
+    assert aligned["benchmark"].to_list() == pytest.approx([0.0, 0.10, -0.10, 0.0])
+
+
+def test_number_formatting() -> None:
+    """Money, percent and ratio text, with a dash for missing values."""
+    from workbench.server.views import money, percent, ratio
+
+    assert money(1234.567, currency="USD") == "1,234.57 USD"
+    assert percent(0.12345) == "+12.35%"
+    assert percent(-0.5, signed=False) == "-50.00%"
+    assert ratio(float("nan")) == "—"
+    assert money(None) == "—"
