@@ -14,6 +14,9 @@ with app.setup:
 
     from workbench import store
     from workbench.errors import WorkbenchError
+    from workbench.ledger import import_csv
+    from workbench.quotes.engine import trade_at_market
+    from workbench.quotes.providers import PROVIDER_NAMES
     from workbench.server import ensure_database, sandbox, writes_allowed
     from workbench.server.views import filter_transactions, for_display
 
@@ -158,8 +161,6 @@ def import_controls(can_write):
 
 @app.cell
 def run_import(can_write, csv_upload, db, import_button, set_revision):
-    from workbench.ledger import import_csv
-
     mo.stop(
         not can_write or import_button is None or not (import_button.value and csv_upload.value)
     )
@@ -180,8 +181,6 @@ def run_import(can_write, csv_upload, db, import_button, set_revision):
 
 @app.cell
 def trade_controls(can_write, transactions):
-    from workbench.quotes.providers import PROVIDER_NAMES
-
     trade_form = (
         mo.md(
             """
@@ -212,8 +211,6 @@ def trade_controls(can_write, transactions):
 
 @app.cell
 async def run_trade(can_write, db, set_revision, trade_form):
-    from workbench.quotes.engine import trade_at_market
-
     mo.stop(not can_write or trade_form is None or not trade_form.value)
     _order = trade_form.value
     try:

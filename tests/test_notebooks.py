@@ -213,3 +213,69 @@ def test_ledger_write_controls_only_when_writes_are_allowed(demo_db: Path) -> No
     _, defs = notebook("ledger").run(defs=editor)
     assert defs["csv_upload"] is not None
     assert defs["trade_form"] is not None
+
+
+def editor_defs(db: Path) -> dict[str, Any]:
+    """Definitions that make the ledger notebook behave as in the marimo editor."""
+    return {"db": db, "can_write": True, "get_revision": lambda: 0, "set_revision": lambda _f: None}
+
+
+def count_rows(db: Path, where: str = "TRUE") -> int:
+    """Transactions matching a SQL condition, counted by DuckDB directly."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return int(con.sql(f"SELECT count(*) FROM transactions WHERE {where}").fetchall()[0][0])
+
+
+def test_ledger_editor_imports_an_uploaded_csv(demo_db: Path) -> None:
+    """In the editor an uploaded CSV is imported (once: a second import adds nothing)."""
+    upload = SimpleNamespace(
+        name="more.csv", contents=b"date,account,type,amount\n2025-12-31,ira,DEPOSIT,777\n"
+    )
+    before = count_rows(demo_db)
+    defs = editor_defs(demo_db) | {"csv_upload": picked([upload]), "import_button": picked(True)}
+    notebook("ledger").run(defs=defs)
+    assert count_rows(demo_db) == before + 1
+    assert count_rows(demo_db, "amount = 777 AND account = 'ira'") == 1
+    notebook("ledger").run(defs=defs)
+    assert count_rows(demo_db) == before + 1
+
+
+def test_ledger_editor_records_a_trade_at_the_live_price(demo_db: Path) -> None:
+    """In the editor a submitted trade is recorded at the demo provider's live price."""
+    order = {"side": "buy", "symbol": "acme", "quantity": 3, "account": "taxable", "fee": 1.5,
+             "provider": "demo"}  # fmt: skip
+    start = dt.datetime.now(dt.UTC)
+    notebook("ledger").run(defs=editor_defs(demo_db) | {"trade_form": picked(order)})
+    end = dt.datetime.now(dt.UTC)
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        row = con.sql(
+            "SELECT type, symbol, quantity, price, fee, account FROM transactions"
+            " ORDER BY id DESC LIMIT 1"
+        ).fetchall()[0]
+    kind, symbol, quantity, price, fee, account = row
+    assert (kind, symbol, float(quantity), float(fee), account) == (
+        "BUY",
+        "ACME",
+        3.0,
+        1.5,
+        "taxable",
+    )
+    # the demo market's price at some moment of the call (it moves minute by minute)
+    bounds = sorted(latest_price("ACME", at=t) for t in (start, end))
+    assert bounds[0] - 0.01 <= float(price) <= bounds[1] + 0.01
+
+
+def test_ledger_app_mode_never_writes(demo_db: Path) -> None:
+    """Without write permission, even a submitted form and an upload change nothing."""
+    upload = SimpleNamespace(
+        name="x.csv", contents=b"date,account,type,amount\n2025-12-31,ira,DEPOSIT,5\n"
+    )
+    before = count_rows(demo_db)
+    defs = {
+        "db": demo_db, "can_write": False, "get_revision": lambda: 0, "set_revision": print,
+        "csv_upload": picked([upload]), "import_button": picked(True),
+        "trade_form": picked({"side": "buy", "symbol": "ACME", "quantity": 1, "account": "ira",
+                              "fee": 0, "provider": "demo"}),
+    }  # fmt: skip
+    notebook("ledger").run(defs=defs)
+    assert count_rows(demo_db) == before

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from workbench import config
+from workbench.errors import StoreError
 from workbench.store import connect, harden
 
 #: app modes in which a notebook may show controls that write (marimo's ``mo.app_meta().mode``)
@@ -62,9 +63,15 @@ def ensure_database(path: str | os.PathLike[str] | None = None, *, seed: int = 7
 
     Notebooks call this on first use so they open on something; ``workbench serve`` calls it
     before it starts. An existing file is never touched.
+
+    Raises:
+        StoreError: the file is missing in a read-only (served) process.
     """
     target = Path(path) if path is not None else database_path()
     if not target.exists():
+        if os.environ.get(READ_ONLY_ENV, "") not in ("", "0"):
+            # apps never write, not even the demo data: `workbench serve` builds it up front
+            raise StoreError(f"database {target} does not exist")
         from workbench.demo import write_demo
 
         write_demo(target, seed=seed)
