@@ -172,8 +172,9 @@ def validate_rows(
             text = text.with_columns(pl.lit(None, dtype=pl.String).alias(column))
 
     # Surrounding blanks never matter, and a cell of blanks is an empty cell. Free text is
-    # always stripped; a parsed column only when one of its values does not parse as it
-    # stands (the parsers reject trailing blanks), which spares a copy of every clean cell.
+    # stripped when one of its distinct values has blanks; a parsed column only when one of
+    # its values does not parse as it stands (the parsers reject trailing blanks). Either way
+    # a clean column is never copied.
     text = text.with_columns(_blank_to_null(c) for c in FREE_TEXT if _has_blanks(text, c))
     staged = text.with_columns(_parsed(text))
     failed = staged.select(
