@@ -135,7 +135,7 @@ def sql_result(db, sql_text):
     elif sql_frame is None:
         _view = mo.md("_(the statement returned no rows)_")
     else:
-        _view = mo.ui.table(sql_frame, page_size=10, selection=None)
+        _view = mo.ui.table(for_display(sql_frame), page_size=10, selection=None)
     _view
     return sql_error, sql_frame
 

@@ -143,7 +143,7 @@ def test_index_without_token_is_refused(browser: Any, served: tuple[str, Path]) 
 
 
 def test_ledger_app_read_only(context: Any, served: tuple[str, Path]) -> None:
-    """The ledger app renders its table and SQL result clean, with no write control."""
+    """The ledger renders clean with no write control; typed SQL is refused file reads and SETs."""
     page, log = open_app(context, served[0], "ledger")
     page.wait_for_selector('h1:has-text("Ledger")')
     assert log.errors() == []
@@ -151,6 +151,19 @@ def test_ledger_app_read_only(context: Any, served: tuple[str, Path]) -> None:
     assert page.locator("text=Import CSV").count() == 0
     assert page.locator("text=Record at live price").count() == 0
     assert page.locator("input[type=file]").count() == 0
+
+    # SQL typed into the app runs in the sandbox: no server files, no settings changes
+    for statement, refusal in [
+        ("SELECT * FROM read_csv('/etc/passwd')", "Permission Error"),
+        ("SET enable_external_access = true", "the configuration has been locked"),
+    ]:
+        page.locator(".cm-content").first.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(statement)
+        page.locator("h1").first.click()  # the editor sends its value on blur
+        page.get_by_text(refusal).wait_for(timeout=30_000)
+    assert page.locator("text=root:x:0:0").count() == 0
+    assert log.errors() == []
     page.close()
 
 

@@ -25,7 +25,7 @@ from workbench.charts.frames import (
 
 HEIGHT = 260
 #: concatenated charts cannot size to their container in Vega-Lite, so panels get a width
-PANEL_WIDTH = 640
+PANEL_WIDTH = 860
 #: portfolio first, benchmark second: the same two colours in every chart
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
