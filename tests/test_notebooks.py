@@ -70,6 +70,7 @@ def test_every_notebook_builds_the_demo_database_when_missing(
     """A notebook pointed at a missing database builds the demo data first, then runs."""
     target = tmp_path / "new" / "workbench.duckdb"
     monkeypatch.setenv("WORKBENCH_DB", str(target))
+    monkeypatch.delenv("WORKBENCH_READ_ONLY", raising=False)
     _, defs = notebook("ledger").run()
     assert target.exists()
     with duckdb.connect(str(target), read_only=True) as con:
