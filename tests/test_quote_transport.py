@@ -9,11 +9,14 @@ import socket
 import httpx
 import pytest
 from _quote_helpers import read_request, scripted_server
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workbench.quotes.transport import (
     AiohttpTransport,
     Http11Transport,
     QuoteClient,
+    _UrlCache,
     make_client,
 )
 
@@ -272,3 +275,41 @@ async def test_quote_client_keeps_cookies_redirects_and_hooks_working() -> None:
     assert hooked == [200]
     assert seen == ["GET /login HTTP/1.1", "GET /old HTTP/1.1", "GET /old HTTP/1.1",
                     "GET /new HTTP/1.1", "GET /new HTTP/1.1"]  # fmt: skip
+
+
+ORIGINS = [
+    "http://127.0.0.1:8765", "https://Query1.Finance.Yahoo.com", "http://localhost:80",
+    "https://api.binance.com:443", "http://user:pw@h:8080", "http://[::1]:9000", "http://h",
+]  # fmt: skip
+TARGET_CHARS = "abcXYZ019-._~!$&'()*+,;=:@/?#%[]{}| \"<>^`\\é\t"
+
+
+@given(
+    origin=st.sampled_from(ORIGINS),
+    target=st.text(alphabet=TARGET_CHARS, max_size=40),
+)
+@settings(max_examples=400, deadline=None)
+def test_the_url_shortcut_agrees_with_httpx(origin: str, target: str) -> None:
+    """Whenever the per-origin shortcut parses a URL, the result equals httpx.URL's."""
+    url = f"{origin}/{target}"
+    fast = _UrlCache().parse(url)
+    if fast is not None:
+        slow = httpx.URL(url)
+        assert fast._uri_reference == slow._uri_reference
+        assert str(fast) == str(slow)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8765/v1/U00042",
+        "https://query1.finance.yahoo.com/v8/finance/chart/EURUSD=X",
+        "https://api.binance.com/api/v3/ticker/24hr?symbol=BTCUSDT",
+        "http://127.0.0.1:8765/v1/ACME/history?start=2024-01-01&end=2024-02-01",
+    ],
+)
+def test_provider_urls_take_the_shortcut(url: str) -> None:
+    """Typical provider URLs are parsed by the shortcut (and equal httpx's parse)."""
+    fast = _UrlCache().parse(url)
+    assert fast is not None
+    assert fast == httpx.URL(url)
