@@ -106,18 +106,24 @@ def split_events(tx: pl.DataFrame) -> list[tuple[str, dt.date, int, float]]:
     )
 
 
-def hand_polars(tx: pl.DataFrame) -> pl.DataFrame:
-    """Best hand-written Polars: find the splits, then one lazy pass with a few expressions."""
+def hand_polars(tx: pl.DataFrame, *, prefilter: bool = True) -> pl.DataFrame:
+    """Best hand-written Polars: find the splits, then one lazy pass with a few expressions.
+
+    ``prefilter`` drops non-trade rows first; without it they add zero instead (which saves
+    copying the string key columns). Both forms race; the faster counts as the best.
+    """
     splits = split_events(tx)
     qty = pl.col("quantity").cast(pl.Float64)
-    signed = pl.when(pl.col("type") == "SELL").then(-qty).otherwise(qty)
+    kind = pl.col("type")
+    signed = pl.when(kind == "BUY").then(qty).when(kind == "SELL").then(-qty).otherwise(0.0)
     for symbol, day, ident, factor in splits:
         before = (pl.col("date") < day) | ((pl.col("date") == day) & (pl.col("id") < ident))
         signed = signed * pl.when((pl.col("symbol") == symbol) & before).then(factor).otherwise(1.0)
+    lf = tx.lazy()
+    if prefilter:
+        lf = lf.filter(kind.is_in(["BUY", "SELL"]))
     return (
-        tx.lazy()
-        .filter(pl.col("type").is_in(["BUY", "SELL"]))
-        .group_by("account", "symbol")
+        lf.group_by("account", "symbol")
         .agg(quantity=signed.sum().round(8))
         .filter(pl.col("quantity") != 0)
         .sort("account", "symbol")
@@ -148,11 +154,10 @@ def hand_sql(splits: list[tuple[str, dt.date, int, float]]) -> str:
         or "1"
     )
     return (
-        "SELECT account, symbol, round(sum(CASE WHEN type = 'SELL' THEN -CAST(quantity AS DOUBLE)"
-        f" ELSE CAST(quantity AS DOUBLE) END * {factor}), 8) AS quantity"
-        " FROM transactions WHERE type IN ('BUY', 'SELL') GROUP BY account, symbol"
-        " HAVING round(sum(CASE WHEN type = 'SELL' THEN -CAST(quantity AS DOUBLE)"
-        f" ELSE CAST(quantity AS DOUBLE) END * {factor}), 8) <> 0 ORDER BY account, symbol"
+        "SELECT * FROM (SELECT account, symbol, round(sum(CASE WHEN type = 'SELL'"
+        " THEN -CAST(quantity AS DOUBLE) ELSE CAST(quantity AS DOUBLE) END"
+        f" * {factor}), 8) AS quantity FROM transactions WHERE type IN ('BUY', 'SELL')"
+        " GROUP BY account, symbol) WHERE quantity <> 0 ORDER BY account, symbol"
     )
 
 
@@ -228,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             "positions: workbench (Polars frame)": lambda: positions(tx),
             "positions: hand-written Polars": lambda: hand_polars(tx),
+            "positions: hand-written Polars, no filter": lambda: hand_polars(tx, prefilter=False),
             "positions: hand-written DuckDB SQL": lambda: hand_duckdb(con),
         },
         repeat,
@@ -245,11 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     results = [
         (name, best, peak) for name, (best, peak, _) in {**positions_race, **fifo_race}.items()
     ]
-    wb_pos, pl_pos, db_pos = (r[2] for r in positions_race.values())
+    wb_pos, pl_pos, pl_pos_nf, db_pos = (r[2] for r in positions_race.values())
     wb_fifo, _, db_fifo = (r[2] for r in fifo_race.values())
 
     checks = {
         "positions workbench vs Polars": _max_diff(wb_pos, pl_pos, "quantity"),
+        "positions workbench vs Polars, no filter": _max_diff(wb_pos, pl_pos_nf, "quantity"),
         "positions workbench vs SQL": _max_diff(wb_pos, db_pos, "quantity"),
         "FIFO basis workbench vs SQL": _max_diff(wb_fifo.filter(pl.col("quantity") != 0),
                                                   db_fifo.filter(pl.col("cost_basis").abs() > 1e-6), "cost_basis"),
@@ -257,22 +264,28 @@ def main(argv: list[str] | None = None) -> int:
             wb_fifo.join(db_fifo.select("account", "symbol"), on=["account", "symbol"]),
             db_fifo, "realized_pnl"),
     }  # fmt: skip
-    best_hand = min(results[1][1], results[2][1])
+    best_hand = min(best for name, best, _ in results if name.startswith("positions: hand"))
+    best_polars = min(
+        best for name, best, _ in results if name.startswith("positions: hand-written Polars")
+    )
     print()
-    print(f"  {'step':<42}{'seconds':>9}{'x best hand':>13}{'peak MB':>10}")
+    print(f"  {'step':<46}{'seconds':>9}{'x best hand':>13}{'peak MB':>10}")
     for name, seconds, peak in results:
         ratio = f"{seconds / best_hand:.2f}x" if name.startswith("positions") else ""
-        print(f"  {name:<42}{seconds:>9.3f}{ratio:>13}{peak:>10.0f}")
+        print(f"  {name:<46}{seconds:>9.3f}{ratio:>13}{peak:>10.0f}")
     print()
     for name, diff in checks.items():
         print(f"  check {name}: max |difference| {diff:.2e}")
+    agree = all(d < 0.01 for d in checks.values())
     ratio = results[0][1] / best_hand
-    ok = ratio <= 1.3 and all(d < 0.01 for d in checks.values())
-    print(f"\n  bar: workbench positions {ratio:.2f}x the best hand-written query (<= 1.3x):"
-          f" {'met' if ratio <= 1.3 else 'NOT met'}; answers agree: "
-          f"{'yes' if all(d < 0.01 for d in checks.values()) else 'NO'}")  # fmt: skip
+    print(
+        f"\n  bar: workbench positions {ratio:.2f}x the best hand-written query (<= 1.3x):"
+        f" {'met' if ratio <= 1.3 else 'NOT met'}"
+        f" ({results[0][1] / best_polars:.2f}x the best hand-written Polars on the same frame);"
+        f" answers agree: {'yes' if agree else 'NO'}"
+    )
     # the bar is reported, not enforced: smoke runs on small ledgers are dominated by fixed costs
-    return 0 if all(d < 0.01 for d in checks.values()) else 1
+    return 0 if agree else 1
 
 
 if __name__ == "__main__":

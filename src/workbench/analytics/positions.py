@@ -59,12 +59,13 @@ def positions(
     if account is not None:
         lf = lf.filter(pl.col("account") == account)
     qty = pl.col("quantity").cast(pl.Float64)
-    signed = pl.when(pl.col("type") == "SELL").then(-qty).otherwise(qty)
+    kind = pl.col("type")
+    # no row filter: filtering would copy the string key columns; other rows add 0 instead
+    signed = pl.when(kind == "BUY").then(qty).when(kind == "SELL").then(-qty).otherwise(0.0)
     if not raw_splits.is_empty():
         signed = signed * later
     return (
-        lf.filter(pl.col("type").is_in(TRADES))
-        .group_by(GROUP)
+        lf.group_by(GROUP)
         .agg(quantity=round_qty(signed.sum()))
         .filter(pl.col("quantity") != 0)
         .sort(GROUP)

@@ -80,11 +80,9 @@ class Report:
         """Market value and weight by ``by`` (an instrument attribute, account or symbol)."""
         from workbench.analytics.allocation import allocation
 
-        instruments = (
-            self.instruments
-            if not self.instruments.is_empty()
-            else (pl.DataFrame(schema={"symbol": pl.String}))
-        )
+        instruments = self.instruments
+        if instruments.is_empty():
+            instruments = pl.DataFrame(schema={"symbol": pl.String})
         cash = self.totals["cash"] if include_cash else None
         return allocation(self.positions, instruments, by=by, cash=cash)
 
@@ -103,7 +101,7 @@ class Report:
             "positions": positions,
             "totals": {k: _money(self.totals[k]) for k in TOTAL_FIELDS},
             "performance": {k: _number(self.performance.get(k)) for k in PERFORMANCE_FIELDS},
-            "risk": {k: _number(v) if k != "convention" and k != "benchmark" else v
+            "risk": {k: v if k in ("convention", "benchmark") else _number(v)
                      for k, v in self.risk.items()},
         }  # fmt: skip
 
