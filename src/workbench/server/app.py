@@ -96,7 +96,12 @@ def discover(directory: Path) -> list[NotebookApp]:
     return found
 
 
+#: the index lists these first, in this order (the dashboard before the tools)
+INDEX_ORDER = {"portfolio": 0, "risk": 1, "quotes": 2, "ledger": 3}
+
+
 def _index_page(apps: list[NotebookApp], database: str) -> str:
+    apps = sorted(apps, key=lambda a: (INDEX_ORDER.get(a.name, len(INDEX_ORDER)), a.name))
     items = "\n".join(
         f'<li><a href="{html.escape(a.url)}">{html.escape(a.title)}</a>'
         f"<span>{html.escape(a.summary)}</span></li>"
