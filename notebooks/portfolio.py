@@ -10,6 +10,7 @@ with app.setup:
     import polars as pl
 
     from workbench import analytics, charts, store
+    from workbench.errors import WorkbenchError
     from workbench.server import ensure_database
     from workbench.server.views import (
         align_returns,
@@ -86,9 +87,12 @@ def selection(
 @app.cell
 async def load(account, as_of, benchmark, cost_method, db):
     # in a worker thread: the kernel stays responsive while the ledger is read and valued
-    report = await analytics.areport(
-        db, as_of=as_of, account=account, cost_method=cost_method, benchmark=benchmark
-    )
+    try:
+        report = await analytics.areport(
+            db, as_of=as_of, account=account, cost_method=cost_method, benchmark=benchmark
+        )
+    except WorkbenchError as _exc:  # e.g. a benchmark without prices in the chosen period
+        mo.stop(True, mo.callout(mo.md(f"Cannot build the report: {_exc}"), kind="warn"))
     return (report,)
 
 

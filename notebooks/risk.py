@@ -10,6 +10,7 @@ with app.setup:
     import polars as pl
 
     from workbench import analytics, charts
+    from workbench.errors import WorkbenchError
     from workbench.server import ensure_database
     from workbench.server.views import (
         align_returns,
@@ -91,13 +92,16 @@ async def load(ALL_ACCOUNTS, account_picker, benchmark_picker, convention_picker
     start, as_of = date_picker.value
     convention = convention_picker.value
     benchmark = benchmark_picker.value
-    report = await analytics.areport(
-        db,
-        as_of=as_of,
-        account=None if account_picker.value == ALL_ACCOUNTS else account_picker.value,
-        benchmark=benchmark,
-        convention=convention,
-    )
+    try:
+        report = await analytics.areport(
+            db,
+            as_of=as_of,
+            account=None if account_picker.value == ALL_ACCOUNTS else account_picker.value,
+            benchmark=benchmark,
+            convention=convention,
+        )
+    except WorkbenchError as _exc:  # e.g. a benchmark without prices in the chosen period
+        mo.stop(True, mo.callout(mo.md(f"Cannot build the report: {_exc}"), kind="warn"))
     return as_of, benchmark, convention, report, start
 
 

@@ -280,3 +280,19 @@ def test_ledger_app_mode_never_writes(demo_db: Path) -> None:
     }  # fmt: skip
     notebook("ledger").run(defs=defs)
     assert count_rows(demo_db) == before
+
+
+def test_portfolio_explains_a_report_it_cannot_build(demo_db: Path) -> None:
+    """A benchmark with no prices in the period stops the dashboard with a message, not an error."""
+    day = dt.date(2021, 1, 2)  # before the first stored price
+    overrides = {
+        "account": "ira",
+        "as_of": day,
+        "benchmark": "WBUS",
+        "cost_method": "fifo",
+        "start": day,
+    }
+    outputs, defs = notebook("portfolio").run(defs=overrides)
+    assert "report" not in defs
+    assert "kpi_values" not in defs
+    assert any("Cannot build the report" in str(getattr(o, "text", o)) for o in outputs)
