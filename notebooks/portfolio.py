@@ -223,10 +223,8 @@ def allocation_controls():
 
 
 @app.cell
-def allocation_view(allocation_by, choices, report):
-    allocation = analytics.allocation(
-        report.positions, choices.instruments, by=allocation_by.value, cash=report.totals["cash"]
-    )
+def allocation_view(allocation_by, report):
+    allocation = report.allocation(by=allocation_by.value)
     mo.vstack(
         [
             mo.md("## Allocation"),
