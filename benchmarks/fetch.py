@@ -211,6 +211,13 @@ def main() -> None:
             f"workbench / ideal             : {median['workbench'] / ideal:.2f}x"
             f" / {best['workbench'] / ideal:.2f}x   (bar <= 1.5)"
         )
+        if "aiohttp" in names:
+            # rounds run back to back, so a per-round ratio cancels slow drifts in machine load
+            paired = [a / w for a, w in zip(walls["aiohttp"], walls["workbench"], strict=False)]
+            print(
+                f"workbench / aiohttp, median of per-round ratios: {statistics.median(paired):.2f}x"
+                f" (rounds: {', '.join(f'{r:.2f}' for r in paired)})"
+            )
         for other in names:
             if other != "workbench":
                 bar = "   (bar >= 0.9)" if other == "aiohttp" else ""
