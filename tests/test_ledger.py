@@ -401,3 +401,48 @@ def test_price_import_and_bad_prices(db_path: Path, write_csv: WriteCsv) -> None
         import_prices_csv(db_path, write_csv(bad, "bad.csv"))
     with connect(db_path, read_only=True) as con:
         assert read_prices(con).height == 2
+
+
+def test_a_split_applies_to_every_account_holding_the_symbol(
+    db_path: Path, write_csv: WriteCsv
+) -> None:
+    """A split recorded in one account also splits another account's holding of the symbol."""
+    text = (
+        "date,account,type,symbol,quantity,price,ratio\n"
+        "2024-01-02,a,BUY,ACME,1,10,\n2024-01-02,b,BUY,ACME,1,10,\n"
+        "2024-01-03,a,SPLIT,ACME,,,4:1\n2024-01-04,b,SELL,ACME,4,3,\n"
+    )
+    assert import_csv(db_path, write_csv(text)).added == 4
+    with pytest.raises(OversoldError, match="account 'b' holds 0"):
+        import_csv(
+            db_path,
+            write_csv(
+                "date,account,type,symbol,quantity,price\n2024-01-05,b,SELL,ACME,1,3\n", "more.csv"
+            ),
+        )
+
+
+def test_the_same_split_in_two_accounts_counts_once(db_path: Path, write_csv: WriteCsv) -> None:
+    """A split recorded in each holding account (same date and ratio) multiplies holdings once: 1 -> 4, not 16."""
+    text = (
+        "date,account,type,symbol,quantity,price,ratio\n"
+        "2024-01-02,a,BUY,ACME,1,10,\n2024-01-02,b,BUY,ACME,1,10,\n"
+        "2024-01-03,a,SPLIT,ACME,,,4:1\n2024-01-03,b,SPLIT,ACME,,,4:1\n"
+        "2024-01-04,a,SELL,ACME,5,3,\n"
+    )
+    with pytest.raises(
+        OversoldError, match=r"ledger.csv:6: quantity: sells 5 ACME but account 'a' holds 4"
+    ):
+        import_csv(db_path, write_csv(text))
+
+
+def test_a_new_reverse_split_elsewhere_that_breaks_a_stored_sell_is_refused(
+    db_path: Path, write_csv: WriteCsv
+) -> None:
+    """A backdated 1:4 reverse split recorded in account a, leaving account b's stored sell short, is refused at the split's line."""
+    stored = "date,account,type,symbol,quantity,price\n2024-01-02,b,BUY,ACME,4,10\n2024-01-09,b,SELL,ACME,4,10\n"
+    import_csv(db_path, write_csv(stored))
+    split = "date,account,type,symbol,ratio\n2024-01-05,a,SPLIT,ACME,1:4\n"
+    with pytest.raises(OversoldError, match=r"split.csv:2: quantity: leaves stored transaction 2"):
+        import_csv(db_path, write_csv(split, "split.csv"))
+    assert _count(db_path) == 2

@@ -1,7 +1,9 @@
 """Refuse sells of more than is held, checked over whole frames (no loop per row).
 
 Within each (account, symbol), rows apply in (date, existing before new, id or file line)
-order. A split multiplies the holding by new/old. To keep the check a cumulative sum, every
+order. A split is an event of its symbol: it multiplies every account's holding by new/old,
+and the same split (symbol, date, ratio) recorded in several accounts counts once, as in
+``workbench.analytics``. To keep the check a cumulative sum, every
 quantity is expressed in the units after the last split: a row's signed quantity times the
 product of the split factors that come after it. The running sum is then the holding in those
 units, and dividing by the same product gives the holding as it stood at that row.
@@ -50,6 +52,7 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     ).filter(pl.col("type").is_in(["BUY", "SELL", "SPLIT"]))
     if rows.is_empty():
         return rows.head(0)
+    rows = _splits_for_every_holder(rows)
     key = ["account", "symbol"]
     # Group by one integer per (account, symbol) and sort only by the integer apply order:
     # sorting a million rows by two text keys cost more than the rest of the check. Window
@@ -114,6 +117,28 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         *key, "date", "type", "line", "id",
         (pl.col("held_after") + qty).alias("held"), qty.alias("quantity"), "first_new_line",
     )  # fmt: skip
+
+
+def _splits_for_every_holder(rows: pl.DataFrame) -> pl.DataFrame:
+    """Replace SPLIT rows by one copy of each distinct split event per holder of the symbol.
+
+    An event sits where it was first recorded in apply order; copies keep that row's date,
+    order, line and id, so a violation caused by a new split in another account still
+    names the split's line.
+    """
+    is_split = pl.col("type") == "SPLIT"
+    if not rows.select(is_split.any()).item():
+        return rows
+    events = (
+        rows.filter(is_split)
+        .sort(["date", "src", "order"], maintain_order=True)
+        .unique(["symbol", "date", "ratio_new", "ratio_old"], keep="first", maintain_order=True)
+        .drop("account")
+    )
+    trades = rows.filter(~is_split)
+    holders = trades.select("account", "symbol").unique(maintain_order=True)
+    copies = holders.join(events, on="symbol", how="inner").select(trades.columns)
+    return pl.concat([trades, copies], how="vertical_relaxed")
 
 
 def _in_apply_order(rows: pl.DataFrame) -> bool:

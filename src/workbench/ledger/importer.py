@@ -123,17 +123,19 @@ def _holdings_check(con: Any, rows: pl.DataFrame, source: str) -> Callable[[], N
     """The check that refuses the import if it sells more than is held anywhere, as a
     callable that raises :class:`OversoldError`; None when no new row can lower a holding.
 
-    Only a SELL, or a split of fewer new shares than old, lowers a holding, so only pairs
-    with a new SELL or SPLIT take part, with their stored BUY/SELL/SPLIT rows (read here, on
+    Only a SELL, or a split of fewer new shares than old, lowers a holding. A split is an
+    event of its symbol (it applies to every account holding it), so pairs with a new SELL and
+    every holder of a symbol with a new SPLIT take part, with their stored rows (read here, on
     the caller's connection and transaction).
     """
     trades = rows.select(
         "line", "account", "symbol", "date", "type", "quantity", "ratio_new", "ratio_old"
     ).filter(pl.col("type").is_in(["BUY", "SELL", "SPLIT"]))
-    pairs = trades.filter(pl.col("type") != "BUY").select("account", "symbol").unique()
-    if pairs.is_empty():
+    pairs = trades.filter(pl.col("type") == "SELL").select("account", "symbol").unique()
+    split_symbols = trades.filter(pl.col("type") == "SPLIT")["symbol"].unique().to_list()
+    if pairs.is_empty() and not split_symbols:
         return None
-    stored = sql.stored_trades(con, pairs)
+    stored = sql.stored_trades(con, pairs, split_symbols)
 
     def check() -> None:
         violations = oversold_rows(stored, trades)

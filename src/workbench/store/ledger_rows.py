@@ -43,16 +43,27 @@ def duplicate_lines(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.Se
     return found["line"]
 
 
-def stored_trades(con: duckdb.DuckDBPyConnection, pairs: pl.DataFrame) -> pl.DataFrame:
-    """Stored BUY/SELL/SPLIT rows of the given (account, symbol) pairs."""
+def stored_trades(
+    con: duckdb.DuckDBPyConnection, pairs: pl.DataFrame, split_symbols: list[str]
+) -> pl.DataFrame:
+    """Stored rows a holdings check needs: BUY/SELL rows of the given (account, symbol) pairs
+    and of every account holding a symbol in ``split_symbols``, and the SPLIT rows (from any
+    account) of all those symbols.
+    """
     con.register("_wb_pairs", pairs.select("account", "symbol"))
     try:
         return query_frame(
             con,
-            "SELECT t.id, t.account, t.symbol, t.date, t.type, t.quantity, t.ratio_new,"
-            " t.ratio_old FROM transactions t SEMI JOIN _wb_pairs p"
-            " ON t.account = p.account AND t.symbol = p.symbol"
-            " WHERE t.type IN ('BUY', 'SELL', 'SPLIT')",
+            "WITH symbols AS (SELECT DISTINCT symbol FROM _wb_pairs"
+            "   UNION SELECT unnest(?::VARCHAR[]))"
+            " SELECT id, account, symbol, date, type, quantity, ratio_new, ratio_old"
+            " FROM transactions t WHERE t.type IN ('BUY', 'SELL') AND ("
+            "   list_contains(?::VARCHAR[], t.symbol)"
+            "   OR EXISTS (SELECT 1 FROM _wb_pairs p WHERE p.account = t.account AND p.symbol = t.symbol))"
+            " UNION ALL"
+            " SELECT id, account, symbol, date, type, quantity, ratio_new, ratio_old"
+            " FROM transactions WHERE type = 'SPLIT' AND symbol IN (SELECT symbol FROM symbols)",
+            [split_symbols, split_symbols],
         )
     finally:
         con.unregister("_wb_pairs")
