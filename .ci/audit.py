@@ -14,7 +14,16 @@ import sys
 
 def main() -> int:
     run = subprocess.run(
-        [sys.executable, "-m", "pip_audit", "--skip-editable", "--progress-spinner", "off", "-f", "json"],
+        [
+            sys.executable,
+            "-m",
+            "pip_audit",
+            "--skip-editable",
+            "--progress-spinner",
+            "off",
+            "-f",
+            "json",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -35,9 +44,13 @@ def main() -> int:
         print(f"pip-audit: FAILED - {len(vulnerable)} known vulnerabilities")
         return 1
     if checked == 0:
-        print(f"pip-audit: NOT CHECKED - none of {len(deps)} dependencies could be looked up (vulnerability service unreachable)")
+        print(
+            f"pip-audit: NOT CHECKED - none of {len(deps)} dependencies could be looked up (vulnerability service unreachable)"
+        )
     elif skipped:
-        print(f"pip-audit: PARTIAL - {checked} dependencies clean, {len(skipped)} NOT CHECKED: {', '.join(skipped)}")
+        print(
+            f"pip-audit: PARTIAL - {checked} dependencies clean, {len(skipped)} NOT CHECKED: {', '.join(skipped)}"
+        )
     else:
         print(f"pip-audit: {checked} dependencies checked, no known vulnerabilities")
     return 0
