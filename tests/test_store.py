@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -165,3 +166,26 @@ def test_open_succeeds_once_the_other_process_lets_go(db_path: Path) -> None:
         pass
     with _hold_lock(db_path, 0.5), connect(db_path, read_only=True, timeout=20) as con:
         assert con.execute("SELECT count(*) FROM transactions").fetchall() == [(0,)]
+
+
+def test_date_span_and_symbol_lists(db_path: Path, tmp_path: Path) -> None:
+    """The span and symbol lists come from the ledger and price tables, None/empty when empty."""
+    from workbench.ledger import import_csv
+    from workbench.ledger.prices_csv import import_prices_csv
+    from workbench.store import date_span, priced_symbols, traded_symbols
+
+    with connect(db_path) as con:
+        assert date_span(con) == (None, None, None)
+        assert (priced_symbols(con), traded_symbols(con)) == ([], [])
+    ledger = tmp_path / "l.csv"
+    ledger.write_text(
+        "date,type,symbol,quantity,price,amount\n2024-01-02,DEPOSIT,,,,100\n2024-03-01,BUY,ZED,1,10,\n"
+    )
+    prices = tmp_path / "p.csv"
+    prices.write_text("date,symbol,close\n2024-04-05,ACME,1\n2024-04-06,ZED,2\n")
+    import_csv(db_path, ledger)
+    import_prices_csv(db_path, prices)
+    with connect(db_path, read_only=True) as con:
+        assert date_span(con) == (dt.date(2024, 1, 2), dt.date(2024, 3, 1), dt.date(2024, 4, 6))
+        assert priced_symbols(con) == ["ACME", "ZED"]
+        assert traded_symbols(con) == ["ZED"]

@@ -119,21 +119,12 @@ def load_choices(db: str | os.PathLike[str] | None) -> Choices:
     with store.connect(db, read_only=True) as con:
         accounts = store.read_accounts(con)["name"].to_list()
         instruments = store.read_instruments(con)
-        spans = store.query_frame(
-            con,
-            "SELECT (SELECT min(date) FROM transactions) AS first_tx,"
-            " (SELECT max(date) FROM transactions) AS last_tx,"
-            " (SELECT max(date) FROM prices) AS last_price",
-        )
-        priced = store.query_frame(con, "SELECT DISTINCT symbol FROM prices ORDER BY symbol")
-        traded = store.query_frame(
-            con,
-            "SELECT DISTINCT symbol FROM transactions WHERE symbol IS NOT NULL ORDER BY symbol",
-        )
+        first_tx, last_tx, last_price = store.date_span(con)
+        priced_symbols = store.priced_symbols(con)
+        traded_symbols = store.traded_symbols(con)
     today = dt.date.today()
-    first = spans["first_tx"][0] or today
-    last = max(d for d in (spans["last_tx"][0], spans["last_price"][0], first) if d is not None)
-    priced_symbols = priced["symbol"].to_list()
+    first = first_tx or today
+    last = max(d for d in (last_tx, last_price, first) if d is not None)
     etfs = instruments.filter(
         pl.col("symbol").is_in(priced_symbols) & (pl.col("asset_class") == "etf")
     )
@@ -143,7 +134,7 @@ def load_choices(db: str | os.PathLike[str] | None) -> Choices:
     return Choices(
         accounts=accounts,
         priced_symbols=priced_symbols,
-        traded_symbols=traded["symbol"].to_list(),
+        traded_symbols=traded_symbols,
         first_date=first,
         last_date=last,
         instruments=instruments,

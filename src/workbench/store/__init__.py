@@ -5,7 +5,9 @@ from __future__ import annotations
 from workbench.store.connection import connect, harden, open_connection, run_in_thread
 from workbench.store.schema import SCHEMA_VERSION, current_version, migrate
 from workbench.store.tables import (
+    date_span,
     insert_quotes,
+    priced_symbols,
     query_frame,
     read_accounts,
     read_instruments,
@@ -13,6 +15,7 @@ from workbench.store.tables import (
     read_prices,
     read_transactions,
     stored_price_dates,
+    traded_symbols,
     upsert_instruments,
     upsert_prices,
 )
@@ -21,10 +24,12 @@ __all__ = [
     "SCHEMA_VERSION",
     "connect",
     "current_version",
+    "date_span",
     "harden",
     "insert_quotes",
     "migrate",
     "open_connection",
+    "priced_symbols",
     "query_frame",
     "read_accounts",
     "read_instruments",
@@ -33,6 +38,7 @@ __all__ = [
     "read_transactions",
     "run_in_thread",
     "stored_price_dates",
+    "traded_symbols",
     "upsert_instruments",
     "upsert_prices",
 ]

@@ -189,3 +189,29 @@ def insert_quotes(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
     finally:
         con.unregister("_wb_quotes")
     return frame.height
+
+
+def date_span(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[dt.date | None, dt.date | None, dt.date | None]:
+    """(first transaction date, last transaction date, last price date); None where empty."""
+    row = con.execute(
+        "SELECT (SELECT min(date) FROM transactions), (SELECT max(date) FROM transactions),"
+        " (SELECT max(date) FROM prices)"
+    ).fetchall()[0]
+    return row[0], row[1], row[2]
+
+
+def priced_symbols(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Symbols with at least one stored bar, sorted."""
+    return [
+        r[0] for r in con.execute("SELECT DISTINCT symbol FROM prices ORDER BY symbol").fetchall()
+    ]
+
+
+def traded_symbols(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Symbols that appear in the ledger, sorted."""
+    rows = con.execute(
+        "SELECT DISTINCT symbol FROM transactions WHERE symbol IS NOT NULL ORDER BY symbol"
+    ).fetchall()
+    return [r[0] for r in rows]
