@@ -6,12 +6,15 @@ __generated_with = "0.25.2"
 app = marimo.App(width="medium", app_title="Portfolio")
 
 with app.setup:
+    import sys
+
     import marimo as mo
     import polars as pl
 
     from workbench import analytics, charts, store
     from workbench.errors import WorkbenchError
     from workbench.server import ensure_database
+    from workbench.server.snapshot import load_snapshot
     from workbench.server.views import (
         align_returns,
         explain_position,
@@ -36,7 +39,12 @@ def title():
 
 @app.cell
 def database():
-    db = ensure_database()
+    # a static html-wasm export has no WORKBENCH_DB: it reads the snapshot published beside it
+    db = (
+        load_snapshot(str(mo.notebook_location() / "public" / "snapshot"))
+        if sys.platform == "emscripten"
+        else ensure_database()
+    )
     choices = load_choices(db)
     return choices, db
 
