@@ -8,19 +8,26 @@ builds of polars and duckdb: that part is not tested here (no internet).
 
 from __future__ import annotations
 
+import functools
+import http.server
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 from _browser_helpers import NOTEBOOKS, ROOT, build_demo_db
 
-from workbench import store
+from workbench import analytics, store
 from workbench.errors import StoreError
 from workbench.server.snapshot import MANIFEST, load_snapshot, write_snapshot
 
@@ -62,6 +69,28 @@ def exported(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Path:
     assert done.returncode == 0, f"export failed:\n{done.stdout}\n{done.stderr}"
     write_snapshot(demo_db, out)
     return out
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """A static file handler that does not log each request to stderr."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Drop the access log line."""
+
+
+@pytest.fixture
+def site_url(exported: Path) -> Iterator[str]:
+    """The export served over HTTP on 127.0.0.1, as a static host would serve it."""
+    handler = functools.partial(QuietHandler, directory=str(exported))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def read_tables(db: Path) -> dict[str, pl.DataFrame]:
@@ -158,3 +187,34 @@ def test_load_snapshot_refuses_paths_outside_the_snapshot(tmp_path: Path) -> Non
     (bad / MANIFEST).write_text(json.dumps({"format": 1, "files": ["../x"]}), encoding="utf-8")
     with pytest.raises(StoreError, match="outside the snapshot"):
         load_snapshot(bad.as_uri(), into=tmp_path / "into")
+
+
+def test_notebook_under_pyodide_reads_the_snapshot_not_workbench_db(
+    site_url: str, demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With sys.platform "emscripten" the dashboard loads public/snapshot over HTTP and values it.
+
+    WORKBENCH_DB points at a missing file in read-only mode, so reading it would fail; the
+    notebook's URL comes from mo.notebook_location() as marimo's Pyodide runtime gives it.
+    """
+    from marimo._runtime.runtime import URLPath
+
+    monkeypatch.setenv("WORKBENCH_DB", str(tmp_path / "missing" / "workbench.duckdb"))
+    monkeypatch.setenv("WORKBENCH_READ_ONLY", "1")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    spec = importlib.util.spec_from_file_location("nb_portfolio_wasm", NOTEBOOKS / "portfolio.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    import marimo
+
+    monkeypatch.setattr(marimo, "notebook_location", lambda: URLPath(site_url))
+    with monkeypatch.context() as wasm:
+        wasm.setattr(sys, "platform", "emscripten")
+        _, defs = module.app.run()
+    assert Path(defs["db"]).is_relative_to(tmp_path)
+    assert Path(defs["db"]).name == "workbench.duckdb"
+    expected = analytics.load_report(demo_db, as_of=defs["as_of"]).totals
+    assert defs["report"].totals["total_value"] == expected["total_value"]
+    assert defs["report"].totals["realized_pnl"] == expected["realized_pnl"]
