@@ -379,7 +379,9 @@ def test_import_frame_and_trade(db_path: Path) -> None:
     with connect(db_path, read_only=True) as con:
         row = read_transactions(con).filter(pl.col("id") == tid).row(0, named=True)
     assert (row["type"], row["quantity"], row["price"]) == ("SELL", Decimal(1), Decimal("12.5"))
-    with pytest.raises(OversoldError):
+    with pytest.raises(
+        OversoldError, match=r"^trade refused: sells 5 ACME but account 'default' holds 1 on "
+    ):
         record_trade(db_path, side="sell", symbol="ACME", quantity=5, price=1)
     with pytest.raises(TradeError, match="buy or sell"):
         record_trade(db_path, side="hold", symbol="ACME", quantity=1, price=1)

@@ -80,7 +80,14 @@ class InvalidRows(LedgerError):
 
 
 class OversoldError(LedgerError):
-    """A sell of more than the account holds at that point."""
+    """A sell of more than the account holds at that point; nothing was applied.
+
+    ``problems`` names each offending row (file, line, what was sold and held).
+    """
+
+    def __init__(self, message: str, *, problems: list[InvalidRow] | None = None) -> None:
+        self.problems = problems or []
+        super().__init__(message)
 
 
 class QuoteError(WorkbenchError):

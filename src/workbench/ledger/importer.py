@@ -140,7 +140,8 @@ def _holdings_check(con: Any, rows: pl.DataFrame, source: str) -> Callable[[], N
     def check() -> None:
         violations = oversold_rows(stored, trades)
         if not violations.is_empty():
-            raise OversoldError(str(InvalidRows(_oversell_problems(source, violations))))
+            problems = _oversell_problems(source, violations)
+            raise OversoldError(str(InvalidRows(problems)), problems=problems)
 
     return check
 
@@ -235,5 +236,9 @@ def record_trade(
         )
     except InvalidRows as exc:
         raise TradeError("; ".join(f"{p.field}: {p.message}" for p in exc.problems)) from exc
+    except OversoldError as exc:
+        # a trade is not a file: say what was refused without a file and line
+        reasons = "; ".join(p.message for p in exc.problems) or str(exc)
+        raise OversoldError(f"trade refused: {reasons}", problems=exc.problems) from exc
     assert result.first_id is not None
     return result.first_id
