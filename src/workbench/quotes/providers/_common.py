@@ -229,6 +229,11 @@ def last_per_day(items: Iterable[tuple[dt.date, _T]]) -> list[tuple[dt.date, _T]
     return sorted(by_day.items(), key=lambda pair: pair[0])
 
 
+def outside(day: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
+    """Whether ``day`` falls outside ``[start, end]`` (a None bound is open)."""
+    return (start is not None and day < start) or (end is not None and day > end)
+
+
 def utc_now() -> dt.datetime:
     """The current time, aware, in UTC (the default clock of providers that need one)."""
     return dt.datetime.now(dt.UTC)

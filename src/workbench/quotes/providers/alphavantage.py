@@ -38,6 +38,7 @@ from workbench.quotes.providers._common import (
     join_url,
     malformed,
     optional_float,
+    outside,
     require_symbol,
     send,
     to_float,
@@ -149,7 +150,7 @@ def parse_time_series_daily(
         bars = []
         for day_text, row in series.items():
             day = dt.date.fromisoformat(day_text)
-            if (start is not None and day < start) or (end is not None and day > end):
+            if outside(day, start, end):
                 continue
             row = as_mapping(row)
             bars.append(

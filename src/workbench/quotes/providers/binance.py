@@ -37,6 +37,7 @@ from workbench.quotes.providers._common import (
     join_url,
     malformed,
     optional_float,
+    outside,
     require_symbol,
     send,
     to_float,
@@ -112,7 +113,7 @@ def parse_klines(
         for row in as_list(payload):
             row = as_list(row)
             day = utc_day_of_ms(row[0])
-            if (start is not None and day < start) or (end is not None and day > end):
+            if outside(day, start, end):
                 continue
             bars.append(
                 Bar(

@@ -40,6 +40,7 @@ from workbench.quotes.providers._common import (
     last_per_day,
     malformed,
     optional_float,
+    outside,
     path_segment,
     require_symbol,
     send,
@@ -189,7 +190,7 @@ def parse_market_chart(
             if value is None:
                 continue
             day = day_ending_at_ms(stamp)
-            if (start is not None and day < start) or (end is not None and day > end):
+            if outside(day, start, end):
                 continue
             volume = optional_float(volumes.get(to_int(stamp)))
             bar = Bar(

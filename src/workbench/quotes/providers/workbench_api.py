@@ -26,6 +26,7 @@ from workbench.quotes.providers._common import (
     join_url,
     malformed,
     optional_float,
+    outside,
     path_segment,
     require_symbol,
     send,
@@ -94,7 +95,7 @@ def parse_history(
         for row in as_list(body["bars"]):
             row = as_mapping(row)
             day = dt.date.fromisoformat(str(row["date"])[:10])
-            if (start is not None and day < start) or (end is not None and day > end):
+            if outside(day, start, end):
                 continue
             bars.append(
                 Bar(

@@ -41,6 +41,7 @@ from workbench.quotes.providers._common import (
     major_currency,
     malformed,
     optional_float,
+    outside,
     path_segment,
     require_symbol,
     send,
@@ -161,7 +162,7 @@ def parse_chart_history(
             if prices["close"][i] is None:
                 continue
             day = dt.datetime.fromtimestamp(to_int(stamp), tz=zone).date()
-            if (start is not None and day < start) or (end is not None and day > end):
+            if outside(day, start, end):
                 continue
             factor = 1.0
             for split_day, ratio in splits:
