@@ -14,7 +14,7 @@ import altair as alt
 import polars as pl
 
 from workbench.charts.frames import DEFAULT_MAX_POINTS, as_float, downsample, to_long, top_n
-from workbench.charts.performance import HEIGHT, PALETTE
+from workbench.charts.performance import HEIGHT, PALETTE, series_color
 
 #: the name of the point selection on P&L bars; ``mo.ui.altair_chart`` reports it
 POSITION_SELECTION = "position"
@@ -92,13 +92,7 @@ def pnl_chart(
         .encode(
             x=alt.X(f"{label}:N", title=None, sort=order),
             y=alt.Y("pnl:Q", title="P&L", axis=alt.Axis(format=",.0f")),
-            color=alt.Color(
-                "part:N",
-                title=None,
-                sort=legend,
-                scale=alt.Scale(range=PALETTE),
-                legend=alt.Legend(orient="top"),
-            ),
+            color=series_color("part", legend),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.35)),
             tooltip=[
                 alt.Tooltip(f"{label}:N"),

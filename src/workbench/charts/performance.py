@@ -30,6 +30,17 @@ PANEL_WIDTH = 860
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
 
+def series_color(field: str, order: list[str]) -> alt.Color:
+    """The colour channel every multi-series chart shares: palette order, legend on top."""
+    return alt.Color(
+        f"{field}:N",
+        title=None,
+        sort=order,
+        scale=alt.Scale(range=PALETTE),
+        legend=alt.Legend(orient="top"),
+    )
+
+
 def value_chart(
     series: pl.DataFrame,
     *,
@@ -56,13 +67,7 @@ def value_chart(
         .encode(
             x=alt.X("date:T", title=None),
             y=alt.Y("amount:Q", title="Amount", axis=alt.Axis(format=",.0f")),
-            color=alt.Color(
-                "series:N",
-                title=None,
-                sort=["Portfolio value", "Net deposits"],
-                scale=alt.Scale(range=PALETTE),
-                legend=alt.Legend(orient="top"),
-            ),
+            color=series_color("series", ["Portfolio value", "Net deposits"]),
             tooltip=[
                 alt.Tooltip("date:T"),
                 alt.Tooltip("series:N"),
@@ -102,13 +107,7 @@ def returns_chart(
         .encode(
             x=alt.X("date:T", title=None),
             y=alt.Y("cumulative:Q", title="Cumulative return", axis=alt.Axis(format=".0%")),
-            color=alt.Color(
-                "series:N",
-                title=None,
-                sort=names,
-                scale=alt.Scale(range=PALETTE),
-                legend=alt.Legend(orient="top"),
-            ),
+            color=series_color("series", names),
             tooltip=[
                 alt.Tooltip("date:T"),
                 alt.Tooltip("series:N"),
