@@ -172,7 +172,7 @@ def test_date_span_and_symbol_lists(db_path: Path, tmp_path: Path) -> None:
     """The span and symbol lists come from the ledger and price tables, None/empty when empty."""
     from workbench.ledger import import_csv
     from workbench.ledger.prices_csv import import_prices_csv
-    from workbench.store import date_span, priced_symbols, traded_symbols
+    from workbench.store import date_span, priced_symbols, stored_price_dates, traded_symbols
 
     with connect(db_path) as con:
         assert date_span(con) == (None, None, None)
@@ -189,3 +189,10 @@ def test_date_span_and_symbol_lists(db_path: Path, tmp_path: Path) -> None:
         assert date_span(con) == (dt.date(2024, 1, 2), dt.date(2024, 3, 1), dt.date(2024, 4, 6))
         assert priced_symbols(con) == ["ACME", "ZED"]
         assert traded_symbols(con) == ["ZED"]
+        assert stored_price_dates(
+            con, ["ZED", "ACME", "NONE"], dt.date(2024, 4, 6), dt.date(2024, 4, 30)
+        ) == {
+            "ZED": {dt.date(2024, 4, 6)},
+            "ACME": set(),
+            "NONE": set(),
+        }

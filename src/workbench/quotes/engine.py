@@ -513,7 +513,7 @@ def _stored_dates(
     from workbench import store
 
     with store.connect(db) as con:
-        return {s: store.stored_price_dates(con, s, start, end) for s in dict.fromkeys(symbols)}
+        return store.stored_price_dates(con, list(dict.fromkeys(symbols)), start, end)
 
 
 def _store_bars(

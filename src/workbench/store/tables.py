@@ -108,13 +108,17 @@ def read_latest_quotes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def stored_price_dates(
-    con: duckdb.DuckDBPyConnection, symbol: str, start: dt.date, end: dt.date
-) -> set[dt.date]:
-    """Dates in [start, end] for which ``symbol`` already has a stored bar."""
+    con: duckdb.DuckDBPyConnection, symbols: list[str], start: dt.date, end: dt.date
+) -> dict[str, set[dt.date]]:
+    """Per symbol, the dates in [start, end] that already have a stored bar (one query)."""
     rows = con.execute(
-        "SELECT date FROM prices WHERE symbol = ? AND date BETWEEN ? AND ?", [symbol, start, end]
+        "SELECT symbol, date FROM prices WHERE list_contains(?, symbol) AND date BETWEEN ? AND ?",
+        [symbols, start, end],
     ).fetchall()
-    return {r[0] for r in rows}
+    found: dict[str, set[dt.date]] = {symbol: set() for symbol in symbols}
+    for symbol, day in rows:
+        found[symbol].add(day)
+    return found
 
 
 def upsert_instruments(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
