@@ -186,8 +186,8 @@ def import_frame(
     the frame were a CSV file with a header.
     """
     text, ignored = canonicalize(frame, file=source, known=LEDGER_COLUMNS, synonyms=SYNONYMS)
-    digest = hashlib.sha256(source.encode()).hexdigest()
-    return _apply(db, text, source=source, file_hash=digest, ignored=ignored, dry_run=dry_run)
+    # no file behind the rows: the imports record keeps an empty hash, as for trades
+    return _apply(db, text, source=source, file_hash="", ignored=ignored, dry_run=dry_run)
 
 
 def record_trade(
