@@ -40,7 +40,7 @@ def _timed_cpu(fn: object) -> tuple[float, float]:
 
 def _stages(db: Path, csv: Path) -> dict[str, tuple[float, float]]:
     """The import's stages run one after another (the real import overlaps the file hash
-    with parsing and the holdings check with the insert): stage -> (wall, CPU) seconds."""
+    with parsing): stage -> (wall, CPU) seconds."""
     from workbench.ledger import importer
     from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, read_text_csv
     from workbench.ledger.keys import with_occurrence
@@ -71,9 +71,7 @@ def _stages(db: Path, csv: Path) -> dict[str, tuple[float, float]]:
         con.execute("BEGIN TRANSACTION")
 
         def holdings() -> None:
-            check = importer._holdings_check(con, rows, str(csv))  # type: ignore[arg-type]
-            if check is not None:
-                check()
+            importer._check_holdings(con, rows, str(csv))  # type: ignore[arg-type]
 
         def insert() -> None:
             ledger_rows.insert_rows(

@@ -40,6 +40,9 @@ SYNONYMS: dict[str, str] = {
     "memo": "note",
 }
 
+#: bytes read to tell an empty file (blanks only) from one with a header
+_EMPTY_PROBE = 1 << 16
+
 PRICE_COLUMNS = ("date", "symbol", "close", "open", "high", "low", "volume", "currency")
 PRICE_SYNONYMS = {"ticker": "symbol", "code": "symbol", "trade_date": "date", "price": "close"}
 
@@ -62,12 +65,15 @@ def read_text_csv(
         InvalidRows: the file is empty, has no header, or repeats a column.
     """
     name = str(path)
-    raw = path.read_bytes()
-    if not raw.strip(b"\xef\xbb\xbf \t\r\n"):
+    # an empty file is named as such; only its start is read (polars reads the file itself,
+    # which is faster than handing it the bytes)
+    with path.open("rb") as handle:
+        start = handle.read(_EMPTY_PROBE)
+    if not start.strip(b"\xef\xbb\xbf \t\r\n") and len(start) < _EMPTY_PROBE:
         raise InvalidRows([InvalidRow(name, 1, "file", "empty file: expected a header row")])
     try:
         frame = pl.read_csv(
-            raw,
+            path,
             infer_schema=False,
             has_header=True,
             truncate_ragged_lines=False,

@@ -3,10 +3,11 @@
 Within each (account, symbol), rows apply in (date, existing before new, id or file line)
 order. A split is an event of its symbol: it multiplies every account's holding by new/old,
 and the same split (symbol, date, ratio) recorded in several accounts counts once, as in
-``workbench.analytics``. To keep the check a cumulative sum, every
-quantity is expressed in the units after the last split: a row's signed quantity times the
-product of the split factors that come after it. The running sum is then the holding in those
-units, and dividing by the same product gives the holding as it stood at that row.
+``workbench.analytics``. To keep the check a cumulative sum, every quantity is expressed in
+the units after the last split: a trade's signed quantity times ``after``, the product of the
+factors of its symbol's split events that come after it (found with an as-of join, so split
+rows never enter the running sums). The running sum per (account, symbol) is then the
+holding in those units, and dividing by ``after`` gives the holding as it stood at that row.
 Quantities are compared as floats with a tolerance of a millionth of a share.
 """
 
@@ -16,19 +17,34 @@ import polars as pl
 
 TOLERANCE = 1e-6
 
+#: apply order as one integer: date (days), then existing (0) before new (1), then id or line
+_POSITION = (
+    pl.col("date").to_physical().cast(pl.Int64) * (1 << 41)
+    + pl.col("src").cast(pl.Int64) * (1 << 40)
+    + pl.col("order").cast(pl.Int64)
+).alias("pos")
+
+#: one integer per (account, symbol), so groups and sorts never compare text
+_PAIR = (
+    pl.col("account").cast(pl.Categorical).to_physical().cast(pl.UInt64) * (1 << 32)
+    + pl.col("symbol").cast(pl.Categorical).to_physical().cast(pl.UInt64)
+).alias("_pair")
+
 
 def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-    """Sells (and later rows) that would take a holding below zero.
+    """Sells that would take a holding below zero.
 
     Args:
         existing: stored rows of the affected (account, symbol) pairs with account, symbol,
             date, id, type, quantity, ratio_new, ratio_old.
         new: rows being added with the same columns plus ``line`` (``id`` may be null). Only
-            pairs with a new SELL or SPLIT are checked: buys alone never lower a holding.
+            pairs with a new SELL, or whose symbol has a new split, are checked: buys alone
+            never lower a holding.
 
     Returns:
         One row per violation: account, symbol, date, type, line (null for stored rows),
-        id, held (the holding just before the row), quantity, first_new_line.
+        id, held (the holding just before the row), quantity, first_new_line (the first new
+        line that touches the pair: a trade of it or a split of its symbol).
     """
     columns = ["account", "symbol", "date", "type", "quantity", "ratio_new", "ratio_old"]
     rows = pl.concat(
@@ -49,106 +65,87 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
             ),
         ],
         how="vertical_relaxed",
-    ).filter(pl.col("type").is_in(["BUY", "SELL", "SPLIT"]))
-    if rows.is_empty():
-        return rows.head(0)
-    rows = _splits_for_every_holder(rows)
-    key = ["account", "symbol"]
-    # Group by one integer per (account, symbol) and sort only by the integer apply order:
-    # sorting a million rows by two text keys cost more than the rest of the check. Window
-    # expressions keep each group's rows in frame order, so after this sort every running
-    # product and sum below runs in (date, existing before new, id or line) order.
-    pair = (
-        pl.col("account").cast(pl.Categorical).to_physical().cast(pl.UInt64) * (1 << 32)
-        + pl.col("symbol").cast(pl.Categorical).to_physical().cast(pl.UInt64)
-    ).alias("_pair")
-    rows = rows.with_columns(pair)
-    lowering = rows.filter((pl.col("src") == 1) & (pl.col("type") != "BUY"))["_pair"].unique()
-    rows = rows.filter(pl.col("_pair").is_in(lowering.implode()))
-    if not _in_apply_order(rows):
-        rows = rows.sort(["date", "src", "order"], maintain_order=True)
+    ).with_columns(_POSITION)
+    is_split = pl.col("type") == "SPLIT"
+    events = _split_events(rows.filter(is_split))
+    trades = rows.filter(pl.col("type").is_in(["BUY", "SELL"])).with_columns(_PAIR)
+    if trades.is_empty():
+        return _no_violations(trades)
+    # pairs a new row can lower: a new SELL in the pair, or a new split of its symbol
+    new_split_symbols = events.filter(pl.col("src") == 1)["symbol"].implode()
+    lowering = trades.filter(
+        ((pl.col("src") == 1) & (pl.col("type") == "SELL"))
+        | pl.col("symbol").is_in(new_split_symbols)
+    )["_pair"].unique()
+    trades = trades.filter(pl.col("_pair").is_in(lowering.implode()))
+    if not trades["pos"].is_sorted():
+        trades = trades.sort("pos")
     qty = pl.col("quantity").cast(pl.Float64).fill_null(0.0)
-    factor = (
-        pl.when(pl.col("type") == "SPLIT")
-        .then(pl.col("ratio_new").cast(pl.Float64) / pl.col("ratio_old").cast(pl.Float64))
-        .otherwise(1.0)
-    )
-    signed = (
-        pl.when(pl.col("type") == "BUY").then(qty)
-        .when(pl.col("type") == "SELL").then(-qty)
-        .otherwise(0.0)
-    )  # fmt: skip
-    # the reverse product of split factors only matters in pairs with a split (few), so the
-    # other pairs skip that window
-    split_pairs = rows.filter(pl.col("type") == "SPLIT")["_pair"].unique().implode()
-    in_split_pair = pl.col("_pair").is_in(split_pairs)
-    after = pl.col("factor").cum_prod(reverse=True).over("_pair") / pl.col("factor")
+    signed = pl.when(pl.col("type") == "BUY").then(qty).otherwise(-qty)
+    # only trades of symbols with splits (few) need the as-of join; the rest have after = 1
+    split_symbols = events["symbol"].unique().implode()
+    in_split_symbol = pl.col("symbol").is_in(split_symbols)
     parts = [
-        rows.lazy().filter(~in_split_pair).with_columns(pl.lit(1.0).alias("after")),
-        rows.lazy()
-        .filter(in_split_pair)
-        .with_columns(factor.alias("factor"))
-        .with_columns(after.alias("after")),
+        trades.lazy().filter(~in_split_symbol).with_columns(pl.lit(1.0).alias("after")),
+        trades.lazy()
+        .filter(in_split_symbol)
+        .join_asof(
+            events.lazy().select("symbol", "pos", "after"),
+            on="pos",
+            by="symbol",
+            strategy="forward",
+            check_sortedness=False,  # both sorted by pos above
+        )
+        .with_columns(pl.col("after").fill_null(1.0)),
     ]
     checked = (
         pl.concat(
             [
-                part.with_columns(signed.alias("signed"))
-                .with_columns(
-                    (pl.col("signed") * pl.col("after")).cum_sum().over("_pair").alias("cum")
-                )
-                .with_columns((pl.col("cum") / pl.col("after")).alias("held_after"))
-                .filter((pl.col("type") == "SELL") & (pl.col("held_after") < -TOLERANCE))
-                .select(*rows.columns, "held_after")
+                part.with_columns(
+                    ((signed * pl.col("after")).cum_sum().over("_pair") / pl.col("after")).alias(
+                        "held_after"
+                    )
+                ).filter((pl.col("type") == "SELL") & (pl.col("held_after") < -TOLERANCE))
                 for part in parts
             ]
         )
         .collect(engine="in-memory")
-        .sort([*key, "date", "src", "order"], maintain_order=True)
+        .sort(["account", "symbol", "pos"])
     )
     if checked.is_empty():
-        return checked.select(*key, "date", "type", "line", "id")
+        return _no_violations(checked)
     first_new = (
-        rows.join(checked.select("_pair").unique(), on="_pair", how="semi")
+        pl.concat(
+            [
+                trades.filter(pl.col("src") == 1)
+                .join(checked.select("_pair").unique(), on="_pair", how="semi")
+                .select("_pair", "line"),
+                checked.select("_pair", "symbol")
+                .unique()
+                .join(events.filter(pl.col("src") == 1), on="symbol")
+                .select("_pair", "line"),
+            ]
+        )
         .group_by("_pair")
         .agg(pl.col("line").min().alias("first_new_line"))
     )
     return checked.join(first_new, on="_pair", how="left", maintain_order="left").select(
-        *key, "date", "type", "line", "id",
+        "account", "symbol", "date", "type", "line", "id",
         (pl.col("held_after") + qty).alias("held"), qty.alias("quantity"), "first_new_line",
     )  # fmt: skip
 
 
-def _splits_for_every_holder(rows: pl.DataFrame) -> pl.DataFrame:
-    """Replace SPLIT rows by one copy of each distinct split event per holder of the symbol.
-
-    An event sits where it was first recorded in apply order; copies keep that row's date,
-    order, line and id, so a violation caused by a new split in another account still
-    names the split's line.
-    """
-    is_split = pl.col("type") == "SPLIT"
-    if not rows.select(is_split.any()).item():
-        return rows
-    events = (
-        rows.filter(is_split)
-        .sort(["date", "src", "order"], maintain_order=True)
+def _split_events(splits: pl.DataFrame) -> pl.DataFrame:
+    """Distinct split events (symbol, date, ratio) where each was first recorded in apply
+    order, sorted by position, with ``after``: the product of the factors of that event and
+    every later event of its symbol."""
+    factor = pl.col("ratio_new").cast(pl.Float64) / pl.col("ratio_old").cast(pl.Float64)
+    return (
+        splits.sort("pos")
         .unique(["symbol", "date", "ratio_new", "ratio_old"], keep="first", maintain_order=True)
-        .drop("account")
+        .with_columns(factor.cum_prod(reverse=True).over("symbol").alias("after"))
     )
-    trades = rows.filter(~is_split)
-    holders = trades.select("account", "symbol").unique(maintain_order=True)
-    copies = holders.join(events, on="symbol", how="inner").select(trades.columns)
-    return pl.concat([trades, copies], how="vertical_relaxed")
 
 
-def _in_apply_order(rows: pl.DataFrame) -> bool:
-    """Whether rows already stand in (date, src, order) order (a file listed by date with
-    nothing stored yet), so the sort can be skipped."""
-    if rows.height < 2:
-        return True
-    step = {c: pl.col(c).to_physical().cast(pl.Int64).diff() for c in ("date", "src", "order")}
-    later = (step["date"] > 0) | (
-        (step["date"] == 0) & ((step["src"] > 0) | ((step["src"] == 0) & (step["order"] > 0)))
-    )
-    ordered = rows.select(later.slice(1).all()).item()
-    return bool(ordered)
+def _no_violations(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.head(0).select("account", "symbol", "date", "type", "line", "id")
