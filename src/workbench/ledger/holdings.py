@@ -17,18 +17,39 @@ import polars as pl
 
 TOLERANCE = 1e-6
 
-#: apply order as one integer: date (days), then existing (0) before new (1), then id or line
-_POSITION = (
-    pl.col("date").to_physical().cast(pl.Int64) * (1 << 41)
-    + pl.col("src").cast(pl.Int64) * (1 << 40)
-    + pl.col("order").cast(pl.Int64)
-).alias("pos")
-
-#: one integer per (account, symbol), so groups and sorts never compare text
+#: one integer per (account, symbol), so groups never compare text (categorical codes are
+#: global: the same text has the same code in every frame of the process)
 _PAIR = (
-    pl.col("account").cast(pl.Categorical).to_physical().cast(pl.UInt64) * (1 << 32)
-    + pl.col("symbol").cast(pl.Categorical).to_physical().cast(pl.UInt64)
+    pl.col("account").to_physical().cast(pl.UInt64) * (1 << 32)
+    + pl.col("symbol").to_physical().cast(pl.UInt64)
 ).alias("_pair")
+
+
+def _position(src: int, order: str) -> pl.Expr:
+    """Apply order as one integer: date (days), then stored (0) before new (1), then id or
+    line (each below 2^40)."""
+    return (
+        pl.col("date").to_physical().cast(pl.Int64) * (1 << 41)
+        + src * (1 << 40)
+        + pl.col(order).cast(pl.Int64)
+    ).alias("pos")
+
+
+def _lean(frame: pl.DataFrame, *, src: int, order: str) -> pl.LazyFrame:
+    """The BUY and SELL rows of ``frame`` as the few narrow columns the running sums need."""
+    qty = pl.col("quantity").cast(pl.Float64).fill_null(0.0)
+    return (
+        frame.lazy()
+        .filter(pl.col("type").is_in(["BUY", "SELL"]))
+        .select(
+            pl.col("account").cast(pl.Categorical),
+            pl.col("symbol").cast(pl.Categorical),
+            _position(src, order),
+            pl.when(pl.col("type") == "BUY").then(qty).otherwise(-qty).alias("signed"),
+            pl.lit(src, dtype=pl.Int8).alias("src"),
+            pl.col(order).cast(pl.Int64).alias("order"),
+        )
+    )
 
 
 def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
@@ -36,55 +57,45 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
 
     Args:
         existing: stored rows of the affected (account, symbol) pairs with account, symbol,
-            date, id, type, quantity, ratio_new, ratio_old.
-        new: rows being added with the same columns plus ``line`` (``id`` may be null). Only
-            pairs with a new SELL, or whose symbol has a new split, are checked: buys alone
-            never lower a holding.
+            date, id, type, quantity, ratio_new, ratio_old (other types and columns ignored).
+        new: rows being added with the same columns, ``line`` instead of ``id``. Only pairs
+            with a new SELL, or whose symbol has a new split, are checked: buys alone never
+            lower a holding.
 
     Returns:
         One row per violation: account, symbol, date, type, line (null for stored rows),
         id, held (the holding just before the row), quantity, first_new_line (the first new
         line that touches the pair: a trade of it or a split of its symbol).
     """
-    columns = ["account", "symbol", "date", "type", "quantity", "ratio_new", "ratio_old"]
-    rows = pl.concat(
-        [
-            existing.select(
-                *columns,
-                pl.col("id").alias("order"),
-                pl.lit(0).alias("src"),
-                pl.lit(None, dtype=pl.Int64).alias("line"),
-                "id",
-            ),
-            new.select(
-                *columns,
-                pl.col("line").alias("order"),
-                pl.lit(1).alias("src"),
-                pl.col("line").cast(pl.Int64),
-                pl.lit(None, dtype=pl.Int64).alias("id"),
-            ),
-        ],
-        how="vertical_relaxed",
-    ).with_columns(_POSITION)
-    is_split = pl.col("type") == "SPLIT"
-    events = _split_events(rows.filter(is_split))
-    trades = rows.filter(pl.col("type").is_in(["BUY", "SELL"])).with_columns(_PAIR)
+    # narrow columns only: the check copies and filters a million rows several times
+    trades = (
+        pl.concat([_lean(existing, src=0, order="id"), _lean(new, src=1, order="line")])
+        .with_columns(_PAIR)
+        .collect()
+    )
+    events = _split_events(existing, new)
     if trades.is_empty():
-        return _no_violations(trades)
+        return _no_violations()
     # pairs a new row can lower: a new SELL in the pair, or a new split of its symbol
     new_split_symbols = events.filter(pl.col("src") == 1)["symbol"].implode()
-    lowering = trades.filter(
-        ((pl.col("src") == 1) & (pl.col("type") == "SELL"))
-        | pl.col("symbol").is_in(new_split_symbols)
-    )["_pair"].unique()
-    trades = trades.filter(pl.col("_pair").is_in(lowering.implode()))
+    lowers = trades.select(
+        pl.col("_pair").is_in(
+            trades.lazy()
+            .filter(
+                ((pl.col("src") == 1) & (pl.col("signed") < 0))
+                | pl.col("symbol").is_in(new_split_symbols)
+            )
+            .select(pl.col("_pair").unique())
+            .collect()["_pair"]
+            .implode()
+        )
+    ).to_series()
+    if not lowers.all():
+        trades = trades.filter(lowers)
     if not trades["pos"].is_sorted():
         trades = trades.sort("pos")
-    qty = pl.col("quantity").cast(pl.Float64).fill_null(0.0)
-    signed = pl.when(pl.col("type") == "BUY").then(qty).otherwise(-qty)
     # only trades of symbols with splits (few) need the as-of join; the rest have after = 1
-    split_symbols = events["symbol"].unique().implode()
-    in_split_symbol = pl.col("symbol").is_in(split_symbols)
+    in_split_symbol = pl.col("symbol").is_in(events["symbol"].unique().implode())
     parts = [
         trades.lazy().filter(~in_split_symbol).with_columns(pl.lit(1.0).alias("after")),
         trades.lazy()
@@ -98,28 +109,25 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(pl.col("after").fill_null(1.0)),
     ]
+    held_after = (pl.col("signed") * pl.col("after")).cum_sum().over("_pair") / pl.col("after")
     checked = (
         pl.concat(
-            [
-                part.with_columns(
-                    ((signed * pl.col("after")).cum_sum().over("_pair") / pl.col("after")).alias(
-                        "held_after"
-                    )
-                ).filter((pl.col("type") == "SELL") & (pl.col("held_after") < -TOLERANCE))
-                for part in parts
-            ]
+            part.with_columns(held_after.alias("held_after")).filter(
+                (pl.col("signed") < 0) & (pl.col("held_after") < -TOLERANCE)
+            )
+            for part in parts
         )
         .collect(engine="in-memory")
-        .sort(["account", "symbol", "pos"])
+        .sort(["_pair", "pos"])
     )
     if checked.is_empty():
-        return _no_violations(checked)
+        return _no_violations()
     first_new = (
         pl.concat(
             [
                 trades.filter(pl.col("src") == 1)
                 .join(checked.select("_pair").unique(), on="_pair", how="semi")
-                .select("_pair", "line"),
+                .select("_pair", line="order"),
                 checked.select("_pair", "symbol")
                 .unique()
                 .join(events.filter(pl.col("src") == 1), on="symbol")
@@ -129,23 +137,58 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         .group_by("_pair")
         .agg(pl.col("line").min().alias("first_new_line"))
     )
-    return checked.join(first_new, on="_pair", how="left", maintain_order="left").select(
-        "account", "symbol", "date", "type", "line", "id",
-        (pl.col("held_after") + qty).alias("held"), qty.alias("quantity"), "first_new_line",
-    )  # fmt: skip
+    is_new = pl.col("src") == 1
+    return (
+        checked.join(first_new, on="_pair", how="left", maintain_order="left")
+        .select(
+            pl.col("account").cast(pl.String),
+            pl.col("symbol").cast(pl.String),
+            (pl.col("pos") // (1 << 41)).cast(pl.Int32).cast(pl.Date).alias("date"),
+            pl.lit("SELL").alias("type"),
+            pl.when(is_new).then(pl.col("order")).alias("line"),
+            pl.when(~is_new).then(pl.col("order")).alias("id"),
+            (pl.col("held_after") - pl.col("signed")).alias("held"),
+            (-pl.col("signed")).alias("quantity"),
+            "first_new_line",
+        )
+        .sort("account", "symbol", maintain_order=True)
+    )
 
 
-def _split_events(splits: pl.DataFrame) -> pl.DataFrame:
+def _split_events(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     """Distinct split events (symbol, date, ratio) where each was first recorded in apply
     order, sorted by position, with ``after``: the product of the factors of that event and
-    every later event of its symbol."""
+    every later event of its symbol, and ``line`` when first recorded in the new rows."""
+    columns = [pl.col("date", "ratio_new", "ratio_old"), pl.col("symbol").cast(pl.Categorical)]
+    is_split = pl.col("type") == "SPLIT"
+    splits = pl.concat(
+        [
+            existing.lazy()
+            .filter(is_split)
+            .select(*columns, _position(0, "id"), src=pl.lit(0, dtype=pl.Int8), line=None),
+            new.lazy()
+            .filter(is_split)
+            .select(*columns, _position(1, "line"), src=pl.lit(1, dtype=pl.Int8), line="line"),
+        ],
+        how="vertical_relaxed",
+    )
     factor = pl.col("ratio_new").cast(pl.Float64) / pl.col("ratio_old").cast(pl.Float64)
     return (
         splits.sort("pos")
         .unique(["symbol", "date", "ratio_new", "ratio_old"], keep="first", maintain_order=True)
         .with_columns(factor.cum_prod(reverse=True).over("symbol").alias("after"))
+        .collect()
     )
 
 
-def _no_violations(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.head(0).select("account", "symbol", "date", "type", "line", "id")
+def _no_violations() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "account": pl.String,
+            "symbol": pl.String,
+            "date": pl.Date,
+            "type": pl.String,
+            "line": pl.Int64,
+            "id": pl.Int64,
+        }
+    )

@@ -124,14 +124,13 @@ def _check_holdings(con: Any, rows: pl.DataFrame, source: str) -> None:
     Raises:
         OversoldError: every sell left short, with its line (or the stored row it breaks).
     """
-    trades = rows.select(
-        "line", "account", "symbol", "date", "type", "quantity", "ratio_new", "ratio_old"
-    ).filter(pl.col("type").is_in(["BUY", "SELL", "SPLIT"]))
-    pairs = trades.filter(pl.col("type") == "SELL").select("account", "symbol").unique()
-    split_symbols = trades.filter(pl.col("type") == "SPLIT")["symbol"].unique().to_list()
-    if pairs.is_empty() and not split_symbols:
+    pairs = rows.lazy().filter(pl.col("type") == "SELL").select("account", "symbol").unique()
+    splits = rows.lazy().filter(pl.col("type") == "SPLIT").select(pl.col("symbol").unique())
+    pairs_frame, splits_frame = pl.collect_all([pairs, splits])
+    split_symbols = splits_frame["symbol"].to_list()
+    if pairs_frame.is_empty() and not split_symbols:
         return
-    violations = oversold_rows(sql.stored_trades(con, pairs, split_symbols), trades)
+    violations = oversold_rows(sql.stored_trades(con, pairs_frame, split_symbols), rows)
     if not violations.is_empty():
         problems = _oversell_problems(source, violations)
         raise OversoldError(str(InvalidRows(problems)), problems=problems)
