@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from workbench.store.tables import query_frame
+from workbench.store.tables import query_frame, registered
 
 #: the stored identity of a ledger row: an MD5 of its normalized values and occurrence number,
 #: joined by '|' with NULL as ''. ``concat`` skips NULLs, so it builds the same string as
@@ -33,15 +33,12 @@ def has_transactions(con: duckdb.DuckDBPyConnection) -> bool:
 
 def duplicate_lines(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.Series:
     """The ``line`` of every row whose key is already stored."""
-    con.register("_wb_rows", rows)
-    try:
+    with registered(con, _wb_rows=rows):
         found = query_frame(
             con,
             f"SELECT line FROM (SELECT line, {ROW_KEY} AS row_key FROM _wb_rows) r"
             " SEMI JOIN transactions t ON t.row_key = r.row_key",
         )
-    finally:
-        con.unregister("_wb_rows")
     return found["line"]
 
 
@@ -52,8 +49,7 @@ def stored_trades(
     and of every account holding a symbol in ``split_symbols``, and the SPLIT rows (from any
     account) of all those symbols.
     """
-    con.register("_wb_pairs", pairs.select("account", "symbol"))
-    try:
+    with registered(con, _wb_pairs=pairs.select("account", "symbol")):
         return query_frame(
             con,
             "WITH symbols AS (SELECT DISTINCT symbol FROM _wb_pairs"
@@ -67,8 +63,6 @@ def stored_trades(
             " FROM transactions WHERE type = 'SPLIT' AND symbol IN (SELECT symbol FROM symbols)",
             [split_symbols, split_symbols],
         )
-    finally:
-        con.unregister("_wb_pairs")
 
 
 def insert_rows(
@@ -98,10 +92,7 @@ def insert_rows(
         (pl.int_range(pl.len(), dtype=pl.Int64) + first_id).alias("id"),
         pl.lit(import_id, dtype=pl.Int64).alias("import_id"),
     )
-    con.register("_wb_accounts", accounts)
-    con.register("_wb_instruments", instruments)
-    con.register("_wb_rows", staged)
-    try:
+    with registered(con, _wb_accounts=accounts, _wb_instruments=instruments, _wb_rows=staged):
         con.execute(
             "INSERT INTO accounts (name, currency) SELECT account, currency FROM _wb_accounts"
             " ON CONFLICT DO NOTHING"
@@ -120,7 +111,4 @@ def insert_rows(
             " VALUES (?, ?, ?, ?, ?, ?)",
             [import_id, file_name, file_hash, total_rows, rows.height, kind],
         )
-    finally:
-        for name in ("_wb_accounts", "_wb_instruments", "_wb_rows"):
-            con.unregister(name)
     return {"import_id": import_id, "first_id": first_id, "added": rows.height}

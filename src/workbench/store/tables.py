@@ -7,6 +7,8 @@ through Arrow (zero-copy); nothing is inserted row by row.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -28,8 +30,36 @@ def query_frame(
     DuckDB 2.0 connections refuse other work while an ``execute()`` result is unfetched, so
     reads go through a relation (``con.sql``) that is materialized at once.
     """
-    frame: pl.DataFrame = con.sql(sql, params=params).pl()
-    return frame
+    # a relation is an Arrow C stream: polars reads it without pyarrow in between
+    return pl.DataFrame(con.sql(sql, params=params))
+
+
+class _ArrowStream:
+    """A frame as an Arrow C stream, which DuckDB scans as it stands; a frame handed over
+    directly goes through a pyarrow table first (a copy of every text column, and pyarrow's
+    import on first use)."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        return self.frame.__arrow_c_stream__(requested_schema)
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterator[None]:
+    """Make frames visible to SQL under the given names for the length of the block.
+
+    with registered(con, _wb_rows=rows):
+        con.execute("INSERT INTO t SELECT * FROM _wb_rows")
+    """
+    for name, frame in frames.items():
+        con.register(name, _ArrowStream(frame))
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
 
 
 def _where(clauses: list[str]) -> str:
@@ -135,8 +165,7 @@ def upsert_instruments(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> i
     staged = staged.select("symbol", "name", "asset_class", "sector", "currency").unique(
         "symbol", keep="first", maintain_order=True
     )
-    con.register("_wb_instruments", staged)
-    try:
+    with registered(con, _wb_instruments=staged):
         before = con.execute("SELECT count(*) FROM instruments").fetchall()[0][0]
         con.execute(
             "INSERT INTO instruments SELECT symbol, name, asset_class, sector, currency"
@@ -146,8 +175,6 @@ def upsert_instruments(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> i
             " sector = coalesce(instruments.sector, excluded.sector)"
         )
         after = con.execute("SELECT count(*) FROM instruments").fetchall()[0][0]
-    finally:
-        con.unregister("_wb_instruments")
     return int(after - before)
 
 
@@ -166,16 +193,13 @@ def upsert_prices(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
     ):  # fmt: skip
         if column not in staged.columns:
             staged = staged.with_columns(pl.lit(None, dtype=dtype).alias(column))
-    con.register("_wb_prices", staged)
-    try:
+    with registered(con, _wb_prices=staged):
         con.execute(
             "INSERT OR REPLACE INTO prices SELECT symbol, CAST(date AS DATE),"
             f" CAST(open AS {MONEY}), CAST(high AS {MONEY}), CAST(low AS {MONEY}),"
             f" CAST(close AS {MONEY}), CAST(volume AS DOUBLE), currency, provider,"
             " CAST(fetched_at AS TIMESTAMPTZ) FROM _wb_prices"
         )
-    finally:
-        con.unregister("_wb_prices")
     return frame.height
 
 
@@ -183,15 +207,12 @@ def insert_quotes(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
     """Append quotes (symbol, price, currency, volume, quote_time, provider, fetched_at)."""
     if frame.is_empty():
         return 0
-    con.register("_wb_quotes", frame)
-    try:
+    with registered(con, _wb_quotes=frame):
         con.execute(
             f"INSERT INTO quotes SELECT symbol, CAST(price AS {MONEY}), currency,"
             " CAST(volume AS DOUBLE), CAST(quote_time AS TIMESTAMPTZ), provider,"
             " CAST(fetched_at AS TIMESTAMPTZ) FROM _wb_quotes"
         )
-    finally:
-        con.unregister("_wb_quotes")
     return frame.height
 
 
