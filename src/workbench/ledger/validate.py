@@ -46,10 +46,15 @@ def _blank_to_null(column: str) -> pl.Expr:
     return pl.col(column).str.strip_chars().replace("", None)
 
 
-def _has_blanks(frame: pl.DataFrame, column: str) -> bool:
-    """Whether stripping ``column`` could change it, judged on its distinct values (few in
-    a ledger's account, symbol and currency columns)."""
-    values = frame.get_column(column).unique()
+def _distinct(text: pl.DataFrame, columns: list[str]) -> dict[str, pl.Series]:
+    """The distinct values of each column (few in a ledger's text columns), computed side by
+    side: the checks below judge a column by them instead of by every row."""
+    frames = pl.collect_all([text.lazy().select(pl.col(c).unique()) for c in columns])
+    return {c: frame.to_series() for c, frame in zip(columns, frames, strict=True)}
+
+
+def _has_blanks(values: pl.Series) -> bool:
+    """Whether stripping a column could change it, judged on its distinct ``values``."""
     return not values.str.strip_chars().replace("", None).equals(values)
 
 
@@ -59,10 +64,9 @@ def _unparsed(column: str) -> pl.Expr:
     return pl.col(column).is_not_null() & pl.col(parsed).is_null()
 
 
-def _upper(frame: pl.DataFrame, column: str) -> pl.Expr:
-    """``column`` in upper case; as it stands when it already is (judged on distinct values,
-    which are few in a ledger's text columns)."""
-    values = frame.get_column(column).unique()
+def _upper(column: str, values: pl.Series) -> pl.Expr:
+    """``column`` in upper case; as it stands when its distinct ``values`` already are
+    (stripping blanks never changes that)."""
     if values.str.to_uppercase().equals(values):
         return pl.col(column)
     return pl.col(column).str.to_uppercase()
@@ -79,10 +83,10 @@ def _dividend_amount(staged: pl.DataFrame) -> pl.Expr:
     return pl.coalesce(pl.col("_amount"), (pl.col("_quantity") * pl.col("_price")).cast(MONEY))
 
 
-def _parsed(frame: pl.DataFrame) -> list[pl.Expr]:
+def _parsed(types: pl.Series) -> list[pl.Expr]:
     return [
         pl.col("date").str.to_date(_DATE_FORMAT, strict=False).alias("_date"),
-        _upper(frame, "type").alias("_type"),
+        _upper("type", types).alias("_type"),
         *(pl.col(c).cast(MONEY, strict=False).alias(f"_{c}") for c in NUMERIC),
         pl.col("ratio").str.extract(_RATIO, 1).cast(MONEY, strict=False).alias("_ratio_new"),
         pl.col("ratio").str.extract(_RATIO, 2).cast(MONEY, strict=False).alias("_ratio_old"),
@@ -93,18 +97,9 @@ def _quoted(column: str) -> pl.Expr:
     return pl.lit("'") + pl.col(column).str.slice(0, 40) + pl.lit("'")
 
 
-def _column_problems(text: pl.DataFrame, file: str) -> list[InvalidRow]:
-    """Columns that the rows' types need but the file lacks, reported once each."""
-    problems = [
-        InvalidRow(file, 1, column, "required column missing")
-        for column in ("date", "type")
-        if column not in text.columns
-    ]
-    if problems or text.is_empty():
-        return problems
-    types = set(
-        text.select(pl.col("type").unique().str.to_uppercase()).to_series().drop_nulls().to_list()
-    )
+def _column_problems(text: pl.DataFrame, file: str, types: set[str]) -> list[InvalidRow]:
+    """Columns that the rows' ``types`` need but the file lacks, reported once each."""
+    problems: list[InvalidRow] = []
 
     def need(column: str, kinds: tuple[str, ...]) -> None:
         wanted = sorted(types.intersection(kinds))
@@ -151,11 +146,20 @@ def validate_rows(
         (typed frame with :data:`TYPED_COLUMNS`, problems). The frame is only meaningful when
         there are no problems.
     """
-    problems = _column_problems(text, file)
+    problems = [
+        InvalidRow(file, 1, column, "required column missing")
+        for column in ("date", "type")
+        if column not in text.columns
+    ]
     if problems:
         return pl.DataFrame(), problems
     if text.is_empty():
         return pl.DataFrame(), [InvalidRow(file, 2, "file", "no rows after the header")]
+    distinct = _distinct(text, [c for c in ("type", *FREE_TEXT) if c in text.columns])
+    types = set(distinct["type"].str.to_uppercase().drop_nulls().to_list())
+    problems = _column_problems(text, file, types)
+    if problems:
+        return pl.DataFrame(), problems
     base = base_currency or config.BASE_CURRENCY
     for column in (
         "account",
@@ -170,13 +174,14 @@ def validate_rows(
     ):
         if column not in text.columns:
             text = text.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+            distinct[column] = pl.Series(column, [None], dtype=pl.String)
 
     # Surrounding blanks never matter, and a cell of blanks is an empty cell. Free text is
     # stripped when one of its distinct values has blanks; a parsed column only when one of
     # its values does not parse as it stands (the parsers reject trailing blanks). Either way
     # a clean column is never copied.
-    text = text.with_columns(_blank_to_null(c) for c in FREE_TEXT if _has_blanks(text, c))
-    staged = text.with_columns(_parsed(text))
+    text = text.with_columns(_blank_to_null(c) for c in FREE_TEXT if _has_blanks(distinct[c]))
+    staged = text.with_columns(_parsed(distinct["type"]))
     failed = staged.select(
         *(_unparsed(c).any().alias(c) for c in PARSED),
         (pl.col("type").is_not_null() & ~pl.col("_type").is_in(TYPES)).any().alias("type"),
@@ -184,7 +189,7 @@ def validate_rows(
     redo = [column for column, any_failed in failed.items() if any_failed]
     if redo:
         text = text.with_columns(_blank_to_null(c) for c in redo)
-        staged = text.with_columns(_parsed(text))
+        staged = text.with_columns(_parsed(distinct["type"]))
     # the type tests and the dividend amount recur in many checks: computed once each
     staged = staged.with_columns(
         pl.col("_type").is_in(TRADES).alias("_is_trade"),
@@ -297,12 +302,12 @@ def validate_rows(
         pl.col("_date").alias("date"),
         pl.col("account").fill_null("default"),
         pl.col("_type").alias("type"),
-        _upper(staged, "symbol"),
+        _upper("symbol", distinct["symbol"]),
         pl.col("_quantity").alias("quantity"),
         pl.col("_price").alias("price"),
         pl.col("_fee").fill_null(pl.lit(0).cast(MONEY)).alias("fee"),
         pl.when(is_div).then(div_amount).otherwise(pl.col("_amount")).cast(MONEY).alias("amount"),
-        _upper(staged, "currency").fill_null(base),
+        _upper("currency", distinct["currency"]).fill_null(base),
         pl.col("_ratio_new").alias("ratio_new"),
         pl.col("_ratio_old").alias("ratio_old"),
         pl.col("note"),
