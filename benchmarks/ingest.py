@@ -45,7 +45,8 @@ def _stages(db: Path, csv: Path) -> dict[str, tuple[float, float]]:
     """The import's stages run one after another (the real import overlaps the file hash
     with parsing): stage -> (wall, CPU) seconds."""
     from workbench.ledger import importer
-    from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, read_text_csv
+    from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS
+    from workbench.ledger.csv_text import read_text_csv
     from workbench.ledger.keys import with_occurrence
     from workbench.ledger.validate import validate_rows
     from workbench.store import connect, ledger_rows

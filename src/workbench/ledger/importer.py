@@ -20,7 +20,8 @@ import polars as pl
 
 from workbench import config
 from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError
-from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize, read_text_csv
+from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize
+from workbench.ledger.csv_text import read_text_csv
 from workbench.ledger.holdings import oversold_rows
 from workbench.ledger.keys import with_occurrence
 from workbench.ledger.validate import validate_rows

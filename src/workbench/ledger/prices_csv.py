@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 
 from workbench.errors import InvalidRow, InvalidRows
-from workbench.ledger.columns import PRICE_COLUMNS, PRICE_SYNONYMS, read_text_csv
+from workbench.ledger.columns import PRICE_COLUMNS, PRICE_SYNONYMS
+from workbench.ledger.csv_text import read_text_csv
 from workbench.store import connect, upsert_instruments, upsert_prices
 
 _NUMBERS = ("close", "open", "high", "low", "volume")

@@ -1,0 +1,140 @@
+"""Reading a CSV file as text columns, each row with the line it starts on.
+
+Polars parses the file. Around it: an empty file is named as such, a file Polars refuses is
+read again with Python's ``csv`` module to say which line is at fault, a record that spans
+lines (a quoted field with a line break) moves the line numbers of the rows after it, and
+rows with every field empty (blank lines, or a spreadsheet's ``,,,,`` rows) are skipped
+rather than reported as rows with every field missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import polars as pl
+
+from workbench.errors import InvalidRow, InvalidRows
+from workbench.ledger.columns import canonicalize
+
+#: bytes read to tell an empty file (blanks only) from one with a header
+_EMPTY_PROBE = 1 << 16
+
+
+def read_text_csv(
+    path: Path, *, known: tuple[str, ...], synonyms: dict[str, str]
+) -> tuple[pl.DataFrame, list[str]]:
+    """Read a CSV as all-text columns renamed to canonical names, with a ``line`` column.
+
+    A UTF-8 byte-order mark and CRLF line ends are accepted. ``line`` is the 1-based line of
+    the file a row starts on (the header is line 1). Rows with every field empty are skipped.
+    Returns the frame and the names of ignored columns.
+
+    Raises:
+        InvalidRows: the file is empty, is not a CSV (with the line at fault), has no header,
+            or repeats a column.
+    """
+    name = str(path)
+    with path.open("rb") as handle:
+        start = handle.read(_EMPTY_PROBE)
+    if not start.strip(b"\xef\xbb\xbf \t\r\n") and len(start) < _EMPTY_PROBE:
+        raise InvalidRows([InvalidRow(name, 1, "file", "empty file: expected a header row")])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # counting line ends (to tell whether any record spans lines) overlaps the parse
+        counted = pool.submit(_line_ends, path)
+        try:
+            frame = pl.read_csv(path, infer_schema=False, has_header=True)
+        except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+            raise InvalidRows([_unreadable(path, exc)]) from exc
+        line_ends, ends_with_newline = counted.result()
+    physical = line_ends + (0 if ends_with_newline else 1)
+    # one line per record unless a quoted field holds a line break (rare): then ask csv
+    lines = None if frame.height == physical - 1 else _record_lines(path, frame.height)
+    blank = _blank_rows(frame)
+    text, ignored = canonicalize(frame, file=name, known=known, synonyms=synonyms, lines=lines)
+    if blank is not None:
+        text = text.filter(~blank)
+    return text, ignored
+
+
+def _line_ends(path: Path) -> tuple[int, bool]:
+    """(number of line feeds, whether the file ends with one)."""
+    count, last = 0, b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count, last == b"\n"
+
+
+def _record_lines(path: Path, rows: int) -> pl.Series | None:
+    """The line each record after the header starts on, read with Python's ``csv``; None if
+    it does not find the same number of records as Polars (rows then count one line each)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        starts = []
+        while True:
+            start = reader.line_num + 1
+            if next(reader, None) is None:
+                break
+            starts.append(start)
+    if len(starts) != rows:
+        return None
+    return pl.Series("line", starts, dtype=pl.Int64)
+
+
+def _blank_rows(frame: pl.DataFrame) -> pl.Series | None:
+    """Rows with every field empty (a blank line, or separators only; the first field may
+    hold spaces), or None when there are none. Judged on every column of the file, known or
+    not."""
+    if frame.width == 0 or frame.is_empty():
+        return None
+    first, *rest = frame.columns
+    if rest:
+        others_empty = frame.select(pl.all_horizontal(pl.col(c).is_null() for c in rest))
+        candidates = others_empty.to_series()
+        if not candidates.any():
+            return None
+    else:
+        candidates = pl.repeat(True, frame.height, eager=True)
+    blank = candidates & (frame[first].str.strip_chars().fill_null("") == "")
+    return blank if blank.any() else None
+
+
+def _unreadable(path: Path, exc: Exception) -> InvalidRow:
+    """Say where and why a file the CSV reader refused is not a CSV it can read.
+
+    Only runs after a failure, so it reads the file again with Python's ``csv`` module, which
+    knows the line of the first bad record; the reader's own message is a fallback.
+    """
+    name = str(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as bad:
+        line = raw[: bad.start].count(b"\n") + 1
+        return InvalidRow(
+            name, line, "file", f"not UTF-8 text (byte 0x{raw[bad.start]:02x}); save it as UTF-8"
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header = next(reader, [])
+    while True:
+        start = reader.line_num + 1  # a quoted field may span lines: the record starts here
+        try:
+            fields = next(reader, None)
+        except csv.Error as bad:
+            reason = str(bad)
+            if "end of data" in reason:
+                reason = "a quoted field that starts on this line is never closed"
+            return InvalidRow(name, start, "file", f"not a readable CSV: {reason}")
+        if fields is None:
+            break
+        if len(fields) > len(header):
+            return InvalidRow(
+                name, start, "file", f"{len(fields)} fields, but the header has {len(header)}"
+            )
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InvalidRow(name, 1, "file", f"not a readable CSV: {first}")
