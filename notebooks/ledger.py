@@ -15,8 +15,8 @@ with app.setup:
     from workbench import store
     from workbench.errors import WorkbenchError
     from workbench.ledger import import_csv
-    from workbench.quotes.engine import trade_at_market
     from workbench.quotes.providers import PROVIDER_NAMES
+    from workbench.quotes.trading import trade_at_market
     from workbench.server import ensure_database, sandbox, writes_allowed
     from workbench.server.views import filter_transactions, for_display
 

@@ -11,7 +11,8 @@ with app.setup:
     import marimo as mo
 
     from workbench import charts
-    from workbench.quotes.engine import fetch_history, fetch_quotes
+    from workbench.quotes.engine import fetch_quotes
+    from workbench.quotes.history import fetch_history
     from workbench.quotes.providers import PROVIDER_NAMES
     from workbench.server import ensure_database
     from workbench.server.views import history_frame, load_choices, quotes_frame

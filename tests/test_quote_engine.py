@@ -18,12 +18,9 @@ from _quote_helpers import RunningServer, quote_server
 
 from workbench.demo.market import daily_bars, latest_price
 from workbench.errors import ProviderUnavailable, RateLimited, SymbolNotFound, TradeError
-from workbench.quotes.engine import (
-    fetch_history,
-    fetch_quotes,
-    iter_quotes,
-    trade_at_market,
-)
+from workbench.quotes.client import make_client
+from workbench.quotes.engine import fetch_quotes, iter_quotes
+from workbench.quotes.history import fetch_history
 from workbench.quotes.limits import (
     CLOSED,
     HALF_OPEN,
@@ -34,7 +31,7 @@ from workbench.quotes.limits import (
     RetryPolicy,
     TokenBucket,
 )
-from workbench.quotes.transport import make_client
+from workbench.quotes.trading import trade_at_market
 
 __all__ = ["quote_server"]  # the fixture is imported for pytest, not unused
 

@@ -12,13 +12,9 @@ from _quote_helpers import read_request, scripted_server
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.quotes.transport import (
-    AiohttpTransport,
-    Http11Transport,
-    QuoteClient,
-    _UrlCache,
-    make_client,
-)
+from workbench.quotes.aiohttp_transport import AiohttpTransport
+from workbench.quotes.client import QuoteClient, _UrlCache, make_client
+from workbench.quotes.http11 import Http11Transport
 
 OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"a": 1234}'
 

@@ -177,7 +177,7 @@ def history_cmd(
     bars are every stored bar in the range after the fetch.
     """
     from workbench import store
-    from workbench.quotes.engine import fetch_history
+    from workbench.quotes.history import fetch_history
 
     end = end or dt.date.today()
     if end < start:
@@ -274,7 +274,7 @@ def trade_cmd(
     Nothing is stored when the quote cannot be fetched or the trade is refused (a bad
     quantity, an unknown symbol, selling more than the account holds).
     """
-    from workbench.quotes.engine import trade_at_market
+    from workbench.quotes.trading import trade_at_market
 
     providers = _providers(provider, base_url)
     result = asyncio.run(

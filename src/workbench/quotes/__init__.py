@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from workbench.quotes.base import Bar, History, Provider, Quote
-from workbench.quotes.engine import (
-    HistoryResult,
-    QuoteResult,
-    TradeResult,
-    fetch_history,
-    fetch_quotes,
-    iter_quotes,
-    store_quotes,
-    trade_at_market,
-)
+from workbench.quotes.client import make_client
+from workbench.quotes.engine import QuoteResult, fetch_quotes, iter_quotes, store_quotes
+from workbench.quotes.history import HistoryResult, fetch_history
 from workbench.quotes.limits import Guards, RetryPolicy
-from workbench.quotes.transport import make_client
+from workbench.quotes.trading import TradeResult, trade_at_market
 
 __all__ = [
     "Bar",

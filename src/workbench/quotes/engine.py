@@ -1,8 +1,9 @@
-"""The async fetch engine: many symbols, a bounded worker pool, and every failure accounted for.
+"""The fetch engine: latest quotes, and the worker pool and call settings every fetch shares.
 
-A call fans ``symbols`` out to ``concurrency`` workers pulling from one queue (the seed's
-worker pool). Each symbol goes to the first provider; on failure to the next one (ordered
-fallback). Around every request the engine applies, per provider:
+Many symbols, a bounded worker pool, and every failure accounted for. A call fans ``symbols``
+out to ``concurrency`` workers pulling from one queue (the seed's worker pool). Each symbol
+goes to the first provider; on failure to the next one (ordered fallback). Around every
+request the engine applies, per provider:
 
 - a token bucket from ``provider.rate_limit`` (requests per second);
 - a timeout per attempt (``timeout`` seconds, the whole request including the body);
@@ -15,6 +16,9 @@ fallback). Around every request the engine applies, per provider:
 Every requested symbol ends with a quote or a short error reason (``not found``, ``rate
 limited``, ``timeout``, ``unavailable``, ``malformed response``); nothing raises for one bad
 symbol and nothing waits without bound.
+
+Price history (:mod:`workbench.quotes.history`) runs on the same worker pool and call
+settings; trading at market (:mod:`workbench.quotes.trading`) is priced by :func:`fetch_quotes`.
 
     async with make_client() as client:            # or let the engine create one per call
         results = await fetch_quotes(["ACME", "U00001"], provider="demo", client=client)
@@ -29,27 +33,19 @@ import contextlib
 import datetime as dt
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import httpx
 
-from workbench.errors import (
-    MalformedResponse,
-    ProviderUnavailable,
-    QuoteError,
-    RateLimited,
-    SymbolNotFound,
-)
-from workbench.quotes.base import History, Provider, Quote
+from workbench.errors import ProviderUnavailable, QuoteError
+from workbench.quotes.base import Provider, Quote
+from workbench.quotes.client import ClientPool
 from workbench.quotes.limits import (
     DEFAULT_RETRIES,
     Attempts,
     Guards,
-    QuoteTimeout,
     RetryPolicy,
 )
-from workbench.quotes.transport import ClientPool
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -61,13 +57,6 @@ DEFAULT_TIMEOUT = 10.0
 
 ProviderSpec = str | Provider | Sequence[str | Provider]
 Progress = Callable[[int, int], None]
-
-
-#: the error class for each short reason (to re-raise a failed result)
-_ERRORS: dict[str, type[QuoteError]] = {
-    cls.reason: cls
-    for cls in (SymbolNotFound, RateLimited, ProviderUnavailable, MalformedResponse, QuoteTimeout)
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +309,7 @@ async def fetch_quotes(
         symbols: what to fetch; duplicates are fetched (and reported) once per occurrence.
         provider: a provider name, a provider object, or an ordered list for fallback.
         client: an open ``httpx.AsyncClient`` for network providers; when omitted, one
-            :func:`~workbench.quotes.transport.make_client` is opened for the call.
+            :func:`~workbench.quotes.client.make_client` is opened for the call.
         concurrency: requests in flight at once.
         timeout: seconds per attempt.
         retries: retries per provider after the first attempt.
@@ -391,245 +380,3 @@ def _insert_quotes(db: Any, rows: list[QuoteResult]) -> int:
     )  # fmt: skip
     with store.connect(db) as con:
         return store.insert_quotes(con, frame)
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryResult:
-    """The outcome of a history request for one symbol."""
-
-    symbol: str
-    #: bars fetched now (None when nothing had to be fetched, or it failed)
-    history: History | None = None
-    error: str | None = None
-    provider: str | None = None
-    message: str | None = None
-    #: bars written to the store now
-    stored: int = 0
-    #: dates in the range that were already stored and so not fetched again
-    cached: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """Whether the range is now covered (fetched now or already stored)."""
-        return self.error is None
-
-
-def _missing_range(
-    start: dt.date, end: dt.date, stored: set[dt.date]
-) -> tuple[dt.date, dt.date] | None:
-    """The narrowest range covering every weekday in [start, end] not yet stored.
-
-    Weekends are never required (most markets are closed), so a fully stored week of
-    trading days means no request at all. Holidays look missing and cost one small request.
-    """
-    day, first, last = start, None, None
-    while day <= end:
-        if day.weekday() < 5 and day not in stored:
-            first = first or day
-            last = day
-        day += dt.timedelta(days=1)
-    return (first, last) if first is not None and last is not None else None
-
-
-async def fetch_history(
-    symbols: Sequence[str],
-    *,
-    start: dt.date,
-    end: dt.date,
-    provider: ProviderSpec = "demo",
-    client: httpx.AsyncClient | None = None,
-    db: Any | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 (per attempt, not per call)
-    retries: int = DEFAULT_RETRIES,
-    on_progress: Progress | None = None,
-    guards: Guards | None = None,
-    policy: RetryPolicy | None = None,
-) -> list[HistoryResult]:
-    """Daily bars for ``symbols`` from ``start`` to ``end``, one result per symbol in order.
-
-    With ``db``, dates already stored are not fetched again (only the narrowest range holding
-    every missing weekday is requested) and new bars are stored with provider and fetch time.
-    Store calls run in worker threads.
-    """
-    if end < start:
-        raise ValueError(f"end {end} is before start {start}")
-    from workbench import store
-
-    stored: dict[str, set[dt.date]] = {}
-    if db is not None:
-        stored = await store.run_in_thread(_stored_dates, db, list(symbols), start, end)
-    ordered: list[HistoryResult | None] = [None] * len(symbols)
-    done = 0
-    async with fetch_settings(
-        provider,
-        client=client,
-        concurrency=concurrency,
-        timeout=timeout,
-        retries=retries,
-        guards=guards,
-        policy=policy,
-    ) as settings:
-
-        async def one(symbol: str) -> HistoryResult:
-            have = stored.get(symbol, set())
-            window = _missing_range(start, end, have)
-            if window is None:
-                return HistoryResult(symbol=symbol, cached=len(have))
-
-            async def call(p: Provider, c: httpx.AsyncClient) -> History:
-                return await p.fetch_history(c, symbol, window[0], window[1])
-
-            history, used, errors, _sent = await settings.first_success(symbol, call)
-            if history is None:
-                failed = _failed(symbol, used.name, errors)
-                return HistoryResult(
-                    symbol=symbol, error=failed.error, provider=used.name, message=failed.message
-                )
-            return HistoryResult(
-                symbol=symbol, history=history, provider=history.provider, cached=len(have)
-            )
-
-        def crashed(symbol: str, exc: Exception) -> HistoryResult:
-            return HistoryResult(symbol=symbol, error=error_reason(exc), message=str(exc))
-
-        stream = worker_pool(symbols, one, concurrency=concurrency, on_error=crashed)
-        async with contextlib.aclosing(stream):
-            async for index, result in stream:
-                ordered[index] = result
-                done += 1
-                if on_progress is not None:
-                    on_progress(done, len(symbols))
-    results = [r for r in ordered if r is not None]
-    if db is not None:
-        written = await store.run_in_thread(_store_bars, db, results, stored)
-        results = [replace(r, stored=written.get(r.symbol, 0)) for r in results]
-    return results
-
-
-def _stored_dates(
-    db: Any, symbols: list[str], start: dt.date, end: dt.date
-) -> dict[str, set[dt.date]]:
-    from workbench import store
-
-    with store.connect(db) as con:
-        return store.stored_price_dates(con, list(dict.fromkeys(symbols)), start, end)
-
-
-def _store_bars(
-    db: Any, results: list[HistoryResult], stored: dict[str, set[dt.date]]
-) -> dict[str, int]:
-    """Write the bars not stored before, in one short connection; rows written per symbol."""
-    import polars as pl
-
-    from workbench import store
-
-    now = dt.datetime.now(dt.UTC)
-    rows: list[dict[str, Any]] = []
-    written: dict[str, int] = {}
-    seen: set[tuple[str, dt.date]] = set()
-    for r in results:
-        if r.history is None:
-            continue
-        have = stored.get(r.symbol, set())
-        for bar in r.history.bars:
-            key = (r.symbol, bar.date)
-            if bar.date in have or key in seen:
-                continue
-            seen.add(key)
-            rows.append({
-                "symbol": r.symbol, "date": bar.date, "open": bar.open, "high": bar.high,
-                "low": bar.low, "close": bar.close, "volume": bar.volume,
-                "currency": r.history.currency, "provider": r.provider, "fetched_at": now,
-            })  # fmt: skip
-            written[r.symbol] = written.get(r.symbol, 0) + 1
-    if not rows:
-        return written
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "symbol": pl.String, "date": pl.Date, "open": pl.Float64, "high": pl.Float64,
-            "low": pl.Float64, "close": pl.Float64, "volume": pl.Float64,
-            "currency": pl.String, "provider": pl.String, "fetched_at": pl.Datetime("us", "UTC"),
-        },
-    )  # fmt: skip
-    with store.connect(db) as con:
-        store.upsert_prices(con, frame)
-    return written
-
-
-@dataclass(frozen=True, slots=True)
-class TradeResult:
-    """A recorded trade: the new transaction id and the quote it was priced at."""
-
-    transaction_id: int
-    quote: Quote
-    provider: str
-
-
-async def trade_at_market(
-    db: Any,
-    *,
-    side: str,
-    symbol: str,
-    quantity: Decimal | str | int,
-    fee: Decimal | str | int = 0,
-    account: str = "default",
-    provider: ProviderSpec = "demo",
-    client: httpx.AsyncClient | None = None,
-    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 (per attempt, not per call)
-    retries: int = DEFAULT_RETRIES,
-) -> TradeResult:
-    """Fetch a live quote for ``symbol`` and record a BUY or SELL at that price.
-
-    Nothing is stored unless the quote was fetched and the ledger accepted the trade.
-
-    Raises:
-        TradeError: a bad side or quantity (checked before any request).
-        QuoteError: no quote (``SymbolNotFound``, ``RateLimited``, ...).
-        OversoldError: a sell of more than the account holds.
-    """
-    from workbench.errors import TradeError
-    from workbench.ledger import record_trade
-
-    if side.strip().lower() not in ("buy", "sell"):
-        raise TradeError(f"trade side must be buy or sell, not {side!r}")
-    amount = _positive_decimal(quantity, "quantity", allow_zero=False)
-    fee_amount = _positive_decimal(fee, "fee", allow_zero=True)
-    [result] = await fetch_quotes(
-        [symbol], provider=provider, client=client, concurrency=1, timeout=timeout, retries=retries
-    )
-    if result.quote is None:
-        raise _ERRORS.get(result.error or "", QuoteError)(
-            f"no quote for {symbol}: {result.message or result.error}"
-        )
-    from workbench import store
-
-    transaction_id = await store.run_in_thread(
-        record_trade,
-        db,
-        side=side.strip().lower(),
-        symbol=symbol,
-        quantity=amount,
-        price=Decimal(str(result.quote.price)),
-        fee=fee_amount,
-        account=account,
-        currency=result.quote.currency,
-    )
-    return TradeResult(
-        transaction_id=transaction_id, quote=result.quote, provider=result.provider or ""
-    )
-
-
-def _positive_decimal(value: Decimal | str | int, name: str, *, allow_zero: bool) -> Decimal:
-    from workbench.errors import TradeError
-
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise TradeError(f"{name} must be a number, not {value!r}") from exc
-    if not number.is_finite() or number < 0 or (number == 0 and not allow_zero):
-        raise TradeError(
-            f"{name} must be {'zero or more' if allow_zero else 'positive'}, not {value}"
-        )
-    return number
