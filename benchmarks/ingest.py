@@ -46,7 +46,7 @@ def _stages(db: Path, csv: Path) -> dict[str, tuple[float, float]]:
     with parsing): stage -> (wall, CPU) seconds."""
     from workbench.ledger import importer
     from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS
-    from workbench.ledger.csv_text import read_text_csv
+    from workbench.ledger.csv_text import file_facts, read_text_csv
     from workbench.ledger.keys import with_occurrence
     from workbench.ledger.validate import validate_rows
     from workbench.store import connect, ledger_rows
@@ -67,7 +67,7 @@ def _stages(db: Path, csv: Path) -> dict[str, tuple[float, float]]:
         box["rows"] = with_occurrence(box["typed"])  # type: ignore[arg-type]
 
     stage("read CSV as text", read)
-    stage("hash file (sha256)", lambda: importer._file_digest(csv))
+    stage("hash file + count lines", lambda: file_facts(csv))
     stage("validate + type", validate)
     stage("occurrence numbers", occurrence)
     rows = box["rows"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,3 +99,11 @@ def test_price_files_get_the_same_reading(db_path: Path, write_csv: WriteCsv) ->
     text = "date,symbol,close\n2024-01-02,ACME,10\n\n2024-01-03,ACME,1,2\n"
     with pytest.raises(InvalidRows, match=r"prices.csv:4: file: 4 fields, but the header has 3"):
         import_prices_csv(db_path, write_csv(text, "prices.csv"))
+
+
+def test_the_import_record_keeps_the_files_sha256(db_path: Path, write_csv: WriteCsv) -> None:
+    path = write_csv(HEADER + '2024-01-02,BUY,ACME,1,2,"a\nb"\n')
+    import_csv(db_path, path)
+    with connect(db_path, read_only=True) as con:
+        stored = con.execute("SELECT file_hash FROM imports").fetchall()
+    assert stored == [(hashlib.sha256(path.read_bytes()).hexdigest(),)]

@@ -10,8 +10,10 @@ rather than reported as rows with every field missing.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -23,14 +25,41 @@ from workbench.ledger.columns import canonicalize
 _EMPTY_PROBE = 1 << 16
 
 
+@dataclass(frozen=True)
+class FileFacts:
+    """What one pass over a file's bytes tells: its SHA-256 and its line feeds."""
+
+    sha256: str
+    line_ends: int
+    ends_with_newline: bool
+
+
+def file_facts(path: Path) -> FileFacts:
+    """Hash the file and count its line feeds in one read."""
+    digest = hashlib.sha256()
+    count, last = 0, b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return FileFacts(digest.hexdigest(), count, last == b"\n")
+
+
 def read_text_csv(
-    path: Path, *, known: tuple[str, ...], synonyms: dict[str, str]
+    path: Path,
+    *,
+    known: tuple[str, ...],
+    synonyms: dict[str, str],
+    facts: Future[FileFacts] | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Read a CSV as all-text columns renamed to canonical names, with a ``line`` column.
 
     A UTF-8 byte-order mark and CRLF line ends are accepted. ``line`` is the 1-based line of
     the file a row starts on (the header is line 1). Rows with every field empty are skipped.
-    Returns the frame and the names of ignored columns.
+    Returns the frame and the names of ignored columns. ``facts``: :func:`file_facts` of
+    ``path`` already under way (the importer also wants the hash); else it runs here, beside
+    the parse.
 
     Raises:
         InvalidRows: the file is empty, is not a CSV (with the line at fault), has no header,
@@ -43,13 +72,13 @@ def read_text_csv(
         raise InvalidRows([InvalidRow(name, 1, "file", "empty file: expected a header row")])
     with ThreadPoolExecutor(max_workers=1) as pool:
         # counting line ends (to tell whether any record spans lines) overlaps the parse
-        counted = pool.submit(_line_ends, path)
+        counted = facts or pool.submit(file_facts, path)
         try:
             frame = pl.read_csv(path, infer_schema=False, has_header=True)
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
             raise InvalidRows([_unreadable(path, exc)]) from exc
-        line_ends, ends_with_newline = counted.result()
-    physical = line_ends + (0 if ends_with_newline else 1)
+        found = counted.result()
+    physical = found.line_ends + (0 if found.ends_with_newline else 1)
     # one line per record unless a quoted field holds a line break (rare): then ask csv
     lines = None if frame.height == physical - 1 else _record_lines(path, frame.height)
     blank = _blank_rows(frame)
@@ -57,16 +86,6 @@ def read_text_csv(
     if blank is not None:
         text = text.filter(~blank)
     return text, ignored
-
-
-def _line_ends(path: Path) -> tuple[int, bool]:
-    """(number of line feeds, whether the file ends with one)."""
-    count, last = 0, b""
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            count += chunk.count(b"\n")
-            last = chunk[-1:]
-    return count, last == b"\n"
 
 
 def _record_lines(path: Path, rows: int) -> pl.Series | None:

@@ -7,7 +7,6 @@ print(result.added, "added,", result.duplicates, "already there")
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +20,7 @@ import polars as pl
 from workbench import config
 from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError
 from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize
-from workbench.ledger.csv_text import read_text_csv
+from workbench.ledger.csv_text import FileFacts, file_facts, read_text_csv
 from workbench.ledger.holdings import oversold_rows
 from workbench.ledger.keys import with_occurrence
 from workbench.ledger.validate import validate_rows
@@ -77,7 +76,7 @@ def _apply(
     load: Callable[[], tuple[pl.DataFrame, list[str]]],
     *,
     source: str,
-    file_hash: str | Future[str],
+    file_hash: str | Future[FileFacts],
     dry_run: bool,
     dedupe: bool = True,
 ) -> ImportResult:
@@ -110,7 +109,7 @@ def _apply(
                 )
             info = sql.insert_rows(
                 con, rows, file_name=source, total_rows=typed.height, kind="transactions",
-                file_hash=file_hash if isinstance(file_hash, str) else file_hash.result(),
+                file_hash=file_hash if isinstance(file_hash, str) else file_hash.result().sha256,
             )  # fmt: skip
             con.execute("COMMIT")
         except BaseException:
@@ -159,20 +158,16 @@ def import_csv(
     if not file.is_file():
         raise InvalidRows([InvalidRow(str(file), 0, "file", "no such file")])
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # hashing the file (for the imports record) overlaps parsing and validating it
-        digest = pool.submit(_file_digest, file)
+        # one read hashes the file (for the imports record) and counts its lines (for
+        # records spanning lines), beside parsing and validating it
+        facts = pool.submit(file_facts, file)
         return _apply(
             db,
-            lambda: read_text_csv(file, known=LEDGER_COLUMNS, synonyms=SYNONYMS),
+            lambda: read_text_csv(file, known=LEDGER_COLUMNS, synonyms=SYNONYMS, facts=facts),
             source=str(file),
-            file_hash=digest,
+            file_hash=facts,
             dry_run=dry_run,
         )
-
-
-def _file_digest(file: Path) -> str:
-    with file.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def import_frame(
