@@ -24,7 +24,8 @@ SCHEMA = {
     "ratio_old": pl.Decimal(18, 8),
 }
 DAY0 = dt.date(2024, 1, 1)
-RATIOS = [(2, 1), (3, 1), (1, 2), (3, 2)]
+#: 2:1 and 4:2 are the same split written two ways
+RATIOS = [(2, 1), (3, 1), (1, 2), (3, 2), (4, 2)]
 
 
 def _frame(rows: list[dict[str, Any]], extra: str) -> pl.DataFrame:
@@ -45,6 +46,11 @@ def _row(account: str, symbol: str, day: int, kind: str, qty: int, ratio: int) -
     }
 
 
+def _event(r: dict[str, Any]) -> tuple[Any, ...]:
+    """A split event: its symbol, date and factor (2:1 and 4:2 are one event)."""
+    return (r["symbol"], r["date"], Fraction(r["ratio_new"], r["ratio_old"]))
+
+
 def replay(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """Violations by applying rows one at a time in (date, stored first, id or line) order."""
     ordered = sorted(
@@ -53,11 +59,9 @@ def replay(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[tu
         key=lambda t: t[:3],
     )
     first_record: dict[tuple[Any, ...], tuple[int, int]] = {}
-    for day, src, order, r in ordered:
+    for _day, src, order, r in ordered:
         if r["type"] == "SPLIT":
-            first_record.setdefault(
-                (r["symbol"], day, r["ratio_new"], r["ratio_old"]), (src, order)
-            )
+            first_record.setdefault(_event(r), (src, order))
     new_events = [(k[0], order) for k, (src, order) in first_record.items() if src == 1]
     new_split_symbols = {symbol for symbol, _ in new_events}
     touched = {
@@ -71,8 +75,7 @@ def replay(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[tu
     for day, src, order, r in ordered:
         pair = (r["account"], r["symbol"])
         if r["type"] == "SPLIT":
-            key = (r["symbol"], day, r["ratio_new"], r["ratio_old"])
-            if first_record[key] == (src, order):
+            if first_record[_event(r)] == (src, order):
                 for held_pair in holding:
                     if held_pair[1] == r["symbol"]:
                         holding[held_pair] *= Fraction(r["ratio_new"]) / Fraction(r["ratio_old"])
@@ -145,3 +148,16 @@ def test_hand_case_split_in_another_account_and_a_stored_sell() -> None:
     assert got.select("account", "id", "line", "held", "first_new_line").rows() == [
         ("b", 11, None, 1.0, 2)
     ]
+
+
+def test_a_split_written_2_1_in_one_account_and_4_2_in_another_counts_once() -> None:
+    """a holds 1 X; the same split is recorded as 2:1 (account a) and 4:2 (account b) on day
+    2, so a holds 2, not 4, and a sell of 3 on day 3 is short by 1."""
+    new = [
+        {**_row("a", "X", 1, "BUY", 1, 0), "line": 2},
+        {**_row("a", "X", 2, "SPLIT", 0, 0), "line": 3},
+        {**_row("b", "X", 2, "SPLIT", 0, 4), "line": 4},
+        {**_row("a", "X", 3, "SELL", 3, 0), "line": 5},
+    ]
+    got = oversold_rows(_frame([], "id"), _frame(new, "line"))
+    assert got.select("account", "line", "held", "quantity").rows() == [("a", 5, 2.0, 3.0)]

@@ -2,7 +2,7 @@
 
 Within each (account, symbol), rows apply in (date, existing before new, id or file line)
 order. A split is an event of its symbol: it multiplies every account's holding by new/old,
-and the same split (symbol, date, ratio) recorded in several accounts counts once, as in
+and the same split (symbol, date, factor new/old) recorded in several accounts counts once, as in
 ``workbench.analytics``. To keep the check a cumulative sum, every quantity is expressed in
 the units after the last split: a trade's signed quantity times ``after``, the product of the
 factors of its symbol's split events that come after it (found with an as-of join, so split
@@ -78,18 +78,10 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         return _no_violations()
     # pairs a new row can lower: a new SELL in the pair, or a new split of its symbol
     new_split_symbols = events.filter(pl.col("src") == 1)["symbol"].implode()
-    lowers = trades.select(
-        pl.col("_pair").is_in(
-            trades.lazy()
-            .filter(
-                ((pl.col("src") == 1) & (pl.col("signed") < 0))
-                | pl.col("symbol").is_in(new_split_symbols)
-            )
-            .select(pl.col("_pair").unique())
-            .collect()["_pair"]
-            .implode()
-        )
-    ).to_series()
+    lowering = trades.filter(
+        ((pl.col("src") == 1) & (pl.col("signed") < 0)) | pl.col("symbol").is_in(new_split_symbols)
+    )["_pair"].unique()
+    lowers = trades["_pair"].is_in(lowering.implode())
     if not lowers.all():
         trades = trades.filter(lowers)
     if not trades["pos"].is_sorted():
@@ -156,10 +148,18 @@ def oversold_rows(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
 
 
 def _split_events(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-    """Distinct split events (symbol, date, ratio) where each was first recorded in apply
-    order, sorted by position, with ``after``: the product of the factors of that event and
-    every later event of its symbol, and ``line`` when first recorded in the new rows."""
-    columns = [pl.col("date", "ratio_new", "ratio_old"), pl.col("symbol").cast(pl.Categorical)]
+    """Distinct split events where each was first recorded in apply order, sorted by
+    position, with ``after``: the product of the factors of that event and every later event
+    of its symbol, and ``line`` when first recorded in the new rows.
+
+    Events are told apart by (symbol, date, factor new/old), the rule of
+    :func:`workbench.analytics._frames.split_events`: 4:2 in one account and 2:1 in another
+    on the same day are one split.
+    """
+    factor = (pl.col("ratio_new").cast(pl.Float64) / pl.col("ratio_old").cast(pl.Float64)).alias(
+        "factor"
+    )
+    columns = [pl.col("date"), factor, pl.col("symbol").cast(pl.Categorical)]
     is_split = pl.col("type") == "SPLIT"
     splits = pl.concat(
         [
@@ -172,11 +172,10 @@ def _split_events(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         ],
         how="vertical_relaxed",
     )
-    factor = pl.col("ratio_new").cast(pl.Float64) / pl.col("ratio_old").cast(pl.Float64)
     return (
         splits.sort("pos")
-        .unique(["symbol", "date", "ratio_new", "ratio_old"], keep="first", maintain_order=True)
-        .with_columns(factor.cum_prod(reverse=True).over("symbol").alias("after"))
+        .unique(["symbol", "date", "factor"], keep="first", maintain_order=True)
+        .with_columns(pl.col("factor").cum_prod(reverse=True).over("symbol").alias("after"))
         .collect()
     )
 
@@ -184,11 +183,8 @@ def _split_events(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
 def _no_violations() -> pl.DataFrame:
     return pl.DataFrame(
         schema={
-            "account": pl.String,
-            "symbol": pl.String,
-            "date": pl.Date,
-            "type": pl.String,
-            "line": pl.Int64,
-            "id": pl.Int64,
+            "account": pl.String, "symbol": pl.String, "date": pl.Date, "type": pl.String,
+            "line": pl.Int64, "id": pl.Int64, "held": pl.Float64, "quantity": pl.Float64,
+            "first_new_line": pl.Int64,
         }
-    )
+    )  # fmt: skip
