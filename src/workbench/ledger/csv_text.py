@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,18 +89,39 @@ def read_text_csv(
     return text, ignored
 
 
+class _BadRecord(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+
+
+def _records(text: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """Each record (the header first) with the line it starts on, as Python's ``csv`` reads
+    it; a quoted field may span lines.
+
+    Raises:
+        _BadRecord: a record ``csv`` refuses, with the line it starts on.
+    """
+    reader = csv.reader(text, strict=True)
+    while True:
+        start = reader.line_num + 1
+        try:
+            fields = next(reader, None)
+        except csv.Error as bad:
+            raise _BadRecord(start, str(bad)) from bad
+        if fields is None:
+            return
+        yield start, fields
+
+
 def _record_lines(path: Path, rows: int) -> pl.Series | None:
     """The line each record after the header starts on, read with Python's ``csv``; None if
-    it does not find the same number of records as Polars (rows then count one line each)."""
+    it does not find the same records as Polars (rows then count one line each)."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader, None)
-        starts = []
-        while True:
-            start = reader.line_num + 1
-            if next(reader, None) is None:
-                break
-            starts.append(start)
+        try:
+            starts = [start for start, _ in _records(handle)][1:]
+        except _BadRecord:
+            return None
     if len(starts) != rows:
         return None
     return pl.Series("line", starts, dtype=pl.Int64)
@@ -138,22 +160,18 @@ def _unreadable(path: Path, exc: Exception) -> InvalidRow:
         return InvalidRow(
             name, line, "file", f"not UTF-8 text (byte 0x{raw[bad.start]:02x}); save it as UTF-8"
         )
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header = next(reader, [])
-    while True:
-        start = reader.line_num + 1  # a quoted field may span lines: the record starts here
-        try:
-            fields = next(reader, None)
-        except csv.Error as bad:
-            reason = str(bad)
-            if "end of data" in reason:
-                reason = "a quoted field that starts on this line is never closed"
-            return InvalidRow(name, start, "file", f"not a readable CSV: {reason}")
-        if fields is None:
-            break
-        if len(fields) > len(header):
-            return InvalidRow(
-                name, start, "file", f"{len(fields)} fields, but the header has {len(header)}"
-            )
+    try:
+        header: list[str] | None = None
+        for start, fields in _records(io.StringIO(text, newline="")):
+            if header is None:
+                header = fields
+            elif len(fields) > len(header):
+                reason = f"{len(fields)} fields, but the header has {len(header)}"
+                return InvalidRow(name, start, "file", reason)
+    except _BadRecord as bad:
+        reason = str(bad)
+        if "end of data" in reason:
+            reason = "a quoted field that starts on this line is never closed"
+        return InvalidRow(name, bad.line, "file", f"not a readable CSV: {reason}")
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return InvalidRow(name, 1, "file", f"not a readable CSV: {first}")
