@@ -12,6 +12,7 @@ import polars as pl
 
 from workbench import config
 from workbench.errors import InvalidRow
+from workbench.ledger.columns import LEDGER_COLUMNS
 
 TYPES = ("BUY", "SELL", "DIVIDEND", "INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL", "SPLIT")
 TRADES = ("BUY", "SELL")
@@ -161,17 +162,7 @@ def validate_rows(
     if problems:
         return pl.DataFrame(), problems
     base = base_currency or config.BASE_CURRENCY
-    for column in (
-        "account",
-        "symbol",
-        "quantity",
-        "price",
-        "fee",
-        "amount",
-        "currency",
-        "ratio",
-        "note",
-    ):
+    for column in LEDGER_COLUMNS:  # date and type are there (checked above)
         if column not in text.columns:
             text = text.with_columns(pl.lit(None, dtype=pl.String).alias(column))
             distinct[column] = pl.Series(column, [None], dtype=pl.String)
