@@ -43,12 +43,14 @@ PRICES = [
 AS_OF = "2024-03-31"
 
 POSITION_KEYS = {
-    "account", "symbol", "quantity", "cost_basis", "price", "market_value",
-    "unrealized_pnl", "realized_pnl", "dividends",
+    "account", "symbol", "currency", "quantity", "cost_basis", "price", "fx_rate",
+    "market_value", "unrealized_pnl", "unrealized_fx_pnl", "realized_pnl", "realized_fx_pnl",
+    "dividends",
 }  # fmt: skip
 TOTAL_KEYS = {
-    "market_value", "cash", "total_value", "cost_basis", "unrealized_pnl", "realized_pnl",
-    "dividends", "interest", "fees", "taxes", "net_deposits",
+    "market_value", "cash", "total_value", "cost_basis", "unrealized_pnl", "unrealized_fx_pnl",
+    "realized_pnl", "realized_fx_pnl", "dividends", "interest", "fees", "taxes", "net_deposits",
+    "cash_fx_gain", "cash_by_currency",
 }  # fmt: skip
 
 
@@ -78,15 +80,18 @@ def test_json_matches_the_contract_and_the_hand_numbers(ledger_db: Path) -> None
     assert data["risk"]["convention"] == "empyrical"
     by_symbol = {p["symbol"]: p for p in data["positions"]}
     assert by_symbol["X"] == {
-        "account": "default", "symbol": "X", "quantity": 16.0, "cost_basis": 1501.6, "price": 120.0,
-        "market_value": 1920.0, "unrealized_pnl": 418.4, "realized_pnl": 38.6, "dividends": 0.0,
+        "account": "default", "symbol": "X", "currency": "USD", "quantity": 16.0,
+        "cost_basis": 1501.6, "price": 120.0, "fx_rate": 1.0, "market_value": 1920.0,
+        "unrealized_pnl": 418.4, "unrealized_fx_pnl": 0.0, "realized_pnl": 38.6,
+        "realized_fx_pnl": 0.0, "dividends": 0.0,
     }  # fmt: skip
     assert by_symbol["Y"]["dividends"] == 10.0
     assert by_symbol["Z"]["account"] == "ira"
     assert data["totals"] == {
         "market_value": 4070.0, "cash": 8047.0, "total_value": 12117.0, "cost_basis": 3501.6,
         "unrealized_pnl": 568.4, "realized_pnl": 38.6, "dividends": 10.0, "interest": 0.0,
-        "fees": 3.0, "taxes": 0.0, "net_deposits": 11500.0,
+        "fees": 3.0, "taxes": 0.0, "net_deposits": 11500.0, "unrealized_fx_pnl": 0.0,
+        "realized_fx_pnl": 0.0, "cash_fx_gain": 0.0, "cash_by_currency": {"USD": 8047.0},
     }  # fmt: skip
     for value in data["performance"].values():
         assert isinstance(value, float)

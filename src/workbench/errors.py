@@ -16,6 +16,7 @@ into one line on stderr and exit status 1.
     |   +-- ProviderUnavailable  timeouts, 5xx, connection failures, open circuit
     |   +-- MalformedResponse    a body the parser cannot read
     +-- TradeError               a refused trade (bad side, quantity or symbol)
+    +-- MissingRate              no exchange rate on or before a date for a currency pair
 """
 
 from __future__ import annotations
@@ -127,3 +128,31 @@ class MalformedResponse(QuoteError):
 
 class TradeError(WorkbenchError):
     """A trade that was refused; nothing was stored."""
+
+
+class MissingRate(WorkbenchError):
+    """No exchange rate on or before a date for a pair (never replaced by a silent 1).
+
+    ``source`` and ``target`` are the pair asked for, ``date`` the day (None when no rate of
+    the pair exists at all), ``leg`` the published pair that lacked a rate in a cross rate.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        target: str,
+        date: object,
+        *,
+        leg: tuple[str, str] | None = None,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.date = date
+        self.leg = leg
+        if date is None:
+            msg = f"no exchange rate for {source}->{target}: no rates connect the two currencies"
+        else:
+            msg = f"no exchange rate for {source}->{target} on or before {date}"
+            if leg is not None and leg != (source, target):
+                msg += f" (no {leg[0]}->{leg[1]} rate by then)"
+        super().__init__(msg + "; import or fetch rates with `workbench fx`")
