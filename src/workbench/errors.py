@@ -16,7 +16,9 @@ into one line on stderr and exit status 1.
     |   +-- ProviderUnavailable  timeouts, 5xx, connection failures, open circuit
     |   +-- MalformedResponse    a body the parser cannot read
     +-- TradeError               a refused trade (bad side, quantity or symbol)
-    +-- MissingRate              no exchange rate on or before a date for a currency pair
+    +-- FXError                  bad FX rate values; fetch failures are QuoteErrors
+        +-- UnknownCurrency      a malformed code, or one a rate source does not publish
+        +-- MissingRate          no exchange rate on or before a date for a currency pair
 """
 
 from __future__ import annotations
@@ -130,7 +132,19 @@ class TradeError(WorkbenchError):
     """A trade that was refused; nothing was stored."""
 
 
-class MissingRate(WorkbenchError):
+class FXError(WorkbenchError):
+    """FX reference rates that cannot be read, stored or fetched.
+
+    Fetch failures of a provider are :class:`QuoteError` subclasses (the same engine as
+    quotes); this is for bad rate values and currencies no source has.
+    """
+
+
+class UnknownCurrency(FXError):
+    """A currency code that is malformed, or that a rate source does not publish."""
+
+
+class MissingRate(FXError):
     """No exchange rate on or before a date for a pair (never replaced by a silent 1).
 
     ``source`` and ``target`` are the pair asked for, ``date`` the day (None when no rate of
