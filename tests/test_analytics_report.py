@@ -292,17 +292,18 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("method", ["fifo", "lifo", "hifo", "average"])
 def test_demo_report_reconciles(demo_db: Path, method: str) -> None:
-    """On the demo ledger every cost method reconciles: value = deposits + P&L + income - costs.
+    """On the demo ledger every cost method reconciles in USD: value = deposits + P&L + income - costs.
 
     total_value = net_deposits + unrealized + realized + dividends + interest - taxes
-    - (fees - trade fees), and realized + unrealized is the same under every method.
+    - (fees - trade fees) + cash_fx_gain (DESIGN 3b), and realized + unrealized is the same
+    under every method.
     """
     report = load_report(demo_db, as_of=dt.date(2025, 12, 31), cost_method=method)
     t = report.totals
     trade_fees = float(report.positions["trade_fees"].sum())
     expected = (
         t["net_deposits"] + t["unrealized_pnl"] + t["realized_pnl"] + t["dividends"]
-        + t["interest"] - t["taxes"] - (t["fees"] - trade_fees)
+        + t["interest"] - t["taxes"] - (t["fees"] - trade_fees) + t["cash_fx_gain"]
     )  # fmt: skip
     assert t["total_value"] == pytest.approx(expected, abs=0.01)
     fifo = load_report(demo_db, as_of=dt.date(2025, 12, 31)).totals
