@@ -72,6 +72,9 @@ def _replay(ledger: pl.DataFrame) -> tuple[list[str], dict[tuple[str, str], Deci
         elif kind == "SPLIT":
             new, old = (Decimal(x) for x in row["ratio"].split(":"))
             held[key] = held[key] * new / old
+        elif kind == "FX":  # pays currency, receives the currency named in symbol
+            cash[money] -= _dec(row["quantity"]) * _dec(row["price"]) + _dec(row["fee"])
+            cash[(row["account"], row["symbol"])] += _dec(row["quantity"])
         else:
             cash[money] += CASH_SIGN[kind] * _dec(row["amount"])
         if cash[money] < 0:
@@ -234,13 +237,13 @@ def test_another_seed_gives_other_data(demo: DemoData) -> None:
 
 
 def test_default_ledger_has_every_type_both_currencies_and_three_accounts(demo: DemoData) -> None:
-    """All nine transaction types, USD and EUR, three accounts, every row labelled synthetic."""
+    """All ten transaction types (FX included), USD and EUR, three accounts, every row labelled synthetic."""
     ledger = demo.transactions
     assert ledger.columns == [
         "date", "account", "type", "symbol", "quantity", "price", "fee", "amount",
         "currency", "ratio", "note",
     ]  # fmt: skip
-    assert set(ledger.get_column("type")) == ALL_TYPES
+    assert set(ledger.get_column("type")) == ALL_TYPES | {"FX"}
     assert set(ledger.get_column("currency")) == {"USD", "EUR"}
     assert demo.accounts == ["crypto", "ira", "taxable"]
     assert ledger.get_column("note").str.starts_with("synthetic demo data").all()
@@ -446,3 +449,18 @@ def test_cli_demo_scaled_and_bad_sizes(tmp_path: Path) -> None:
             cli, ["demo", "--db", str(tmp_path / "x.duckdb"), "--transactions", bad]
         )
         assert refused.exit_code == 2, (bad, refused.output)
+
+
+def test_demo_fx_rows_pay_the_ecb_reference_plus_the_markup(demo: DemoData) -> None:
+    """Each quarterly FX row buys 1,000 EUR with USD at ECB's rate in force x 1.005, fee 2 USD."""
+    from workbench.analytics.fx import rate_on
+    from workbench.fx.offline import bundled_rates
+
+    rows = demo.transactions.filter(pl.col("type") == "FX")
+    assert rows.height >= 15  # four a year over five years, less the first quarter
+    ecb = bundled_rates(currencies=["USD"])
+    for row in rows.iter_rows(named=True):
+        assert (row["account"], row["symbol"], row["currency"]) == ("taxable", "EUR", "USD")
+        assert (row["quantity"], row["fee"]) == (1000.0, 2.0)
+        reference = rate_on(ecb, "EUR", "USD", row["date"]).rate
+        assert row["price"] == pytest.approx(reference * 1.005, abs=1e-6)

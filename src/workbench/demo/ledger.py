@@ -11,8 +11,11 @@ dividends and their withholding tax, trades at that day's close, interest, fees,
 Accounts:
 
 - ``taxable``: a multi-currency brokerage account (USD and EUR cash, each funded by its own
-  deposits, so no currency is ever converted); US and euro-area stocks and ETFs; a fixed fee
-  per trade; 15 % withholding tax on EUR dividends; an annual account fee; two withdrawals.
+  deposits); each quarter it also converts USD into EUR with an ``FX`` row at the broker's
+  rate, the ECB reference rate of the day (bundled history) plus a 0.5 % markup and a
+  2 USD fee, so the report's ``cash_fx_gain`` shows what the markup cost; US and euro-area
+  stocks and ETFs; a fixed fee per trade; 15 % withholding tax on EUR dividends; an annual
+  account fee; two withdrawals.
 - ``ira``: a USD retirement account of ETFs, a bond fund and a few stocks; no trade fees; a
   yearly contribution on top of monthly ones; an annual custody fee.
 - ``crypto``: two synthetic coins in fractional units (6 decimals); a 0.2 % fee per trade.
@@ -108,6 +111,11 @@ INTEREST_RATES: dict[str, dict[int, Decimal]] = {
             2024: Decimal("0.03"), 2025: Decimal("0.02")},
 }  # fmt: skip
 DIVIDEND_MONTHS = (3, 6, 9, 12)
+#: quarterly conversions in ``taxable``: EUR bought with USD at the reference rate + markup
+FX_MONTHS = (1, 4, 7, 10)
+FX_AMOUNT = Decimal(1_000)
+FX_MARKUP = Decimal("1.005")
+FX_FEE = Decimal("2.00")
 DIVIDEND_DAY = 15
 
 
@@ -144,6 +152,17 @@ class _Book:
         self.cash[key] = self.cash.get(key, Decimal(0)) + sign * amount
         self.add(day, plan.name, kind, cur, what, symbol=symbol, amount=amount)
 
+    def exchange(self, day: date, plan: AccountPlan, bought: str, amount: Decimal, paid: str,
+                 rate: Decimal, fee: Decimal) -> None:  # fmt: skip
+        """An FX row: ``amount`` of ``bought`` for ``amount * rate + fee`` of ``paid``."""
+        cost = amount * rate + fee
+        if cost > self.cash.get((plan.name, paid), Decimal(0)):
+            return
+        self.cash[(plan.name, paid)] -= cost
+        self.cash[(plan.name, bought)] = self.cash.get((plan.name, bought), Decimal(0)) + amount
+        self.add(day, plan.name, "FX", paid, f"buy {bought} at the broker's rate",
+                 symbol=bought, quantity=amount, price=rate, fee=fee)  # fmt: skip
+
     def trade(self, day: date, plan: AccountPlan, kind: str, symbol: str, qty: Decimal,
               price: Decimal) -> None:  # fmt: skip
         cur = instrument_for(symbol).currency
@@ -162,6 +181,21 @@ class _Book:
         self.cash[(plan.name, cur)] = self.cash.get((plan.name, cur), Decimal(0)) + delta
         what = "buy at the close" if kind == "BUY" else "sell at the close"
         self.add(day, plan.name, kind, cur, what, symbol=symbol, quantity=qty, price=price, fee=fee)
+
+
+def _broker_rates(days: list[date]) -> dict[date, Decimal]:
+    """USD paid per EUR on each day: the ECB reference in force (bundled history) + markup."""
+    if not days:
+        return {}
+    from workbench.analytics.fx import lookup
+    from workbench.fx.offline import bundled_rates
+
+    found = lookup(pl.DataFrame({"date": days, "currency": ["EUR"] * len(days)}),
+                   "USD", bundled_rates(currencies=["USD"]))  # fmt: skip
+    return {
+        day: (Decimal(str(rate)) * FX_MARKUP).quantize(Decimal("0.000001"))
+        for day, rate in found.select("date", "fx").iter_rows()
+    }
 
 
 def _quantize_qty(value: Decimal, decimals: int) -> Decimal:
@@ -218,6 +252,10 @@ def simulate_ledger(
         for s in instrument_for(sym).splits
     }
     price_of = {sym: [Decimal(str(c)) for c in col] for sym, col in closes.items()}
+    fx_days = [
+        d for i, d in enumerate(dates) if i > 0 and d in first_of_month and d.month in FX_MONTHS
+    ]
+    broker_rates = _broker_rates(fx_days)
 
     for i, day in enumerate(dates):
         # 1. deposits
@@ -232,6 +270,9 @@ def simulate_ledger(
                 if day.month == 1 and plan.yearly_deposit:
                     for cur, amount in plan.yearly_deposit.items():
                         book.flow(day, plan, "DEPOSIT", cur, amount, "yearly contribution")
+        # 1b. the quarterly currency conversion (USD -> EUR at the broker's rate)
+        if day in broker_rates:
+            book.exchange(day, PLANS[0], "EUR", FX_AMOUNT, "USD", broker_rates[day], FX_FEE)
         # 2. splits, effective at the open: every account holding the symbol gets a row
         for plan in PLANS:
             for sym in plan.symbols:
