@@ -320,7 +320,9 @@ def currency_race(tx: pl.DataFrame, prices: pl.DataFrame, *, as_of: dt.date, rep
         repeat,
     )
     base = next(iter(timed.values()))[0]
-    print(f"\n  {'multi-currency report (FIFO)':<46}{'seconds':>9}{'x no conv.':>13}{'peak MB':>10}")
+    print(
+        f"\n  {'multi-currency report (FIFO)':<46}{'seconds':>9}{'x no conv.':>13}{'peak MB':>10}"
+    )
     for name, (best, peak, _) in timed.items():
         print(f"  {name:<46}{best:>9.3f}{best / base:>12.2f}x{peak:>10.0f}")
     reports = [result for _, _, result in timed.values()]

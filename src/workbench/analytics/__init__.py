@@ -21,7 +21,15 @@ from workbench.analytics.allocation import allocation, group_summary
 from workbench.analytics.cash import cash_balances, cash_flows
 from workbench.analytics.lots import COST_METHODS, open_lots, position_pnl
 from workbench.analytics.positions import positions, valued_positions
-from workbench.analytics.report import Report, areport, build_report, load_report
+from workbench.analytics.report import (
+    REPORTING_CURRENCIES,
+    Report,
+    areport,
+    build_report,
+    explain_rates,
+    load_report,
+    reporting_currency,
+)
 from workbench.analytics.returns import (
     annualize,
     daily_returns,
@@ -37,6 +45,7 @@ from workbench.analytics.valuation import value_series
 __all__ = [
     "CONVENTIONS",
     "COST_METHODS",
+    "REPORTING_CURRENCIES",
     "Report",
     "RiskMetrics",
     "allocation",
@@ -47,12 +56,14 @@ __all__ = [
     "cash_flows",
     "daily_returns",
     "drawdown",
+    "explain_rates",
     "group_summary",
     "load_report",
     "modified_dietz",
     "open_lots",
     "position_pnl",
     "positions",
+    "reporting_currency",
     "risk_metrics",
     "rolling_risk",
     "twr",

@@ -82,6 +82,8 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     #: the as-of rate of each currency held or traded: C per unit
     rates: dict[str, float] = field(default_factory=dict)
+    #: every rate looked up: date, currency, fx (C per unit), rate_date (published)
+    fx_lookups: pl.DataFrame = field(default_factory=pl.DataFrame)
     benchmark: str | None = None
     series: pl.DataFrame = field(default_factory=pl.DataFrame)
     returns: pl.DataFrame = field(default_factory=pl.DataFrame)
@@ -288,6 +290,7 @@ def build_report(
         cash_by_currency=cash_by_currency,
         warnings=fxm.stale_warnings(lookups, target),
         rates=dict(at_end.sort("currency").iter_rows()),
+        fx_lookups=lookups.sort("date", "currency"),
         benchmark=benchmark,
         series=series,
         returns=returns,
@@ -341,6 +344,35 @@ def load_report(
         cost_method=cost_method, convention=convention, benchmark=benchmark,
         base_currency=target, rates=rates,
     )  # fmt: skip
+
+
+#: currencies offered by the apps' pickers (any code with rates works on the command line)
+REPORTING_CURRENCIES = ["USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK"]
+
+
+def explain_rates(
+    transactions: pl.DataFrame, report: Report, *, account: str, symbol: str
+) -> pl.DataFrame:
+    """The rates behind one position: each of its rows with its trade-date rate (and the date
+    that rate was published) and the as-of rate: date, type, currency, quantity, price,
+    trade_rate, rate_date, as_of_rate."""
+    rows = transactions.filter(
+        (pl.col("account") == account)
+        & (pl.col("symbol") == symbol)
+        & (pl.col("date") <= report.as_of)
+    ).select("date", "type", "currency", pl.col("quantity", "price").cast(pl.Float64))
+    found = report.fx_lookups
+    if found.is_empty():
+        return rows.with_columns(
+            trade_rate=pl.lit(None, pl.Float64), rate_date=pl.lit(None, pl.Date),
+            as_of_rate=pl.lit(None, pl.Float64),
+        )  # fmt: skip
+    return rows.join(
+        found.select("date", "currency", trade_rate="fx", rate_date="rate_date"),
+        on=["date", "currency"],
+        how="left",
+        maintain_order="left",
+    ).with_columns(as_of_rate=pl.col("currency").replace_strict(report.rates, default=None))
 
 
 def reporting_currency(currency: str | None = None) -> str:
