@@ -299,3 +299,47 @@ async def test_engine_reports_each_pair_in_request_order() -> None:
     assert [(r.quote, r.error) for r in results] == [("XYZ", "not found"), ("GBP", None)]
     assert "the ECB publishes no XYZ rates" in (results[0].message or "")
     assert results[1].rates == [(D(2026, 3, 17), 0.8643), (D(2026, 3, 18), 0.86393)]
+
+
+# -- live (need the internet; deselected by default) ----------------------------------------
+
+#: the ECB's published EUR/USD fixings of 2024-01-02 .. 05, as in its eurofxref-hist file
+ECB_EURUSD_2024_01 = [
+    (D(2024, 1, 2), 1.0956),
+    (D(2024, 1, 3), 1.0919),
+    (D(2024, 1, 4), 1.0953),
+    (D(2024, 1, 5), 1.0921),
+]
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("name", ["ecb", "frankfurter"])
+def test_live_ecb_rates_match_the_published_fixings(name: str) -> None:
+    """The live ECB API and Frankfurter give the ECB's own EUR/USD fixings of early 2024."""
+    import asyncio
+
+    async def fetch() -> list[tuple[dt.date, float]]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            history = await get_source(name).fetch_history(
+                client, "EUR/USD", D(2024, 1, 1), D(2024, 1, 5)
+            )
+        return [(b.date, b.close) for b in history.bars]
+
+    assert asyncio.run(fetch()) == ECB_EURUSD_2024_01
+
+
+@pytest.mark.network
+def test_live_yahoo_eurusd_is_near_the_ecb_fixing() -> None:
+    """Yahoo's EURUSD=X closes of early 2024 are within 1% of the ECB's fixings."""
+    import asyncio
+
+    async def fetch() -> dict[dt.date, float]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            history = await get_source("yahoo").fetch_history(
+                client, "EUR/USD", D(2024, 1, 2), D(2024, 1, 5)
+            )
+        return {b.date: b.close for b in history.bars}
+
+    got = asyncio.run(fetch())
+    for day, fixing in ECB_EURUSD_2024_01:
+        assert got[day] == pytest.approx(fixing, rel=0.01)
