@@ -343,3 +343,24 @@ def test_live_yahoo_eurusd_is_near_the_ecb_fixing() -> None:
     got = asyncio.run(fetch())
     for day, fixing in ECB_EURUSD_2024_01:
         assert got[day] == pytest.approx(fixing, rel=0.01)
+
+
+@pytest.mark.asyncio
+async def test_frankfurter_asks_a_long_range_a_year_at_a_time() -> None:
+    """2024-01-01..2025-06-30 goes as two requests: 365 days, then the rest; rates are merged."""
+    paths: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        first = request.url.path.split("/")[-1].split("..")[0]
+        body = {"amount": 1.0, "base": "EUR", "start_date": first, "end_date": first,
+                "rates": {first: {"USD": 1.1}}}  # fmt: skip
+        return httpx.Response(200, json=body)
+
+    async with _client(handler) as client:
+        history = await get_source("frankfurter").fetch_history(
+            client, "EUR/USD", D(2024, 1, 1), D(2025, 6, 30)
+        )
+    # 2024 is a leap year: 365 days from 2024-01-01 end on 2024-12-30
+    assert paths == ["/v1/2024-01-01..2024-12-30", "/v1/2024-12-31..2025-06-30"]
+    assert [b.date for b in history.bars] == [D(2024, 1, 1), D(2024, 12, 31)]

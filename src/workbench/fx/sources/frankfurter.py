@@ -9,6 +9,8 @@ answers ``{"amount": 1.0, "base": "EUR", "start_date", "end_date", "rates": {"20
 flat ``"rates"``; the v2 API answers a list of ``{"date", "base", "quote", "rate"}``. All three
 shapes are read. Rates for a base other than EUR are Frankfurter's own cross of two ECB rates.
 Errors: 404 ``{"message": "not found"}``; 422 ``{"message": ...}`` for bad parameters.
+Ranges longer than :data:`MAX_SPAN_DAYS` are asked in consecutive pieces (Frankfurter has
+thinned long series to weekly samples in some versions), one request after the other.
 """
 
 from __future__ import annotations
@@ -26,6 +28,19 @@ if TYPE_CHECKING:
 
 NAME = "frankfurter"
 DEFAULT_BASE_URL = "https://api.frankfurter.dev"
+#: the longest range asked in one request (days, inclusive)
+MAX_SPAN_DAYS = 365
+
+
+def spans(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """``[start, end]`` cut into consecutive ranges of at most :data:`MAX_SPAN_DAYS` days."""
+    out: list[tuple[dt.date, dt.date]] = []
+    first = start
+    while first <= end:
+        last = min(end, first + dt.timedelta(days=MAX_SPAN_DAYS - 1))
+        out.append((first, last))
+        first = last + dt.timedelta(days=1)
+    return out
 
 
 def _message(response: httpx.Response) -> str:
@@ -95,7 +110,15 @@ class FrankfurterSource(FXSource):
     async def fetch_rates(
         self, client: httpx.AsyncClient, base: str, quote: str, start: dt.date, end: dt.date
     ) -> list[tuple[dt.date, float]]:
-        """One time-series request for ``base -> quote`` from ``start`` to ``end``."""
+        """Time-series requests for ``base -> quote`` from ``start`` to ``end``, a year each."""
+        out: dict[dt.date, float] = {}
+        for first, last in spans(start, end):
+            out.update(await self._fetch_span(client, base, quote, first, last))
+        return sorted(out.items())
+
+    async def _fetch_span(
+        self, client: httpx.AsyncClient, base: str, quote: str, start: dt.date, end: dt.date
+    ) -> list[tuple[dt.date, float]]:
         pair = f"{base}/{quote}"
 
         def not_found(response: httpx.Response) -> Exception:
