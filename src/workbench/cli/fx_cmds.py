@@ -160,7 +160,8 @@ def fx_fetch_cmd(
                     f" {item['source']}, latest {item['latest_rate']:g}"
                 )
             else:
-                click.echo(f"{pair:<8} no rates in the range from {item['source']}")
+                where = f" from {item['source']}" if item["source"] else " (no weekday in it)"
+                click.echo(f"{pair:<8} no rates in the range{where}")
         click.echo(report.summary())
     if not report.ok:
         if not as_json:
