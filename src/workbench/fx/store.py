@@ -82,7 +82,22 @@ def rate_problems(frame: pl.DataFrame, *, today: dt.date | None = None) -> pl.Da
     end = last_date(today)
     indexed = frame.with_row_index("row")
     found: list[dict[str, Any]] = []
-    for row, day, base, quote, rate in indexed.select(
+
+    def bad_code(column: str) -> pl.Expr:
+        code = pl.col(column)
+        return ~code.str.contains(_CODE_PATTERN).fill_null(False) | code.is_in(list(SUB_UNITS))
+
+    # a vectorized pass picks the suspect rows; only those are explained one by one
+    suspect = indexed.filter(
+        pl.col("date").is_null()
+        | (pl.col("date") < FIRST_DATE)
+        | (pl.col("date") > end)
+        | bad_code("base")
+        | bad_code("quote")
+        | (pl.col("base") == pl.col("quote")).fill_null(False)
+        | ~((pl.col("rate") > 0) & pl.col("rate").is_finite()).fill_null(False)
+    )
+    for row, day, base, quote, rate in suspect.select(
         "row", "date", "base", "quote", "rate"
     ).iter_rows():
         if day is None:
