@@ -255,10 +255,23 @@ def _with_realized_fx(
     at_sale = pl.coalesce(
         "fx_cost", pl.col("consumed_native") * pl.col("_rate"), pl.col("consumed")
     )
-    return out.with_columns(realized_fx_pnl=at_sale - pl.col("consumed")).select(
-        *GROUP, "currency", "quantity", "cost_basis", "cost_basis_native", "realized_pnl",
-        "realized_fx_pnl", "dividends", "bought_cost", "proceeds", "trade_fees",
-    )  # fmt: skip
+    return (
+        out.with_columns(realized_fx_pnl=at_sale - pl.col("consumed"))
+        .select(
+            *GROUP,
+            "currency",
+            "quantity",
+            "cost_basis",
+            "cost_basis_native",
+            "realized_pnl",
+            "realized_fx_pnl",
+            "dividends",
+            "bought_cost",
+            "proceeds",
+            "trade_fees",
+        )
+        .sort(GROUP)
+    )  # fmt: skip  (sorted: totals sum in one order, so they repeat bit for bit)
 
 
 def cash_in_reporting(tx: pl.DataFrame) -> pl.DataFrame:
