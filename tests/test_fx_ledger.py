@@ -171,3 +171,24 @@ def test_cross_rates_and_sub_units() -> None:
     gbp = table.filter(pl.col("currency") == "GBP").row(0, named=True)
     assert gbp["rate"] == pytest.approx(0.85 / 1.10)
     assert (gbp["rate_date"], gbp["stale"]) == (D(2024, 1, 2), False)
+
+
+def test_fx_rates_command_shows_the_rates_in_force(tmp_path: Path) -> None:
+    """`fx rates --date 2024-04-01 --base USD`: Easter Monday shows ECB's Thursday fixing."""
+    from workbench.fx.offline import bundled_rates
+
+    thursday = bundled_rates(currencies=["USD", "GBP"]).filter(pl.col("date") == D(2024, 3, 28))
+    usd, gbp = (thursday.filter(pl.col("quote") == c)["rate"].item() for c in ("USD", "GBP"))
+    assert usd == 1.0811  # ECB's published EUR/USD of 2024-03-28
+    result = CliRunner().invoke(
+        cli, ["fx", "rates", "--date", "2024-04-01", "--base", "USD", "--json",
+              "--db", str(tmp_path / "none.duckdb")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = {r["currency"]: r for r in json.loads(result.output)}
+    # 1 USD = GBP per EUR / USD per EUR, both of 2024-03-28 (Good Friday to Monday: no fixing)
+    assert rows["GBP"]["rate"] == pytest.approx(gbp / usd)
+    assert rows["EUR"]["rate"] == pytest.approx(1 / usd)
+    assert (rows["GBP"]["rate_date"], rows["GBP"]["age_days"], rows["GBP"]["stale"]) == (
+        "2024-03-28", 4, False,
+    )  # fmt: skip

@@ -287,14 +287,24 @@ def rates_in_force(
     rate_date, age_days, stale. Currencies without a rate on or before ``day`` are left out.
     """
     table = rates if isinstance(rates, RateTable) else RateTable.from_rates(rates)
+    codes = sorted(table.currencies() - {base})
+    try:  # every currency at once; one by one when some have no rate by then
+        found = lookup(pl.DataFrame({"date": [day] * len(codes), "currency": codes}), base, table)
+    except MissingRate:
+        parts = []
+        for code in codes:
+            try:
+                parts.append(lookup(pl.DataFrame({"date": [day], "currency": [code]}), base, table))
+            except MissingRate:
+                continue
+        found = pl.concat(parts) if parts else pl.DataFrame(schema=LOOKUP_SCHEMA)
     rows = []
-    for code in sorted(table.currencies() - {base}):
-        try:
-            found = rate_on(table, base, code, day)
-        except MissingRate:
-            continue
-        age = (day - found.date).days if found.date else 0
-        rows.append((code, found.rate, found.date, age, age > STALE_AFTER_DAYS))
+    for code, per_base, published in (
+        found.sort("currency").select("currency", "fx", "rate_date").iter_rows()
+    ):
+        age = (day - published).days if published else 0
+        # lookup gives base per unit of the currency; 1 base = 1 / that
+        rows.append((code, 1.0 / per_base, published, age, age > STALE_AFTER_DAYS))
     return pl.DataFrame(
         rows,
         schema=IN_FORCE_SCHEMA,
