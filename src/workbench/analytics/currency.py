@@ -104,38 +104,39 @@ def _consumed_fifo(trades: pl.DataFrame) -> pl.DataFrame:
         trades.filter(pl.col("type") == "SELL")
         .sort("seq")
         .with_columns(s1=pl.col("units").cum_sum().over(GROUP))
-        .with_columns(s0=pl.col("s1") - pl.col("units"))
     )
 
-    def cost_at(column: str) -> pl.DataFrame:
-        # the lot holding unit x: the last with b_start < x (x = 0 costs nothing)
-        found = (
-            sales.select("seq", *GROUP, x=pl.col(column))
-            .sort("x")
-            .join_asof(
-                buys.sort("b_start"),
-                left_on="x",
-                right_on="b_start",
-                by=GROUP,
-                strategy="backward",
-                allow_exact_matches=False,
-                check_sortedness=False,
-            )
+    # the lot holding unit x: the last with b_start < x (x = 0 costs nothing); a sale covers
+    # (S0, S1] and S0 is the previous sale's S1, so one lookup per sale suffices
+    found = (
+        sales.select("seq", *GROUP, "fx", x="s1")
+        .sort("x")
+        .join_asof(
+            buys.sort("b_start"),
+            left_on="x",
+            right_on="b_start",
+            by=GROUP,
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,
         )
-        x = pl.min_horizontal(pl.col("x"), pl.col("b_end"))
-        return found.select(
-            "seq",
-            nc=pl.when(pl.col("x") <= EPS)
-            .then(0.0)
-            .otherwise(pl.col("nc_start") + (x - pl.col("b_start")) * pl.col("uc"))
-            .fill_null(0.0),
-        )
-
+    )
+    x = pl.min_horizontal(pl.col("x"), pl.col("b_end"))
+    nc = (
+        pl.when(pl.col("x") <= EPS)
+        .then(0.0)
+        .otherwise(pl.col("nc_start") + (x - pl.col("b_start")) * pl.col("uc"))
+        .fill_null(0.0)
+    )
     return (
-        sales.select("seq", *GROUP, "fx")
-        .join(cost_at("s1"), on="seq", how="left")
-        .join(cost_at("s0"), on="seq", how="left", suffix="_0")
-        .select("seq", *GROUP, "fx", consumed_n=pl.col("nc") - pl.col("nc_0"))
+        found.with_columns(_nc=nc)
+        .sort("seq")
+        .select(
+            "seq",
+            *GROUP,
+            "fx",
+            consumed_n=pl.col("_nc") - pl.col("_nc").shift(1).over(GROUP).fill_null(0.0),
+        )
     )
 
 

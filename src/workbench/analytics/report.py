@@ -28,7 +28,7 @@ import polars as pl
 from workbench import config
 from workbench.analytics import fx as fxm
 from workbench.analytics._frames import prepare
-from workbench.analytics.cash import cash_legs, income_and_costs
+from workbench.analytics.cash import income_and_costs
 from workbench.analytics.currency import cash_in_reporting, converted, position_pnl_fx
 from workbench.analytics.lots import COST_METHODS
 from workbench.analytics.positions import marks
@@ -166,8 +166,16 @@ def _with_rates(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows with ``fx`` (their date's rate to C), and every lookup made: each row's (date,
     currency) and the as-of date for every currency the rows hold or pay in."""
-    legs = cash_legs(tx).select("date", "currency")
-    used = pl.concat([legs.select("currency"), tx.select("currency")]).unique()
+    fx_rows = tx.filter(pl.col("type") == "FX")
+    used = pl.concat(
+        [tx.select(pl.col("currency").unique()), fx_rows.select(currency=pl.col("symbol"))]
+    ).unique()
+    if used["currency"].to_list() == [target]:  # one currency, C itself: nothing to convert
+        lookups = pl.DataFrame(
+            {"date": [as_of], "currency": [target], "fx": [1.0], "rate_date": [None]},
+            schema=fxm.LOOKUP_SCHEMA,
+        )
+        return tx.with_columns(fx=pl.lit(1.0)), lookups
     wanted = pl.concat(
         [tx.select("date", "currency"), used.select(pl.lit(as_of).alias("date"), "currency")]
     ).unique()

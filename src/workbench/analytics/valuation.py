@@ -91,9 +91,13 @@ def value_from_prepared(
         delta=pl.when(pl.col("type") == "BUY").then(base).otherwise(-base).sum(),
         trade_base=(pl.col("price") * pl.col("cum")).sort_by("seq").last(),
     )
-    span = trades.group_by("symbol").agg(first=pl.col("date").min())
+    # the symbol's currency rides along from its one row per symbol (never joined on the grid)
+    span = trades.group_by("symbol").agg(
+        first=pl.col("date").min(),
+        currency=pl.col("currency").sort_by("seq").last() if convert else pl.lit(""),
+    )
     grid = (
-        span.select("symbol", date=pl.date_ranges("first", pl.lit(end), interval="1d"))
+        span.select("symbol", "currency", date=pl.date_ranges("first", pl.lit(end), interval="1d"))
         .explode("date")
         .join(deltas, on=["symbol", "date"], how="left")
         .sort("symbol", "date")
@@ -115,17 +119,16 @@ def value_from_prepared(
     if convert:
         assert target is not None
         assert rates is not None
-        currencies = trades.group_by("symbol").agg(pl.col("currency").sort_by("seq").last())
         legs = cash_legs(tx)
-        uses = pl.concat(
-            [legs.select("date", "currency"), trades.select("date", "currency")]
-        ).unique()
+        uses = pl.concat([legs.select("date", "currency"), trades.select("date", "currency")])
         rates_by_day = daily_rates(uses, end, target, rates)
+        # value per (day, currency) natively first: the rates join a small frame
         market = (
-            grid.join(currencies, on="symbol", how="left")
+            grid.group_by("date", "currency")
+            .agg(native=(pl.col("held") * price).sum())
             .join(rates_by_day, on=["date", "currency"], how="left")
             .group_by("date")
-            .agg(market_value=(pl.col("held") * price * pl.col("fx")).sum())
+            .agg(market_value=(pl.col("native") * pl.col("fx")).sum())
         )
         cash_native = (
             legs.group_by("currency", "date")
