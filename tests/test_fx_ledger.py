@@ -97,8 +97,9 @@ def test_report_currency_converts_with_the_bundled_ecb_rates(
     data = json.loads(out)
     assert data["base_currency"] == "EUR"
     cash = data["totals"]["cash_by_currency"]
-    # USD 12000 - (1000 x 1.1 + 2) = 10898; EUR 5000 - 1405 + 1000 = 4595; GBX -7000
-    assert cash == {"EUR": 4595.0, "GBX": -7000.0, "USD": 10898.0}
+    # USD 12000 - (1000 x 1.1 + 2) = 10898; EUR 5000 - 1405 + 1000 = 4595; 7000 pence paid
+    # for VOD count as -70 GBP (cash in a sub-unit is cash in its currency)
+    assert cash == {"EUR": 4595.0, "GBP": -70.0, "USD": 10898.0}
     sap = next(p for p in data["positions"] if p["symbol"] == "SAP")
     assert (sap["currency"], sap["fx_rate"], sap["cost_basis"]) == ("EUR", 1.0, 1405.0)
     vod = next(p for p in data["positions"] if p["symbol"] == "VOD")
@@ -126,7 +127,7 @@ def test_text_report_shows_the_fx_part_and_no_caveat(db_path: Path, write_csv: W
     assert code == 0, out
     assert "of it FX" in out
     assert "cash fx gain" in out
-    assert "cash by currency: EUR 4,595.00, GBX -7,000.00, USD 10,898.00" in out
+    assert "cash by currency: EUR 4,595.00, GBP -70.00, USD 10,898.00" in out
     assert "without FX conversion" not in out
 
 

@@ -59,7 +59,30 @@ def cash_legs(tx: pl.DataFrame) -> pl.DataFrame:
     bought = tx.filter(pl.col("type") == "FX").select(
         "seq", "date", "account", currency=pl.col("symbol"), cash=fx_bought()
     )
-    return pl.concat([legs, bought]) if not bought.is_empty() else legs
+    out = pl.concat([legs, bought]) if not bought.is_empty() else legs
+    return main_currency(out)
+
+
+def main_currency(
+    frame: pl.DataFrame, column: str = "currency", amount: str | None = "cash"
+) -> pl.DataFrame:
+    """Sub-unit amounts (GBp/GBX, ZAc, ILA) as amounts of their currency: pence cash is pounds.
+
+    With ``amount=None`` only the currency is relabelled (for amounts already converted).
+    """
+    from workbench.analytics.fx import SUBUNITS
+
+    present = set(frame[column].unique().to_list()) & set(SUBUNITS)
+    if not present:
+        return frame
+    parents = {code: SUBUNITS[code][0] for code in present}
+    factors = {code: SUBUNITS[code][1] for code in present}
+    relabel = pl.col(column).replace(parents)
+    if amount is None:
+        return frame.with_columns(relabel)
+    return frame.with_columns(
+        pl.col(amount) * pl.col(column).replace_strict(factors, default=1.0), relabel
+    )
 
 
 def cash_by_currency(
@@ -68,7 +91,8 @@ def cash_by_currency(
     as_of: dt.date | None = None,
     account: str | None = None,
 ) -> pl.DataFrame:
-    """Native cash per (account, currency) on ``as_of``: account, currency, cash."""
+    """Native cash per (account, currency) on ``as_of``: account, currency, cash (sub-units
+    such as pence count in their currency)."""
     tx, _ = prepare(transactions, as_of=as_of, account=account)
     return (
         cash_legs(tx)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import polars as pl
 
 from workbench.analytics._frames import EPS, TRADES, dividend_amount, end_units, round_qty
-from workbench.analytics.cash import cash_effect, cash_legs, fx_bought
+from workbench.analytics.cash import cash_effect, cash_legs, fx_bought, main_currency
 from workbench.analytics.lots import GROUP, lots_from_prepared
 
 #: money columns of a row that convert at its date's rate
@@ -293,7 +293,9 @@ def cash_in_reporting(tx: pl.DataFrame) -> pl.DataFrame:
         booked=fx_bought() * pl.col("price") * pl.col("fx"),
     )
     booked = (
-        pl.concat([booked_rows, paid]).group_by("account", "currency").agg(pl.col("booked").sum())
+        main_currency(pl.concat([booked_rows, paid]), amount=None)
+        .group_by("account", "currency")
+        .agg(pl.col("booked").sum())
     )
     return (
         legs.group_by("account", "currency")
