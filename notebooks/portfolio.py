@@ -218,16 +218,7 @@ def value_and_returns(aligned, benchmark, period_series):
 
 @app.cell
 def pnl_selector(fx_effect, report):
-    pnl_view = mo.ui.altair_chart(
-        charts.pnl_chart(report.positions)
-        if fx_effect.value
-        else charts.pnl_chart(
-            report.positions.with_columns(
-                unrealized_pnl=pl.col("unrealized_pnl") - pl.col("unrealized_fx_pnl"),
-                realized_pnl=pl.col("realized_pnl") - pl.col("realized_fx_pnl"),
-            )
-        )
-    )
+    pnl_view = mo.ui.altair_chart(charts.pnl_fx_chart(report.positions, with_fx=fx_effect.value))
     mo.vstack([mo.md("## Positions\n\nClick a bar to filter the tables below."), pnl_view])
     return (pnl_view,)
 

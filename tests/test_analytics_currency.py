@@ -346,3 +346,23 @@ def test_daily_series_values_each_day_at_its_rate() -> None:
     assert series["inflow"].to_list() == pytest.approx([1100.0, 0.0])
     # the TWR is the currency move alone: 1200 / 1100 - 1
     assert rep.performance["twr"] == pytest.approx(1200 / 1100 - 1)
+
+
+def test_pnl_chart_splits_price_and_fx_parts() -> None:
+    """The chart's parts for the EUR stock: price 306.80 and FX -90.30; none without FX."""
+    from workbench import charts
+
+    rep = report(EU_STOCK, [("SAP", "2024-12-31", 180.0)], EURUSD, currency="USD",
+                 as_of="2024-12-31")  # fmt: skip
+    parts = charts.pnl_parts(rep.positions).row(0, named=True)
+    # (1800 - 1505) x 1.04 = 306.80 price; 1505 x 1.04 - 1655.50 = -90.30 FX
+    assert parts["unrealized_price"] == pytest.approx(306.80)
+    assert parts["unrealized_fx"] == pytest.approx(-90.30)
+    without = charts.pnl_parts(rep.positions, with_fx=False).row(0, named=True)
+    assert (without["unrealized_price"], without["unrealized_fx"]) == (
+        pytest.approx(306.80), 0.0,
+    )  # fmt: skip
+    spec = charts.pnl_fx_chart(rep.positions).to_dict()
+    assert spec["title"] == "P&L by position"
+    values = next(iter(spec["datasets"].values()))
+    assert {v["part"] for v in values} >= {"Unrealized: price", "Unrealized: FX"}
