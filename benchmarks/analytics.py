@@ -304,7 +304,7 @@ def currency_race(tx: pl.DataFrame, prices: pl.DataFrame, *, as_of: dt.date, rep
     from workbench.analytics import build_report
     from workbench.fx.offline import bundled_rates
 
-    rates = bundled_rates(currencies=["USD"])
+    rates = bundled_rates(currencies=["USD", "GBP"])
     plain = tx.with_columns(currency=pl.lit("USD"))
     currencies = sorted(tx["currency"].unique().to_list())
 
