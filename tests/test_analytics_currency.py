@@ -366,3 +366,49 @@ def test_pnl_chart_splits_price_and_fx_parts() -> None:
     assert spec["title"] == "P&L by position"
     values = next(iter(spec["datasets"].values()))
     assert {v["part"] for v in values} >= {"Unrealized: price", "Unrealized: FX"}
+
+
+def test_ghostfolio_published_googl_buy_in_chf() -> None:
+    """Ghostfolio's published case (portfolio-calculator-googl-buy.spec.ts), reported in CHF.
+
+    1 GOOGL bought 2023-01-03 at 89.12 USD with a 1 USD fee; USD->CHF 0.9238 that day and
+    0.8854 on 2023-07-10, when GOOGL is 116.45 USD. Ghostfolio publishes: value 103.10483 CHF,
+    fee 0.9238 CHF, net performance with currency effect 19.851974 CHF, without it
+    26.33 x 0.8854 = 23.312582 CHF (every native amount at today's rate).
+    """
+    fx = rates([("2023-01-03", "USD", "CHF", 0.9238), ("2023-07-10", "USD", "CHF", 0.8854)])
+    rows = [row("2023-01-03", "BUY", "GOOGL", 1, 89.12, fee=1)]
+    rep = report(rows, [("GOOGL", "2023-07-10", 116.45)], fx, currency="CHF",
+                 as_of="2023-07-10")  # fmt: skip
+    googl = position(rep, "GOOGL")
+    assert googl["market_value"] == pytest.approx(103.10483)
+    assert rep.totals["fees"] == pytest.approx(0.9238)
+    # with currency effect: 103.10483 - 89.12 x 0.9238 - 1 x 0.9238 = 19.851974
+    assert googl["unrealized_pnl"] == pytest.approx(19.851974)
+    # without: the price part, (116.45 - 89.12 - 1) x 0.8854 = 23.312582
+    assert googl["unrealized_pnl"] - googl["unrealized_fx_pnl"] == pytest.approx(23.312582)
+
+
+def test_ghostfolio_published_round_trip_with_currency_effect_in_myr() -> None:
+    """Ghostfolio's published case (portfolio-calculator-multi-trade-currency-effect.spec.ts).
+
+    USD->MYR is 4 in January, 4.1 in February, 3.9 from March. Buy 10 MU at 100 USD on
+    2024-01-01, sell them at 120 on 2024-02-01, buy 3 at 500 on 2024-03-01; on 2024-03-02
+    Ghostfolio publishes performance with currency effect 920 MYR, investment 5850, value 5850.
+    """
+    fx = rates([("2023-12-31", "USD", "MYR", 4.0), ("2024-02-01", "USD", "MYR", 4.1),
+                ("2024-03-01", "USD", "MYR", 3.9)])  # fmt: skip
+    rows = [
+        row("2024-01-01", "BUY", "MU", 10, 100),
+        row("2024-02-01", "SELL", "MU", 10, 120),
+        row("2024-03-01", "BUY", "MU", 3, 500),
+    ]
+    rep = report(rows, [("MU", "2024-03-02", 500.0)], fx, currency="MYR", as_of="2024-03-02")
+    mu = position(rep, "MU")
+    # realized 10 x 120 x 4.1 - 10 x 100 x 4 = 4920 - 4000 = 920; its FX part 1000 x 4.1 - 4000
+    assert mu["realized_pnl"] == pytest.approx(920.0)
+    assert mu["realized_fx_pnl"] == pytest.approx(100.0)
+    # the open lot: 3 x 500 x 3.9 = 5850 cost and value
+    assert mu["cost_basis"] == pytest.approx(5850.0)
+    assert mu["market_value"] == pytest.approx(5850.0)
+    assert mu["realized_pnl"] + mu["unrealized_pnl"] == pytest.approx(920.0)
