@@ -140,6 +140,58 @@ def _consumed_fifo(trades: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: past this much shrinking of a moving-average position (a log), exp() could overflow
+_MAX_LOG_SHRINK = 600.0
+
+
+def _consumed_average(trades: pl.DataFrame) -> pl.DataFrame | None:
+    """AVERAGE: native cost consumed by each sale, in one pass (None if it could overflow).
+
+    A sale of ``s`` out of ``H`` consumes ``s / H`` of the open native cost. Within a run of
+    holdings that never reach zero, the open cost after event ``t`` is
+    ``sum over buys j <= t of cost_j * exp(L_t - L_j)``, with ``L`` the running sum of the
+    sales' ``log(H_after / H_before)``: a running sum of ``cost_j * exp(-L_j)`` gives it.
+    A sale to zero consumes all of it and starts a new run, as in the lot engine.
+    """
+    buy = pl.col("type") == "BUY"
+    signed = pl.when(buy).then(pl.col("units")).otherwise(-pl.col("units"))
+    staged = (
+        trades.sort("seq")
+        .with_columns(
+            _cost=pl.when(buy)
+            .then(pl.col("quantity") * pl.col("native_price") + pl.col("native_fee"))
+            .otherwise(0.0),
+            _after=signed.cum_sum().over(GROUP),
+        )
+        .with_columns(_before=pl.col("_after") - signed, _zero=pl.col("_after").abs() <= EPS)
+        .with_columns(
+            _seg=pl.col("_zero").cast(pl.Int64).cum_sum().over(GROUP)
+            - pl.col("_zero").cast(pl.Int64),
+            _logf=pl.when(~buy & ~pl.col("_zero") & (pl.col("_before") > EPS))
+            .then((pl.col("_after") / pl.col("_before")).log())
+            .otherwise(0.0),
+        )
+        .with_columns(_L=pl.col("_logf").cum_sum().over([*GROUP, "_seg"]))
+    )
+    if float(staged.select(pl.col("_L").min()).item() or 0.0) < -_MAX_LOG_SHRINK:
+        return None
+    open_before = (pl.col("_L") - pl.col("_logf")).exp() * pl.col("_A")
+    return (
+        staged.with_columns(
+            _A=(pl.col("_cost") * (-pl.col("_L")).exp()).cum_sum().over([*GROUP, "_seg"])
+        )
+        .filter(~buy)
+        .select(
+            "seq",
+            *GROUP,
+            "fx",
+            consumed_n=pl.when(pl.col("_zero"))
+            .then(open_before)
+            .otherwise(open_before * (1.0 - pl.col("_logf").exp())),
+        )
+    )
+
+
 def _consumed_replay(trades: pl.DataFrame, method: str) -> pl.DataFrame:
     """Native cost consumed by each sale, by the lot engine on the ledger cut after each sale.
 
@@ -247,7 +299,14 @@ def _with_realized_fx(
     per_sale = pl.DataFrame(schema={**dict.fromkeys(GROUP, pl.String), "fx_cost": pl.Float64})
     if not several.is_empty():
         mine = trades.join(several, on=GROUP, how="semi")
-        consumed = _consumed_fifo(mine) if method == "fifo" else _consumed_replay(mine, method)
+        found = (
+            _consumed_fifo(mine)
+            if method == "fifo"
+            else _consumed_average(mine)
+            if method == "average"
+            else None
+        )
+        consumed = found if found is not None else _consumed_replay(mine, method)
         per_sale = consumed.group_by(GROUP).agg(fx_cost=(pl.col("consumed_n") * pl.col("fx")).sum())
     out = out.join(rates.select(*GROUP, "_rate"), on=GROUP, how="left").join(
         per_sale, on=GROUP, how="left"

@@ -362,8 +362,10 @@ def simulate_ledger(
             else:
                 sym = plan.symbols[int(rng.integers(len(plan.symbols)))]
                 main, unit = CASH_OF.get(cur := instrument_for(sym).currency, (cur, Decimal(1)))
-                spend = book.cash.get((plan.name, main), Decimal(0)) / unit * Decimal(
-                    str(round(rng.uniform(0.05, 0.3), 2))
+                spend = (
+                    book.cash.get((plan.name, main), Decimal(0))
+                    / unit
+                    * Decimal(str(round(rng.uniform(0.05, 0.3), 2)))
                 )
                 qty = _quantize_qty(spend / price_of[sym][i], plan.qty_decimals)
                 book.trade(day, plan, "BUY", sym, qty, price_of[sym][i])
