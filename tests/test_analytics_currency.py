@@ -412,3 +412,18 @@ def test_ghostfolio_published_round_trip_with_currency_effect_in_myr() -> None:
     assert mu["cost_basis"] == pytest.approx(5850.0)
     assert mu["market_value"] == pytest.approx(5850.0)
     assert mu["realized_pnl"] + mu["unrealized_pnl"] == pytest.approx(920.0)
+
+
+@pytest.mark.parametrize("method", ["lifo", "hifo"])
+def test_replay_in_batches_gives_the_same_fx_part(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replaying ledger cuts a few positions at a time changes nothing (LIFO/HIFO: -175)."""
+    from workbench.analytics import currency
+
+    rows = [*TWO_LOTS, *(dict(r, account="other") for r in TWO_LOTS)]
+    monkeypatch.setattr(currency, "_REPLAY_ROWS_PER_BATCH", 3)
+    rep = report(rows, [("SIE", "2024-05-02", 130.0)], TWO_LOTS_FX, currency="USD",
+                 as_of="2024-05-02", method=method)  # fmt: skip
+    # each account as in test_two_sales_at_two_rates_in_usd: 500 x 1.00 + 500 x 1.05 - 1200
+    assert rep.positions["realized_fx_pnl"].to_list() == pytest.approx([-175.0, -175.0])

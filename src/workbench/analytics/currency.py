@@ -192,12 +192,39 @@ def _consumed_average(trades: pl.DataFrame) -> pl.DataFrame | None:
     )
 
 
+#: rows of ledger cuts replayed per engine call (positions are batched whole)
+_REPLAY_ROWS_PER_BATCH = 4_000_000
+
+
 def _consumed_replay(trades: pl.DataFrame, method: str) -> pl.DataFrame:
     """Native cost consumed by each sale, by the lot engine on the ledger cut after each sale.
 
     Each cut is its own group (its sale's seq joins the account key), so one engine call
-    covers all of them: ``O(sales x trades)`` rows per position, meant for personal ledgers.
+    covers many: ``O(sales x trades)`` rows per position, meant for personal ledgers; large
+    ledgers go in batches of whole positions so memory stays bounded.
     """
+    sizes = (
+        trades.group_by(GROUP)
+        .agg(
+            _rows=(
+                (pl.col("type") == "SELL").cast(pl.Int64)
+                * pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+            ).sum()
+        )
+        .sort(GROUP)
+    )
+    if int(sizes["_rows"].sum()) <= _REPLAY_ROWS_PER_BATCH:
+        return _replay_batch(trades, method)
+    batches = sizes.select(*GROUP, _batch=pl.col("_rows").cum_sum() // _REPLAY_ROWS_PER_BATCH)
+    tagged = trades.join(batches, on=GROUP, how="left")
+    # one engine call per batch of positions (a handful), never per position or row
+    return pl.concat(
+        [_replay_batch(part.drop("_batch"), method) for part in tagged.partition_by("_batch")]
+    )
+
+
+def _replay_batch(trades: pl.DataFrame, method: str) -> pl.DataFrame:
+    """:func:`_consumed_replay` for positions whose cuts fit in memory together."""
     sales = trades.filter(pl.col("type") == "SELL").select(*GROUP, _cut="seq", _fx="fx")
     copies = (
         trades.join(sales, on=GROUP, how="inner")
