@@ -53,14 +53,24 @@ def fx_bought() -> pl.Expr:
 
 
 def cash_legs(tx: pl.DataFrame) -> pl.DataFrame:
-    """Every cash movement of prepared rows as (seq, date, account, currency, cash): one leg per
-    row in its ``currency``, and the bought leg of each FX row in its ``symbol``."""
-    legs = tx.select("seq", "date", "account", "currency", cash=cash_effect())
+    """Every cash movement of prepared rows as (date, account, currency, cash): one leg per
+    row in its ``currency``, and the bought leg of each FX row in its ``symbol``. Sub-unit
+    codes (GBp) stand as they are: :func:`cash_totals` counts them in their currency."""
+    legs = tx.select("date", "account", "currency", cash=cash_effect())
     bought = tx.filter(pl.col("type") == "FX").select(
-        "seq", "date", "account", currency=pl.col("symbol"), cash=fx_bought()
+        "date", "account", currency=pl.col("symbol"), cash=fx_bought()
     )
-    out = pl.concat([legs, bought]) if not bought.is_empty() else legs
-    return main_currency(out)
+    return pl.concat([legs, bought]) if not bought.is_empty() else legs
+
+
+def cash_totals(tx: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Cash legs summed per ``keys`` (which include currency), sub-units in their currency:
+    summed first, so the relabelling touches a few rows, not every row."""
+    summed = cash_legs(tx).group_by(keys).agg(pl.col("cash").sum())
+    relabelled = main_currency(summed)
+    if relabelled is summed:
+        return summed
+    return relabelled.group_by(keys).agg(pl.col("cash").sum())
 
 
 def main_currency(
@@ -94,12 +104,7 @@ def cash_by_currency(
     """Native cash per (account, currency) on ``as_of``: account, currency, cash (sub-units
     such as pence count in their currency)."""
     tx, _ = prepare(transactions, as_of=as_of, account=account)
-    return (
-        cash_legs(tx)
-        .group_by("account", "currency")
-        .agg(cash=pl.col("cash").sum())
-        .sort("account", "currency")
-    )
+    return cash_totals(tx, ["account", "currency"]).sort("account", "currency")
 
 
 def inflow() -> pl.Expr:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import polars as pl
 
 from workbench.analytics._frames import EPS, TRADES, dividend_amount, end_units, round_qty
-from workbench.analytics.cash import cash_effect, cash_legs, fx_bought, main_currency
+from workbench.analytics.cash import cash_effect, cash_totals, fx_bought, main_currency
 from workbench.analytics.lots import GROUP, lots_from_prepared
 
 #: money columns of a row that convert at its date's rate
@@ -53,13 +53,23 @@ def converted(tx: pl.DataFrame) -> pl.DataFrame:
 
 
 def position_currency(tx: pl.DataFrame) -> pl.DataFrame:
-    """The currency of each (account, symbol): that of its last trade, else its last dividend."""
-    return (
-        tx.filter(pl.col("type").is_in((*TRADES, "DIVIDEND")) & pl.col("symbol").is_not_null())
-        .with_columns(_trade=pl.col("type").is_in(TRADES))
-        .sort("_trade", "seq")
+    """The currency of each (account, symbol): that of its last trade, else its last dividend.
+
+    ``tx`` is in apply order, which a group-by keeps within each group (no sort needed).
+    """
+    with_symbol = tx.filter(pl.col("symbol").is_not_null())
+    traded = (
+        with_symbol.filter(pl.col("type").is_in(TRADES))
         .group_by(GROUP)
         .agg(currency=pl.col("currency").last())
+    )
+    paid = (
+        with_symbol.filter(pl.col("type") == "DIVIDEND")
+        .group_by(GROUP)
+        .agg(_paid=pl.col("currency").last())
+    )
+    return traded.join(paid, on=GROUP, how="full", coalesce=True).select(
+        *GROUP, currency=pl.coalesce("currency", "_paid")
     )
 
 
@@ -84,16 +94,19 @@ def _consumed_fifo(trades: pl.DataFrame) -> pl.DataFrame:
     A sale covering ``(S0, S1]`` of all units sold consumed ``NC(S1) - NC(S0)``, where
     ``NC(x)`` is the native cost of the first ``x`` units bought (linear within a lot).
     """
+    # one hashed key per (account, symbol): windows and the as-of join on an integer (64-bit:
+    # a collision among even a million positions has odds below 1e-7)
+    key = pl.struct(GROUP).hash().alias("_g")
     buys = (
         trades.filter(pl.col("type") == "BUY")
         .sort("seq")
-        .with_columns(_cost=pl.col("quantity") * pl.col("native_price") + pl.col("native_fee"))
+        .with_columns(key, _cost=pl.col("quantity") * pl.col("native_price") + pl.col("native_fee"))
         .with_columns(
-            b_end=pl.col("units").cum_sum().over(GROUP),
-            nc_end=pl.col("_cost").cum_sum().over(GROUP),
+            b_end=pl.col("units").cum_sum().over("_g"),
+            nc_end=pl.col("_cost").cum_sum().over("_g"),
         )
         .select(
-            *GROUP,
+            "_g",
             b_start=pl.col("b_end") - pl.col("units"),
             nc_start=pl.col("nc_end") - pl.col("_cost"),
             uc=pl.col("_cost") / pl.col("units"),
@@ -103,19 +116,20 @@ def _consumed_fifo(trades: pl.DataFrame) -> pl.DataFrame:
     sales = (
         trades.filter(pl.col("type") == "SELL")
         .sort("seq")
-        .with_columns(s1=pl.col("units").cum_sum().over(GROUP))
+        .with_columns(key)
+        .with_columns(s1=pl.col("units").cum_sum().over("_g"))
     )
 
     # the lot holding unit x: the last with b_start < x (x = 0 costs nothing); a sale covers
     # (S0, S1] and S0 is the previous sale's S1, so one lookup per sale suffices
     found = (
-        sales.select("seq", *GROUP, "fx", x="s1")
+        sales.select("seq", "_g", *GROUP, "fx", x="s1")
         .sort("x")
         .join_asof(
             buys.sort("b_start"),
             left_on="x",
             right_on="b_start",
-            by=GROUP,
+            by="_g",
             strategy="backward",
             allow_exact_matches=False,
             check_sortedness=False,
@@ -135,7 +149,7 @@ def _consumed_fifo(trades: pl.DataFrame) -> pl.DataFrame:
             "seq",
             *GROUP,
             "fx",
-            consumed_n=pl.col("_nc") - pl.col("_nc").shift(1).over(GROUP).fill_null(0.0),
+            consumed_n=pl.col("_nc") - pl.col("_nc").shift(1).over("_g").fill_null(0.0),
         )
     )
 
@@ -367,7 +381,7 @@ def cash_in_reporting(tx: pl.DataFrame) -> pl.DataFrame:
 
     ``tx`` is prepared rows with ``fx``.
     """
-    legs = cash_legs(tx)
+    keys = ["account", "currency"]
     booked_rows = tx.select(
         "account",
         "currency",
@@ -379,14 +393,16 @@ def cash_in_reporting(tx: pl.DataFrame) -> pl.DataFrame:
         booked=fx_bought() * pl.col("price") * pl.col("fx"),
     )
     booked = (
-        main_currency(pl.concat([booked_rows, paid]), amount=None)
-        .group_by("account", "currency")
+        main_currency(
+            pl.concat([booked_rows, paid]).group_by(keys).agg(pl.col("booked").sum()),
+            amount=None,
+        )
+        .group_by(keys)
         .agg(pl.col("booked").sum())
     )
     return (
-        legs.group_by("account", "currency")
-        .agg(cash=pl.col("cash").sum())
-        .join(booked, on=["account", "currency"], how="full", coalesce=True)
+        cash_totals(tx, keys)
+        .join(booked, on=keys, how="full", coalesce=True)
         .with_columns(pl.col("cash", "booked").fill_null(0.0))
         .sort("account", "currency")
     )

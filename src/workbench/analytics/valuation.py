@@ -19,7 +19,7 @@ import polars as pl
 
 from workbench.analytics import fx as fxm
 from workbench.analytics._frames import TRADES, prepare
-from workbench.analytics.cash import cash_effect, cash_legs, inflow, outflow
+from workbench.analytics.cash import cash_effect, cash_totals, inflow, outflow
 from workbench.analytics.positions import latest_date
 
 SERIES_COLUMNS = [
@@ -119,8 +119,13 @@ def value_from_prepared(
     if convert:
         assert target is not None
         assert rates is not None
-        legs = cash_legs(tx)
-        uses = pl.concat([legs.select("date", "currency"), trades.select("date", "currency")])
+        legs = cash_totals(tx, ["currency", "date"])
+        uses = pl.concat(
+            [
+                legs.select("date", "currency"),
+                trades.group_by("currency").agg(pl.col("date").min()).select("date", "currency"),
+            ]
+        )
         rates_by_day = daily_rates(uses, end, target, rates)
         # value per (day, currency) natively first: the rates join a small frame
         market = (
@@ -131,8 +136,7 @@ def value_from_prepared(
             .agg(market_value=(pl.col("native") * pl.col("fx")).sum())
         )
         cash_native = (
-            legs.group_by("currency", "date")
-            .agg(delta=pl.col("cash").sum())
+            legs.select("currency", "date", delta="cash")
             .join(rates_by_day, on=["date", "currency"], how="right")
             .sort("currency", "date")
             .with_columns(held=pl.col("delta").fill_null(0.0).cum_sum().over("currency"))
