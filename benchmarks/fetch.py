@@ -125,7 +125,30 @@ async def run_workbench(base: str, symbols: list[str], concurrency: int) -> int:
     return sum(r.ok for r in results)
 
 
-CLIENTS = {"workbench": run_workbench, "aiohttp": run_aiohttp, "httpx": run_httpx}
+async def run_workbench_aiohttp(base: str, symbols: list[str], concurrency: int) -> int:
+    """The same engine with the aiohttp transport for http:// too (the one-transport option)."""
+    from workbench.quotes.aiohttp_transport import AiohttpTransport
+    from workbench.quotes.client import USER_AGENT, QuoteClient
+    from workbench.quotes.engine import fetch_quotes
+    from workbench.quotes.providers import get_provider
+
+    provider = get_provider("workbench", base_url=base)
+    client = QuoteClient(
+        transport=AiohttpTransport(limit=concurrency), headers={"user-agent": USER_AGENT}
+    )
+    async with client:
+        results = await fetch_quotes(
+            symbols, provider=provider, concurrency=concurrency, client=client
+        )
+    return sum(r.ok for r in results)
+
+
+CLIENTS = {
+    "workbench": run_workbench,
+    "wb-aiohttp": run_workbench_aiohttp,
+    "aiohttp": run_aiohttp,
+    "httpx": run_httpx,
+}
 
 
 def main() -> None:

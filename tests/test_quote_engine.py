@@ -21,16 +21,9 @@ from workbench.errors import ProviderUnavailable, RateLimited, SymbolNotFound, T
 from workbench.quotes.client import make_client
 from workbench.quotes.engine import fetch_quotes, iter_quotes
 from workbench.quotes.history import fetch_history
-from workbench.quotes.limits import (
-    CLOSED,
-    HALF_OPEN,
-    OPEN,
-    Attempts,
-    CircuitBreaker,
-    Guards,
-    RetryPolicy,
-    TokenBucket,
-)
+from workbench.quotes.attempts import Attempts
+from workbench.quotes.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
+from workbench.quotes.limits import Guards, RetryPolicy
 from workbench.quotes.trading import trade_at_market
 
 __all__ = ["quote_server"]  # the fixture is imported for pytest, not unused

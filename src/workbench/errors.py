@@ -13,6 +13,7 @@ into one line on stderr and exit status 1.
     +-- QuoteError
     |   +-- SymbolNotFound
     |   +-- RateLimited          carries retry_after (seconds) when the provider said
+    |   |   +-- DailyLimitReached  the day's requests are used up
     |   +-- ProviderUnavailable  timeouts, 5xx, connection failures, open circuit
     |   +-- MalformedResponse    a body the parser cannot read
     +-- TradeError               a refused trade (bad side, quantity or symbol)
@@ -127,3 +128,7 @@ class MalformedResponse(QuoteError):
 
 class TradeError(WorkbenchError):
     """A trade that was refused; nothing was stored."""
+
+
+class DailyLimitReached(RateLimited):
+    """The provider's requests for the day are used up (Alpha Vantage's 25 a day)."""

@@ -80,6 +80,17 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "ALTER TABLE imports ADD COLUMN kind VARCHAR NOT NULL DEFAULT 'transactions'",
     ],
+    3: [
+        # version 3: requests sent per provider and UTC day (Alpha Vantage's daily cap)
+        """CREATE TABLE provider_usage (
+            provider VARCHAR NOT NULL,
+            day DATE NOT NULL,
+            requests BIGINT NOT NULL,
+            exhausted BOOLEAN NOT NULL DEFAULT false,
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (provider, day)
+        )""",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)
