@@ -4,8 +4,9 @@ For each attempt, in order:
 
 1. the provider's shared pacer gives a slot (:mod:`workbench.quotes.pacing`);
 2. the circuit breaker lets it through (:mod:`workbench.quotes.breaker`). While it is open the
-   last provider of a call waits for it to come back, up to the breaker's ``max_outage``;
-   a provider with a fallback behind it is skipped at once;
+   last provider of a call waits for it to come back, up to the breaker's ``max_outage``
+   (after that, only for the verdict of a probe in flight); a provider with a fallback behind
+   it is skipped at once;
 3. the daily budget, if the provider has one, counts it (:mod:`workbench.quotes.budget`);
 4. the request runs under ``timeout`` seconds.
 
@@ -16,7 +17,9 @@ Then:
 - a 429 or rate-limit body tells the pacer (Retry-After, slower rate) and the same request
   waits for its next slot: it is not counted against ``retries``;
 - a 5xx, timeout or connection failure counts against ``retries`` and the breaker, with
-  exponential backoff and jitter between attempts.
+  exponential backoff and jitter between attempts. A symbol out of retries while the breaker
+  is open (the provider is down, not flaky) waits for it like the others, up to
+  ``max_outage``, and is tried again when it is back.
 
 Every error met is kept (:attr:`Outcome.errors`), so a symbol's ``message`` tells each
 attempt's reason and its ``error`` the last real one, never the breaker's.
@@ -38,6 +41,7 @@ from workbench.errors import (
     QuoteError,
     RateLimited,
 )
+from workbench.quotes.breaker import CLOSED, HALF_OPEN
 from workbench.quotes.limits import ProviderGuard, RetryPolicy
 
 T = TypeVar("T")
@@ -171,6 +175,10 @@ class Attempts:
             breaker.record_failure(error)
             failures += 1
             if failures > retries:
+                # out of retries while the provider is judged down: the last provider waits
+                # for it to come back (up to max_outage) instead of failing with it
+                if last_provider and breaker.state != CLOSED and not breaker.given_up():
+                    continue
                 return outcome
             await self.sleep(self.backoff(failures - 1))
 
@@ -178,7 +186,8 @@ class Attempts:
         """Wait until the breaker lets a request through; False to give up on the provider."""
         breaker = guard.breaker
         while not breaker.allow():
-            if not last_provider or breaker.given_up():
+            # past max_outage, wait only for the verdict of a probe already in flight
+            if not last_provider or (breaker.given_up() and breaker.state != HALF_OPEN):
                 return False
             await self.sleep(min(0.25, max(0.02, breaker.retry_in())))
         return True

@@ -68,6 +68,8 @@ class CircuitBreaker:
         self._probing = False
         #: the provider's most recent real failure (what a blocked symbol reports)
         self.last_error: QuoteError | None = None
+        #: outages so far (times the breaker opened from closed)
+        self.outages = 0
 
     @property
     def state(self) -> str:
@@ -142,3 +144,4 @@ class CircuitBreaker:
         self._probing = False
         if self._outage_since is None:
             self._outage_since = now
+            self.outages += 1
