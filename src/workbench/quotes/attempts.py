@@ -112,7 +112,10 @@ class Attempts:
         limited = 0
         pacer, breaker = guard.pacer, guard.breaker
         while True:
-            sent_at = await pacer.acquire(cost)
+            # the common case (a free slot, a closed breaker) takes no extra awaits
+            sent_at = pacer.try_take(cost)
+            if sent_at is None:
+                sent_at = await pacer.acquire(cost)
             if pacer.limited and pacer.now() - pacer.last_answer > self.policy.rate_limit_patience:
                 outcome.errors.append(
                     RateLimited(
@@ -122,7 +125,9 @@ class Attempts:
                 )
                 outcome.blocked = True
                 return outcome
-            if not await self._through_breaker(guard, last_provider=last_provider):
+            if not breaker.allow() and not await self._through_breaker(
+                guard, last_provider=last_provider
+            ):
                 outcome.errors.append(_not_tried(guard))
                 outcome.blocked = True
                 return outcome

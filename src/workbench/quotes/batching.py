@@ -97,12 +97,20 @@ class QuoteRun:
         self.done: asyncio.Queue[tuple[int, QuoteResult]] = asyncio.Queue()
         self.states = [SymbolState(i, s) for i, s in enumerate(symbols)]
         self.finished: set[int] = set()
+        self._batching: dict[int, bool] = {}
 
     # -- planning ----------------------------------------------------------------------------
 
+    def _batches(self, provider: Provider) -> bool:
+        """Whether ``provider`` takes batch requests (a Protocol isinstance is slow: cached)."""
+        known = self._batching.get(id(provider))
+        if known is None:
+            known = self._batching[id(provider)] = isinstance(provider, BatchProvider)
+        return known
+
     def _batch_size(self, provider: Provider) -> int:
         guard = self.settings.guards.get(provider)
-        if not isinstance(provider, BatchProvider) or not guard.batching:
+        if not self._batches(provider) or not guard.batching:
             return 1
         return max(1, guard.limits.batch_size)
 
@@ -164,16 +172,16 @@ class QuoteRun:
         guard = settings.guards.get(provider)
         client = await settings.clients.for_provider(provider)
         last = job.position == len(settings.providers) - 1
-        if len(job.states) == 1 or not isinstance(provider, BatchProvider):
+        if len(job.states) == 1 or not self._batches(provider):
             for state in job.states:
                 await self._run_single(job, state, provider, client, last)
             return
         symbols = [s.symbol for s in job.states]
         outcome = await settings.attempts.run(
             guard,
-            lambda: provider.fetch_quotes(client, symbols),
+            lambda: provider.fetch_quotes(client, symbols),  # type: ignore[attr-defined]
             last_provider=last,
-            cost=provider.request_cost(len(symbols)),
+            cost=provider.request_cost(len(symbols)),  # type: ignore[attr-defined]
             retries=0,  # a failed batch is split instead
         )
         for state in job.states:
@@ -212,7 +220,7 @@ class QuoteRun:
         self, job: Job, state: SymbolState, provider: Provider, client: object, last: bool
     ) -> None:
         guard = self.settings.guards.get(provider)
-        cost = provider.request_cost(1) if isinstance(provider, BatchProvider) else 1.0
+        cost = provider.request_cost(1) if self._batches(provider) else 1.0  # type: ignore[attr-defined]
         outcome = await self.settings.attempts.run(
             guard,
             lambda: provider.fetch_quote(client, state.symbol),  # type: ignore[arg-type]
