@@ -63,14 +63,17 @@ class Job:
 def describe_errors(errors: list[tuple[str, QuoteError]]) -> str:
     """Every attempt's reason per provider, then the last full message of each.
 
-    e.g. ``workbench: unavailable, timeout (workbench: no answer within 1 s); demo: not found
-    (demo: NOPE: unknown symbol NOPE)``.
+    e.g. ``workbench: unavailable, timeout (workbench: no answer within 1 s); demo: NOPE:
+    unknown symbol NOPE`` (a provider tried once shows just its message).
     """
     parts: list[str] = []
     by_provider: dict[str, list[QuoteError]] = {}
     for name, error in errors:
         by_provider.setdefault(name, []).append(error)
     for name, errs in by_provider.items():
+        if len(errs) == 1:
+            parts.append(str(errs[0]))  # one attempt: its message says it all
+            continue
         reasons = ", ".join(e.reason for e in errs)
         parts.append(f"{name}: {reasons} ({errs[-1]})")
     return "; ".join(parts)

@@ -52,6 +52,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from workbench.fx.demo_rates import demo_fx_route
+
 #: the most symbols one ``/v1/quotes`` request may ask for (DESIGN.md section 5)
 MAX_BATCH = 500
 
@@ -392,7 +394,7 @@ def create_app(
         yield
 
     app = QuoteServerApp(
-        routes=[Route("/healthz", _healthz)],
+        routes=[Route("/healthz", _healthz), demo_fx_route()],
         exception_handlers={404: not_found},
         lifespan=lifespan,
     )
