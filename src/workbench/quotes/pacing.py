@@ -145,7 +145,10 @@ class Pacer:
         del sent_at  # every answer counts, whenever it was sent
         now = self._clock()
         self.last_answer = now
-        self._answers.append((now, cost))
+        answers = self._answers
+        answers.append((now, cost))
+        if answers[0][0] < now - GOODPUT_WINDOW:  # keep only the window (amortized O(1))
+            answers.popleft()
         if self.rate is None:
             return
         if self.rate < self.threshold:
