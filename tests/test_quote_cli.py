@@ -239,20 +239,20 @@ def test_a_progress_bar_is_drawn_when_stderr_is_a_terminal(tmp_path: Path) -> No
 
 
 def test_quotes_deadline_ends_the_rest_as_rate_limited(quote_server: Start, db_path: Path) -> None:
-    """--rate-limit 1 --batch-size 1 --deadline 1.2: the first symbols priced, the rest
-    'rate limited'; exit 0 because some succeeded."""
+    """--rate-limit 1 --batch-size 1 --deadline 1.2: at most the symbols of the slots at 0 s and
+    1 s are priced, the rest 'rate limited', every one in the JSON."""
     server = quote_server(universe=6)
     symbols = [f"U{i:05d}" for i in range(1, 7)]
     code, out, _ = run(
         "quotes", *symbols, "--base-url", server.base_url, "--rate-limit", "1",
         "--batch-size", "1", "--deadline", "1.2", "--json", "--db", str(db_path),
     )  # fmt: skip
-    assert code == 0
     rows = json.loads(out)
+    assert code == (0 if any(r["error"] is None for r in rows) else 1)
     assert [r["symbol"] for r in rows] == symbols
     errors = [r["error"] for r in rows]
-    assert 1 <= errors.count(None) <= 3  # slots at 0 s and 1 s (and 2 s on a loaded machine)
-    assert set(errors) - {None} == {"rate limited"}
+    assert errors.count(None) <= 2  # slots at 0 s and 1 s
+    assert errors.count("rate limited") == 6 - errors.count(None)
     assert server.state.request_count() == errors.count(None)
 
 
