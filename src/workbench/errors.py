@@ -16,6 +16,10 @@ into one line on stderr and exit status 1.
     |   +-- ProviderUnavailable  timeouts, 5xx, connection failures, open circuit
     |   +-- MalformedResponse    a body the parser cannot read
     +-- TradeError               a refused trade (bad side, quantity or symbol)
+
+Messages quote what users typed or files held, so ``str()`` of any of them escapes
+non-printable characters the way ``repr`` does (``\\x1b``, ``\\n``, ``\\u202e``): a value
+holding a terminal escape sequence or a line break is shown, never acted on.
 """
 
 from __future__ import annotations
@@ -24,8 +28,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def escape_controls(text: str) -> str:
+    """``text`` with every non-printable character written as in a ``repr``.
+
+    Control characters (ANSI escape sequences, line breaks, tabs), format characters such as
+    bidirectional overrides, and separators other than the space become ``\\x1b``, ``\\n``,
+    ``\\u202e``, ...; everything printable, backslashes and quotes included, is kept as it is,
+    so a message stays readable and escaping twice changes nothing.
+
+        >>> escape_controls("\\x1b[2J2024-01-02")
+        '\\\\x1b[2J2024-01-02'
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 class WorkbenchError(Exception):
     """Root of every error a workbench user can cause or meet."""
+
+    def __str__(self) -> str:
+        # one line, and nothing a terminal would interpret (see the module docstring)
+        return escape_controls(super().__str__())
 
 
 class StoreError(WorkbenchError):
@@ -62,7 +86,7 @@ class InvalidRow:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+        return escape_controls(f"{self.file}:{self.line}: {self.field}: {self.message}")
 
 
 class InvalidRows(LedgerError):

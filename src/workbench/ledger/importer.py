@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from workbench import config
-from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError
+from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError, escape_controls
 from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize
 from workbench.ledger.csv_text import file_facts, read_text_csv
 from workbench.ledger.holdings import oversold_rows
@@ -50,7 +50,8 @@ class ImportResult:
         verb = "would add" if self.dry_run else "added"
         text = f"{self.source}: {self.rows} rows, {verb} {self.added}, {self.duplicates} already imported"
         if self.ignored_columns:
-            text += f" (ignored columns: {', '.join(self.ignored_columns)})"
+            # column names come from the file: never echo a terminal escape sequence raw
+            text += f" (ignored columns: {escape_controls(', '.join(self.ignored_columns))})"
         return text
 
 
