@@ -16,6 +16,7 @@ into one line on stderr and exit status 1.
     |   +-- ProviderUnavailable  timeouts, 5xx, connection failures, open circuit
     |   +-- MalformedResponse    a body the parser cannot read
     +-- TradeError               a refused trade (bad side, quantity or symbol)
+    +-- RefreshLocked            another refresh of the same database is running
 
 Messages quote what users typed or files held, so ``str()`` of any of them escapes
 non-printable characters the way ``repr`` does (``\\x1b``, ``\\n``, ``\\u202e``): a value
@@ -151,3 +152,18 @@ class MalformedResponse(QuoteError):
 
 class TradeError(WorkbenchError):
     """A trade that was refused; nothing was stored."""
+
+
+class RefreshLocked(WorkbenchError):
+    """Another ``workbench refresh`` holds the refresh lock of this database.
+
+    ``holder`` is the process id written in the lock file, when it could be read.
+    """
+
+    def __init__(self, lock: Path | str, holder: int | None = None) -> None:
+        self.lock = Path(lock)
+        self.holder = holder
+        by = f"process {holder}" if holder is not None else "another process"
+        super().__init__(
+            f"a refresh is already running ({by} holds {self.lock}); this run did nothing"
+        )

@@ -1,0 +1,71 @@
+"""``workbench refresh``: the one command a scheduler runs (quotes and missing history)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from workbench.cli.options import db_option
+from workbench.cli.quote_cmds import _provider_option, _providers
+
+
+@click.command("refresh")
+@_provider_option
+@click.option(
+    "--benchmark",
+    default=None,
+    metavar="SYMBOL",
+    help="Benchmark to refresh with the holdings [default: the apps' default benchmark].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@db_option
+def refresh_cmd(
+    provider: str | None,
+    base_url: str | None,
+    timeout: float,
+    benchmark: str | None,
+    as_json: bool,
+    db: Path,
+) -> None:
+    """Fetch latest quotes and missing daily history for held symbols and the benchmark.
+
+    Prints one summary line. Exit status: 0 all fetched (or nothing to fetch), 1 nothing
+    could be fetched, 3 partial (the line names what failed), 75 another refresh of this
+    database is running (nothing done). Two runs never overlap: a lock file
+    <db>.refresh.lock is held while one runs.
+    """
+    from workbench.errors import RefreshLocked
+    from workbench.refresh import EXIT_LOCKED, refresh
+
+    providers = _providers(provider, base_url)
+    try:
+        result = asyncio.run(refresh(db, provider=providers, benchmark=benchmark, timeout=timeout))
+    except RefreshLocked as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    if as_json:
+        payload = {
+            "exit_code": result.exit_code,
+            "held": result.targets.held,
+            "benchmark": result.targets.benchmark,
+            "quotes": [r.as_dict() for r in result.quotes],
+            "history": [
+                {"symbol": r.symbol, "stored": r.stored, "error": r.error, "provider": r.provider}
+                for r in result.history
+            ],
+            "fx_not_refreshed": result.targets.foreign_currencies,
+            "summary": result.summary(),
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(result.summary())
+    sys.exit(result.exit_code)
+
+
+def register(cli: click.Group) -> None:
+    """Add ``refresh`` to ``cli``."""
+    cli.add_command(refresh_cmd)
