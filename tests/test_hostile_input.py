@@ -281,3 +281,54 @@ def test_every_workbench_error_escapes_what_it_quotes() -> None:
     assert str(WorkbenchError(kept)) == kept == escape_controls(kept)
     assert escape_controls(escape_controls("\x1b")) == "\\x1b"
     assert str(InvalidRow("f\x1b.csv", 2, "no\tte", "x\x1by")) == "f\\x1b.csv:2: no\\tte: x\\x1by"
+
+
+# --- the same bounds and escaping on the command line ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["report", "--as-of", "9999-12-31"], id="report-as-of-9999"),
+        pytest.param(["history", "ACME", "--start", "0001-01-01"], id="history-start-year-1"),
+        pytest.param(
+            ["history", "ACME", "--start", "2024-01-01", "--end", "9999-12-31"],
+            id="history-end-9999",
+        ),
+    ],
+)
+def test_the_cli_refuses_dates_outside_the_range(db_path: Path, args: list[str]) -> None:
+    """A poison date on the command line is a usage error naming the range (nothing computed)."""
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    result = CliRunner().invoke(cli, [*args, "--db", str(db_path)])
+    assert result.exit_code == 2
+    assert f"is out of range (1900-01-01 to {NEXT_YEAR_END})" in result.stderr
+    assert not db_path.exists()
+
+
+def test_quote_lines_escape_the_symbol_typed(db_path: Path) -> None:
+    """`quotes` echoes an unknown symbol holding an escape sequence escaped."""
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    # color=True: click must not strip the sequence itself, as it would not on a terminal
+    result = CliRunner().invoke(cli, ["quotes", "\x1b[2JX", "--db", str(db_path)], color=True)
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output
+    assert result.stdout.startswith("\\x1b[2JX ")
+
+
+def test_the_refresh_summary_escapes_symbols() -> None:
+    """A held symbol holding an escape sequence is listed escaped in the refresh line."""
+    from workbench.quotes.engine import QuoteResult
+    from workbench.refresh import RefreshResult, Targets
+
+    now = dt.datetime.now(dt.UTC)
+    failed = QuoteResult("\x1b[2JX", error="not found")
+    line = RefreshResult(Targets(["\x1b[2JX"], None, {}), [failed], [], now, now).summary()
+    assert "failed: quote \\x1b[2JX (not found)" in line
+    assert "\x1b" not in line

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import config
-from workbench.errors import RefreshLocked
+from workbench.errors import RefreshLocked, escape_controls
 
 if TYPE_CHECKING:
     from workbench.quotes.engine import ProviderSpec, QuoteResult
@@ -220,7 +220,8 @@ class RefreshResult:
             parts.append(f"FX rates not refreshed ({', '.join(t.foreign_currencies)})")
         status = {EXIT_OK: "ok", EXIT_PARTIAL: "partial", EXIT_NOTHING: "nothing fetched"}
         parts.append(f"{status[self.exit_code]} in {seconds:.1f} s")
-        return "; ".join(parts)
+        # symbols come from the ledger and the command line: escape what a terminal would run
+        return escape_controls("; ".join(parts))
 
 
 async def refresh(

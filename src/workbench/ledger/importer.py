@@ -50,9 +50,9 @@ class ImportResult:
         verb = "would add" if self.dry_run else "added"
         text = f"{self.source}: {self.rows} rows, {verb} {self.added}, {self.duplicates} already imported"
         if self.ignored_columns:
-            # column names come from the file: never echo a terminal escape sequence raw
-            text += f" (ignored columns: {escape_controls(', '.join(self.ignored_columns))})"
-        return text
+            text += f" (ignored columns: {', '.join(self.ignored_columns)})"
+        # file and column names come from outside: never echo a terminal escape sequence raw
+        return escape_controls(text)
 
 
 def _oversell_problems(file: str, violations: pl.DataFrame) -> list[InvalidRow]:
