@@ -17,6 +17,8 @@ from click.testing import CliRunner
 
 from workbench.cli import cli
 from workbench.demo.market import daily_bars
+from workbench.fx.demo_rates import demo_rates
+from workbench.fx.store import read_rates
 from workbench.ledger import import_csv
 from workbench.ledger.prices_csv import import_prices_csv
 from workbench.refresh import describe_fetch_times, last_fetch_times, lock_path
@@ -167,17 +169,28 @@ def test_nothing_to_refresh_is_exit_0(db_path: Path, tmp_path: Path) -> None:
     assert (code, out) == (0, "refresh: nothing to refresh (no position held and no benchmark)\n")
 
 
-def test_fx_rates_are_named_as_not_refreshed(
+def test_rates_of_held_foreign_currencies_are_refreshed(
     quote_server: Start, db_path: Path, tmp_path: Path
 ) -> None:
-    """Cash held in EUR is named in the summary as not refreshed (no FX rates yet)."""
+    """Cash held in EUR brings the EUR/USD rates from the quote server's demo FX route (the
+    synthetic rates of workbench.fx.demo_rates), from two weeks before the ledger to today."""
     _ledger(db_path, tmp_path, "2024-01-05,DEPOSIT,,,,50,EUR\n")
     server = quote_server()
     code, out, _ = run(
         "refresh", "--base-url", server.base_url, "--benchmark", "", "--db", str(db_path)
     )
+    assert code == 0, out
+    expected = demo_rates("EUR", "USD", dt.date(2023, 12, 19), TODAY)
+    assert f"fx 1/1 pairs, {len(expected)} new rates" in out
+    with connect(db_path, read_only=True) as con:
+        rates = read_rates(con, currencies=["EUR", "USD"])
+    assert rates.select("base", "quote", "source").unique().rows() == [("EUR", "USD", "demo")]
+    assert list(zip(rates["date"], rates["rate"], strict=True)) == expected
+    code, out, _ = run(
+        "refresh", "--base-url", server.base_url, "--benchmark", "", "--db", str(db_path)
+    )
     assert code == 0
-    assert "FX rates not refreshed (EUR)" in out
+    assert "fx 1/1 pairs, 0 new rates" in out
 
 
 @pytest.mark.slow

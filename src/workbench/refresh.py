@@ -1,4 +1,4 @@
-"""Scheduled refresh: latest quotes and missing daily history for what the ledger holds.
+"""Scheduled refresh: latest quotes, missing daily history and FX rates for what the ledger holds.
 
 One call a scheduler makes (``workbench refresh`` from cron or a systemd timer):
 
@@ -8,7 +8,9 @@ One call a scheduler makes (``workbench refresh`` from cron or a systemd timer):
 
 What is refreshed: every symbol held today (a non-zero position in any account) and the
 benchmark, each with one latest quote and its daily bars from the day after its last stored
-bar (or its first trade) to today. Two refreshes of one database never overlap: the
+bar (or its first trade) to today; and, when the ledger holds currencies other than the base
+currency, their daily reference FX rates (:func:`workbench.fx.fetch.fetch_rates`, from the
+day after the last stored rate). Two refreshes of one database never overlap: the
 refresh lock (``<db>.refresh.lock``, an ``fcntl.flock`` the kernel releases when the process
 ends, however it ends) is taken first, and a second run raises :class:`RefreshLocked`
 without doing anything.
@@ -26,16 +28,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import config
-from workbench.errors import RefreshLocked, escape_controls
+from workbench.errors import RefreshLocked, StoreError, escape_controls
 
 if TYPE_CHECKING:
+    from workbench.fx.fetch import FetchReport
     from workbench.quotes.engine import ProviderSpec, QuoteResult
     from workbench.quotes.history import HistoryResult
 
@@ -97,7 +100,8 @@ class Targets:
     benchmark: str | None
     #: per symbol, the first date to fetch bars from (after its last stored bar)
     history_start: dict[str, dt.date]
-    #: currencies held (instruments and cash) other than the base currency
+    #: currencies held (instruments and cash) other than the base currency, whose rates
+    #: against it are refreshed
     foreign_currencies: list[str] = field(default_factory=list)
 
     @property
@@ -124,10 +128,16 @@ def find_targets(
 
     from workbench import store
     from workbench.analytics.positions import positions
+    from workbench.fx.store import SUB_UNITS, code_problem
     from workbench.server.views import load_choices
 
     day = today or dt.date.today()
-    with store.connect(db, read_only=True) as con:
+    if not config.db_path(db).exists():
+        raise StoreError(
+            f"database {config.db_path(db)} does not exist; run `workbench init` or `workbench demo`"
+        )
+    # read-write, briefly: a refresh is a writer, so an older schema is migrated here first
+    with store.connect(db) as con:
         transactions = store.read_transactions(con, as_of=day)
         instruments = store.read_instruments(con)
     held = positions(transactions, as_of=day)["symbol"].unique().sort().to_list()
@@ -157,7 +167,10 @@ def find_targets(
     held_currencies = set(
         instruments.filter(pl.col("symbol").is_in(held))["currency"].drop_nulls().to_list()
     ) | set(transactions["currency"].drop_nulls().to_list())
-    foreign = sorted(held_currencies - {config.BASE_CURRENCY})
+    # sub-units (GBp) are their main currency's rates; a code no source could have is left out
+    mains = {SUB_UNITS.get(c, c) for c in held_currencies}
+    main = {c for c in mains if code_problem(c) is None}
+    foreign = sorted(main - {SUB_UNITS.get(config.BASE_CURRENCY, config.BASE_CURRENCY)})
     return Targets(held, benchmark or None, starts, foreign)
 
 
@@ -170,19 +183,35 @@ class RefreshResult:
     history: list[HistoryResult]
     started: dt.datetime
     finished: dt.datetime
+    #: the FX rate fetch, when foreign currencies are held and it got as far as asking
+    fx: FetchReport | None = None
+    #: why the FX fetch could not start (a bad currency code, an unknown source)
+    fx_error: str | None = None
 
     @property
     def failures(self) -> list[tuple[str, str, str]]:
         """(what, symbol, reason) for every request that failed."""
         out = [("quote", r.symbol, r.error or "error") for r in self.quotes if not r.ok]
         out += [("history", r.symbol, r.error or "error") for r in self.history if not r.ok]
+        if self.fx is not None:
+            out += [
+                ("fx", f"{r.base}/{r.quote}", r.error or "error")
+                for r in self.fx.results
+                if not r.ok
+            ]
+        if self.fx_error is not None:
+            out.append(("fx", ", ".join(self.targets.foreign_currencies), self.fx_error))
         return out
 
     @property
     def fetched(self) -> int:
-        """Requests that succeeded (quotes priced, histories fetched; up-to-date ones not)."""
-        return sum(r.ok for r in self.quotes) + sum(
-            r.ok and r.history is not None for r in self.history
+        """Requests that succeeded (quotes priced, histories and FX pairs fetched; histories
+        already up to date not counted)."""
+        fx = sum(r.ok for r in self.fx.results) if self.fx is not None else 0
+        return (
+            sum(r.ok for r in self.quotes)
+            + sum(r.ok and r.history is not None for r in self.history)
+            + fx
         )
 
     @property
@@ -195,7 +224,7 @@ class RefreshResult:
     def summary(self) -> str:
         """One line for a scheduler's log."""
         t = self.targets
-        if not t.symbols:
+        if not t.symbols and not t.foreign_currencies:
             return "refresh: nothing to refresh (no position held and no benchmark)"
         quotes_ok = sum(r.ok for r in self.quotes)
         up_to_date = sum(r.ok and r.history is None for r in self.history)
@@ -215,9 +244,13 @@ class RefreshResult:
             )
             more = f" and {len(failures) - 10} more" if len(failures) > 10 else ""
             parts.append(f"failed: {shown}{more}")
-        if t.foreign_currencies:
-            # FX_RATES_HOOK (see refresh below): said plainly until FX rates are refreshed
-            parts.append(f"FX rates not refreshed ({', '.join(t.foreign_currencies)})")
+        if self.fx is not None:
+            pairs_ok = sum(r.ok for r in self.fx.results)
+            added = self.fx.totals().added
+            parts.insert(
+                -1 if failures else len(parts),
+                f"fx {pairs_ok}/{len(self.fx.results)} pairs, {added} new rates",
+            )
         status = {EXIT_OK: "ok", EXIT_PARTIAL: "partial", EXIT_NOTHING: "nothing fetched"}
         parts.append(f"{status[self.exit_code]} in {seconds:.1f} s")
         # symbols come from the ledger and the command line: escape what a terminal would run
@@ -232,11 +265,19 @@ async def refresh(
     timeout: float = 10.0,  # noqa: ASYNC109 (per request attempt, passed to the engine)
     today: dt.date | None = None,
     client: Any | None = None,
+    fx_providers: Sequence[str] | None = None,
+    fx_base_url: str | None = None,
 ) -> RefreshResult:
-    """Fetch latest quotes and missing daily history for held symbols and the benchmark.
+    """Fetch latest quotes and missing daily history for held symbols and the benchmark,
+    and the FX rates of held foreign currencies.
 
     Holds the refresh lock (:func:`refresh_lock`) throughout. Quotes and bars are stored by
-    the fetch engine as they would be by ``workbench quotes`` and ``workbench history``.
+    the fetch engine as they would be by ``workbench quotes`` and ``workbench history``, FX
+    rates as by ``workbench fx fetch``.
+
+    Args:
+        fx_providers: FX rate sources in fallback order; default :func:`default_fx_providers`.
+        fx_base_url: the first FX source's address (a mirror, or a quote server for ``demo``).
 
     Raises:
         RefreshLocked: another refresh of ``db`` is running; nothing was done.
@@ -259,10 +300,57 @@ async def refresh(
             history = await _fetch_missing_history(
                 db, targets, end=day, provider=provider, timeout=timeout, client=client
             )
-        # FX_RATES_HOOK: once workbench has FX rates, fetch the missing daily rates of
-        # targets.foreign_currencies here (like the bars above) and count them in the result.
-        # Until then the summary says they were not refreshed; nothing pretends to fetch them.
-    return RefreshResult(targets, quotes, history, started, dt.datetime.now(dt.UTC))
+        fx, fx_error = None, None
+        if targets.foreign_currencies:
+            fx, fx_error = await _fetch_fx(
+                db,
+                targets.foreign_currencies,
+                providers=fx_providers or default_fx_providers(provider),
+                base_url=fx_base_url,
+                end=day,
+                timeout=timeout,
+            )
+    return RefreshResult(
+        targets, quotes, history, started, dt.datetime.now(dt.UTC), fx=fx, fx_error=fx_error
+    )
+
+
+def default_fx_providers(provider: ProviderSpec) -> list[str]:
+    """FX sources to go with the quote ``provider``: the synthetic ``demo`` rates when the
+    quotes are the synthetic ones (``demo``, or a ``workbench`` quote server, which also
+    serves demo rates), else the ECB with Frankfurter as fallback."""
+    specs = provider if isinstance(provider, list | tuple) else [provider]
+    names = {p if isinstance(p, str) else str(getattr(p, "name", "")) for p in specs}
+    return ["demo"] if names <= {"demo", "workbench"} else ["ecb", "frankfurter"]
+
+
+async def _fetch_fx(
+    db: str | os.PathLike[str] | None,
+    currencies: list[str],
+    *,
+    providers: Sequence[str],
+    base_url: str | None,
+    end: dt.date,
+    timeout: float,  # noqa: ASYNC109 (per request attempt)
+) -> tuple[FetchReport | None, str | None]:
+    """The missing daily rates of ``currencies`` against the base currency, stored; or why
+    the fetch could not start (it is one part of the refresh: it never stops the others)."""
+    from workbench.errors import WorkbenchError
+    from workbench.fx.fetch import fetch_rates
+
+    wanted = [*currencies, config.BASE_CURRENCY]
+    try:
+        report = await fetch_rates(
+            wanted,
+            db=config.db_path(db),
+            end=end,
+            providers=list(providers),
+            base_url=base_url,
+            timeout=timeout,
+        )
+    except WorkbenchError as exc:
+        return None, str(exc)
+    return report, None
 
 
 async def _fetch_missing_history(
