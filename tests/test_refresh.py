@@ -262,3 +262,15 @@ def test_fetch_times_read_as_a_sentence() -> None:
     assert describe_fetch_times({"quotes": None, "prices": None}, now=now) == (
         "Quotes last fetched never; prices never."
     )
+
+
+def test_a_symlink_at_the_lock_path_is_refused(db_path: Path, tmp_path: Path) -> None:
+    """The lock file is never opened through a symlink (which could truncate its target)."""
+    _ledger(db_path, tmp_path)
+    target = tmp_path / "victim.txt"
+    target.write_text("keep me")
+    lock_path(db_path).symlink_to(target)
+    code, _, err = run("refresh", "--base-url", "http://127.0.0.1:9", "--db", str(db_path))
+    assert code == 1
+    assert err.startswith(f"error: cannot open the refresh lock {lock_path(db_path)}")
+    assert target.read_text() == "keep me"

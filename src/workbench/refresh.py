@@ -69,12 +69,17 @@ def refresh_lock(db: str | os.PathLike[str] | None) -> Iterator[Path]:
 
     Raises:
         RefreshLocked: another process holds the lock.
+        StoreError: the lock file cannot be opened (no permission, a symlink in its place).
     """
     import fcntl
 
     path = lock_path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        # O_NOFOLLOW: a symlink planted at the lock path is refused, not followed and truncated
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot open the refresh lock {path}: {exc.strerror}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
@@ -117,7 +122,7 @@ def find_targets(
     benchmark: str | None = None,
     today: dt.date | None = None,
 ) -> Targets:
-    """Read (briefly, read-only) what needs refreshing.
+    """Read (in brief connections) what needs refreshing.
 
     Args:
         benchmark: the benchmark symbol; None means the apps' default benchmark (a priced
