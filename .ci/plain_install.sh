@@ -11,9 +11,12 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/workbench-plain.XXXXXX")"
 PIDS=()
 
 cleanup() {
-    local pid
+    local pid i
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
+        # a bounded wait for a graceful stop, then SIGKILL
+        for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+        kill -9 "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
     rm -rf "$WORK"
