@@ -266,7 +266,8 @@ def test_sandbox_is_read_only(demo_db: Path, statement: str) -> None:
     before = demo_db.read_bytes()
     result = run_sql(demo_db, statement)
     assert result.frame is None
-    assert result.error is not None and "read-only" in result.error
+    assert result.error is not None
+    assert "read-only" in result.error
     assert demo_db.read_bytes() == before
 
 
