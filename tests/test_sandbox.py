@@ -146,7 +146,8 @@ def test_writer_is_never_blocked_by_a_running_query(demo_db: Path, tmp_path: Pat
 
     done: list[str | None] = []
     worker = threading.Thread(
-        target=lambda: done.append(run_sql(demo_db, ENDLESS, limits=SqlLimits(timeout=20.0)).error)
+        target=lambda: done.append(run_sql(demo_db, ENDLESS, limits=SqlLimits(timeout=20.0)).error),
+        daemon=True,
     )
     worker.start()
     while running_queries() == 0 and worker.is_alive():
@@ -173,13 +174,14 @@ def test_writer_is_never_blocked_by_a_running_query(demo_db: Path, tmp_path: Pat
 
 def test_session_end_cancels_its_query(demo_db: Path) -> None:
     """Closing a viewer's session interrupts the query its kernel thread is running."""
-    from workbench.server.app import _CancelQueriesOnClose
+    from workbench.server.app import cancel_on_close_listener
 
     errors: list[str | None] = []
     kernel = threading.Thread(
         target=lambda: errors.append(
             run_sql(demo_db, ENDLESS, limits=SqlLimits(timeout=120.0)).error
-        )
+        ),
+        daemon=True,
     )
     kernel.start()
     while running_queries() == 0 and kernel.is_alive():
@@ -188,7 +190,7 @@ def test_session_end_cancels_its_query(demo_db: Path) -> None:
     started = time.monotonic()
     import asyncio
 
-    asyncio.run(_CancelQueriesOnClose().on_session_closed(session))
+    asyncio.run(cancel_on_close_listener().on_session_closed(session))
     kernel.join(timeout=30)
     assert not kernel.is_alive(), "the query outlived its session"
     assert time.monotonic() - started < 30

@@ -157,32 +157,20 @@ async def _close_sessions(marimo_app: object) -> None:
         await manager.shutdown()
 
 
-class _CancelQueriesOnClose:
-    """A marimo session listener: when a viewer's session ends, stop its running SQL."""
+def cancel_on_close_listener() -> Any:
+    """A marimo session listener: when a viewer's session ends, stop the SQL its kernel runs.
 
-    async def on_session_created(self, session: object) -> None:
-        del session
+    In run mode each session's kernel is a thread of this process, and the cells (so the
+    viewer's queries) run on it: its id names the queries to interrupt.
+    """
+    from marimo._session.events import SessionEventListener
 
-    async def on_session_closed(self, session: object) -> None:
-        kernel = getattr(getattr(session, "_kernel_manager", None), "kernel_task", None)
-        cancel_thread_queries(getattr(kernel, "ident", None))
+    class CancelQueriesOnClose(SessionEventListener):
+        async def on_session_closed(self, session: Any) -> None:
+            kernel = getattr(getattr(session, "_kernel_manager", None), "kernel_task", None)
+            cancel_thread_queries(getattr(kernel, "ident", None))
 
-    async def on_session_resumed(self, session: object, old_id: object) -> None:
-        del session, old_id
-
-    async def on_session_notebook_renamed(self, session: object, old_path: object) -> None:
-        del session, old_path
-
-    def on_notification_sent(self, session: object, notification: object) -> None:
-        del session, notification
-
-    def on_received_command(
-        self, session: object, request: object, from_consumer_id: object
-    ) -> None:
-        del session, request, from_consumer_id
-
-    def on_received_stdin(self, session: object, stdin: str) -> None:
-        del session, stdin
+    return CancelQueriesOnClose()
 
 
 def _private_directories(notebooks: Path, database: Path) -> list[Path]:
@@ -233,7 +221,7 @@ def create_app(
         builder = builder.with_app(path=f"{APPS_PREFIX}/{nb.name}", root=str(nb.path))
     marimo_app = builder.build()
     for manager in _session_managers(marimo_app):
-        manager.event_bus.subscribe(_CancelQueriesOnClose())
+        manager.event_bus.subscribe(cancel_on_close_listener())
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "apps": sorted(by_name)})

@@ -1,7 +1,7 @@
 """Running SQL typed by app viewers: a deadline, a row cap, read-only statements, cancellation.
 
-Each query runs in a sandbox of its own (:func:`workbench.server.sandbox.sandbox`) while a timer
-stands by to ``interrupt()`` it at the deadline; the query is also interrupted when the viewer's
+Each query runs in a sandbox of its own (:func:`workbench.server.sandbox.sandbox`) while a
+watchdog thread stands by to ``interrupt()`` it at the deadline; the query is also interrupted when the viewer's
 session ends (:func:`cancel_thread_queries`, called by the server when marimo closes the
 session whose kernel thread started it). At most ``max_rows`` rows are produced: the statement is
 wrapped in a ``LIMIT`` of one more row, so a huge result is never built, and the caller says
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,17 +54,30 @@ class SqlResult:
 
 @dataclass
 class _Watch:
-    """One running query: the connection to interrupt and why it was."""
+    """One running query: the connection to interrupt and why it is being stopped."""
 
     con: duckdb.DuckDBPyConnection
     reason: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def stop(self, reason: str) -> None:
+        """Ask for the query to stop (the first reason given is kept)."""
         with self.lock:
             if self.reason is None:
                 self.reason = reason
-                self.con.interrupt()
+
+
+#: how often a watchdog looks at its query: an interrupt that arrives before DuckDB started
+#: executing is lost, so the watchdog repeats it until the query has ended
+_TICK = 0.05
+
+
+def _watchdog(watch: _Watch, deadline: float, done: threading.Event) -> None:
+    while not done.wait(_TICK):
+        if time.monotonic() >= deadline:
+            watch.stop("deadline")
+        if watch.reason is not None:
+            watch.con.interrupt()
 
 
 _running: dict[int, set[int]] = {}
@@ -79,13 +93,19 @@ def _watched(con: duckdb.DuckDBPyConnection, timeout: float) -> Iterator[_Watch]
     with _running_lock:
         _running.setdefault(thread, set()).add(id(watch))
         _watches[id(watch)] = watch
-    timer = threading.Timer(timeout, watch.stop, args=("deadline",))
-    timer.daemon = True
-    timer.start()
+    done = threading.Event()
+    dog = threading.Thread(
+        target=_watchdog,
+        args=(watch, time.monotonic() + timeout, done),
+        name="workbench-sql-watchdog",
+        daemon=True,
+    )
+    dog.start()
     try:
         yield watch
     finally:
-        timer.cancel()
+        done.set()
+        dog.join()
         with _running_lock:
             _running.get(thread, set()).discard(id(watch))
             if not _running.get(thread):
