@@ -259,3 +259,24 @@ def test_bad_limits_in_the_environment_are_named(
     monkeypatch.setenv(name, value)
     with pytest.raises(WorkbenchError, match=name):
         SqlLimits.from_env()
+
+
+def test_snapshot_read_is_bound_by_the_deadline(demo_db: Path) -> None:
+    """Reading the tables for a viewer holds the file no longer than the query deadline."""
+    with duckdb.connect(str(demo_db)) as con:  # 5M rows: far more than 1 ms to read
+        con.execute("CREATE TABLE big AS SELECT range AS x FROM range(5000000)")
+    result = run_sql(demo_db, "SELECT count(*) FROM big", limits=SqlLimits(timeout=0.001))
+    assert result.frame is None
+    assert result.error is not None
+    assert "reading the database took longer" in result.error
+    full = run_sql(demo_db, "SELECT count(*) AS n FROM big", limits=SqlLimits(timeout=60.0))
+    assert full.frame is not None
+    assert full.frame["n"][0] == 5_000_000
+
+
+def test_missing_database_is_a_message_not_an_exception(tmp_path: Path) -> None:
+    """A viewer's query over a database that is gone comes back as an error message."""
+    result = run_sql(tmp_path / "gone.duckdb", "SELECT 1")
+    assert result.frame is None
+    assert result.error is not None
+    assert "does not exist" in result.error

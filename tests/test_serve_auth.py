@@ -255,3 +255,19 @@ def test_all_interfaces_without_a_token_warns(
     quiet = CliRunner().invoke(cli, ["serve", "--host", "127.0.0.1", "--db", str(db)])
     assert quiet.exit_code == 0
     assert "warning" not in quiet.output
+
+
+def test_open_server_refuses_a_foreign_websocket(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a token the kernel websocket still refuses a page of another origin."""
+    from websockets.exceptions import InvalidStatus
+
+    for name in ("WORKBENCH_DB", "WORKBENCH_READ_ONLY", "WORKBENCH_TOKEN"):
+        monkeypatch.setenv(name, "")
+    app = create_app(notebooks=NOTEBOOKS, token=None, database=demo_db)
+    with uvicorn_thread(app) as base:
+        with pytest.raises(InvalidStatus) as info:
+            run_app_session(base, "ledger", headers={"Origin": "http://evil.example"}, timeout=20)
+        assert info.value.response.status_code == 403
+        assert run_app_session(base, "ledger").outcome == "succeeded"

@@ -142,16 +142,37 @@ def _version(path: Path) -> tuple[int, ...]:
     return tuple(parts)
 
 
+@contextmanager
+def _deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
+    """Interrupt whatever ``con`` runs once ``seconds`` have passed (repeatedly, until done)."""
+    done = threading.Event()
+
+    def watch() -> None:
+        if not done.wait(seconds):
+            while not done.wait(0.05):
+                con.interrupt()
+
+    dog = threading.Thread(target=watch, name="workbench-snapshot-deadline", daemon=True)
+    dog.start()
+    try:
+        yield
+    finally:
+        done.set()
+        dog.join()
+
+
 def snapshot_tables(
     path: str | os.PathLike[str] | None = None, *, timeout: float | None = None
 ) -> dict[str, pa.Table]:
     """Every table of the database as Arrow, read in one brief read-only open.
 
-    Shared by all viewers and rebuilt only when the file changed since the last read.
+    Shared by all viewers and rebuilt only when the file changed since the last read. The
+    read holds the file (against a writer) for at most ``timeout`` seconds, as a query may.
 
     Raises:
         StoreBusy: a writer held the file for longer than ``timeout`` seconds.
         StoreError: the file does not exist or its schema is not current.
+        duckdb.InterruptException: reading the tables took longer than ``timeout``.
     """
     from workbench.store import connect
 
@@ -163,7 +184,9 @@ def snapshot_tables(
         cached = _snapshots.get(target)
         if cached is not None and cached.version == version:
             return cached.tables
-        with connect(target, read_only=True, timeout=timeout) as con:
+        wait = config.busy_timeout() if timeout is None else timeout
+        with connect(target, read_only=True, timeout=wait) as con, _deadline(con, wait):
+            con.execute("SET enable_progress_bar = false")  # it would draw on the server's stdout
             names = [
                 str(row[0])
                 for row in con.sql(

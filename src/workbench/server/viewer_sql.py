@@ -172,7 +172,7 @@ def run_sql(
     if not text.strip():
         return SqlResult(max_rows=limits.max_rows)
     try:
-        with sandbox(db, limits=limits) as con:
+        with sandbox(db, limits=limits) as con:  # the snapshot read has the same deadline
             refused = _refusal(con, text)
             if refused is not None:
                 return SqlResult(error=refused, max_rows=limits.max_rows)
@@ -191,6 +191,14 @@ def run_sql(
     except StoreBusy:
         return SqlResult(
             error="the database is busy (a writer holds it): try again in a moment",
+            max_rows=limits.max_rows,
+        )
+    except WorkbenchError as exc:  # no database file, an old schema
+        return SqlResult(error=str(exc), max_rows=limits.max_rows)
+    except duckdb.InterruptException:  # reading the snapshot outlasted the deadline
+        return SqlResult(
+            error=f"reading the database took longer than the {limits.timeout:g} s deadline"
+            f" of viewer queries ({TIMEOUT_ENV})",
             max_rows=limits.max_rows,
         )
     except duckdb.Error as exc:
