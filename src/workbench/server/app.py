@@ -22,7 +22,6 @@ from __future__ import annotations
 import ast
 import html
 import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -176,8 +175,7 @@ def cancel_on_close_listener() -> Any:
 def _private_directories(notebooks: Path, database: Path) -> list[Path]:
     """Directories whose paths viewers must not see (shown as ``.`` instead)."""
     package_root = Path(__file__).resolve().parents[2]  # src/ or site-packages/
-    return [notebooks, notebooks.parent, database.parent, Path.cwd(), package_root,
-            Path(sys.prefix), Path.home()]  # fmt: skip
+    return [notebooks, notebooks.parent, database.parent, Path.cwd(), package_root, Path.home()]
 
 
 def create_app(
