@@ -10,7 +10,11 @@ Valuation and returns: :func:`value_series` (daily value and flows), :func:`dail
 Risk: :func:`risk_metrics`, :func:`drawdown`, :func:`rolling_risk`, :data:`CONVENTIONS`.
 Allocation: :func:`allocation`, :func:`group_summary`.
 Report: :class:`Report`, :func:`build_report`, :func:`load_report` (reads the store
-read-only), :func:`areport` (the same in a worker thread, for async callers).
+read-only), :func:`areport` (the same in a worker thread, for async callers), all in a
+reporting currency (:mod:`workbench.analytics.currency`, rates looked up by
+:mod:`workbench.analytics.fx`); :func:`explain_rates` lists the rates behind a position.
+The frame-level helpers above (positions, position_pnl, valued_positions, value_series)
+add amounts as they stand, in each row's own currency.
 
 Conventions are documented in README.md ("Conventions") and in each module's docstring.
 """
