@@ -192,6 +192,46 @@ def import_frame(
     )
 
 
+def import_mapped(
+    db: str | os.PathLike[str] | None,
+    rows: pl.DataFrame,
+    *,
+    source: str,
+    lines: list[int],
+    path: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import ledger rows mapped from another layout (a broker export) like a CSV file.
+
+    ``rows`` has the ledger columns as text and ``line`` = 1, 2, ... in apply order (one file
+    line may give several rows); ``lines[i]`` is the file line of the row ``line == i + 1``,
+    and errors name those file lines. ``path``: the file, hashed for the imports record.
+
+    Raises:
+        InvalidRows, OversoldError: as :func:`import_csv`, with the file's own line numbers.
+    """
+
+    def original(problems: list[InvalidRow]) -> list[InvalidRow]:
+        return [
+            InvalidRow(p.file, lines[p.line - 1] if 0 < p.line <= len(lines) else p.line, p.field, p.message)
+            for p in problems
+        ]
+
+    try:
+        return _apply(
+            db,
+            lambda: (rows, []),
+            source=source,
+            file_hash=lambda: file_facts(Path(path)).sha256 if path is not None else "",
+            dry_run=dry_run,
+        )
+    except OversoldError as exc:
+        problems = original(exc.problems)
+        raise OversoldError(str(InvalidRows(problems)), problems=problems) from exc
+    except InvalidRows as exc:
+        raise InvalidRows(original(exc.problems)) from exc
+
+
 def record_trade(
     db: str | os.PathLike[str] | None,
     *,

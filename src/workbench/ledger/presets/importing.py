@@ -1,0 +1,83 @@
+"""``workbench import`` for any layout: pick the preset, map, and hand the rows to the importer.
+
+report = import_any("data/workbench.duckdb", Path("schwab.csv"), dry_run=True)
+print("\\n".join(report.lines()))
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.ledger.importer import ImportResult, import_csv, import_mapped
+from workbench.ledger.presets import catalog
+from workbench.ledger.presets.convert import Conversion, convert_file
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What ``workbench import`` did: the importer's result and, for a broker file, the mapping."""
+
+    result: ImportResult
+    conversion: Conversion | None
+
+    def lines(self, *, show_mapping: bool = False) -> list[str]:
+        """Lines for people: the mapping and counts (``show_mapping``: with the rules)."""
+        out: list[str] = []
+        c = self.conversion
+        if c is not None:
+            out.append(f"{c.file}: preset {c.spec.name} ({c.spec.title})")
+            if show_mapping:
+                out.extend(c.spec.describe()[1:])
+            counts = ", ".join(f"{kind} {n}" for kind, n in c.counts().items()) or "none"
+            out.append(f"ledger rows by type: {counts}")
+            for reason, n in sorted(c.skipped.items()):
+                out.append(f"left out: {n} {reason}")
+            for text, lines in c.unknown.items():
+                shown = ", ".join(map(str, lines[:10])) + (" ..." if len(lines) > 10 else "")
+                out.append(f"not mapped: {text!r} on line{'s' if len(lines) > 1 else ''} {shown}")
+        elif show_mapping:
+            out.append(f"{self.result.source}: workbench's own ledger layout")
+        out.append(self.result.summary())
+        return out
+
+
+def import_any(
+    db: str | os.PathLike[str] | None,
+    path: Path,
+    *,
+    preset: str | None = None,
+    mapping: Path | None = None,
+    account: str | None = None,
+    skip_unknown: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import ``path`` in workbench's own layout or any broker layout, atomically.
+
+    ``preset`` forces a preset and ``mapping`` uses a mapping file; otherwise the header
+    picks (workbench's own layout when it is one).
+
+    Raises:
+        UnknownLayout, MappingError, InvalidRows, OversoldError, StoreBusy.
+    """
+    spec = catalog.load_mapping(mapping) if mapping else catalog.preset(preset) if preset else None
+    conversion = convert_file(path, spec=spec, account=account, skip_unknown=skip_unknown)
+    if conversion is None:
+        return ImportReport(import_csv(db, path, dry_run=dry_run), None)
+    result = import_mapped(
+        db,
+        conversion.rows,
+        source=str(path),
+        lines=conversion.lines,
+        path=path,
+        dry_run=dry_run,
+    )
+    return ImportReport(result, conversion)
+
+
+def preset_listing() -> list[str]:
+    """One line per preset: its name and title."""
+    specs = catalog.presets()
+    width = max(len(s.name) for s in specs)
+    return [f"{s.name.ljust(width)}  {s.title}" for s in specs]

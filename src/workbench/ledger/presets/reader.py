@@ -1,0 +1,151 @@
+"""Reading a broker export into a table of text cells, each row with the line it starts on.
+
+Broker files are not clean CSV: a title or disclaimer before the header, blank and summary
+rows, a footer after the data, rows with more fields than the header, a byte-order mark,
+Windows-1252 bytes, and (Interactive Brokers' activity statements) several tables in one
+file, each line starting with its section's name. This module finds the header a preset
+asks for and hands the rows under it on as text; it judges no value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from workbench.errors import InvalidRow, InvalidRows
+
+#: lines searched for a header before giving up
+HEADER_SEARCH = 400
+
+
+@dataclass(frozen=True)
+class Records:
+    """Every record of a file, as ``csv`` reads it, with the line each starts on."""
+
+    file: str
+    records: list[tuple[int, list[str]]]
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 (with or without a byte-order mark), else Windows-1252 (some exports are)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def read_records(path: Path) -> Records:
+    """All records of ``path``; a quoted field may span lines.
+
+    Raises:
+        InvalidRows: the file is missing, empty, or not readable as CSV (with the line).
+    """
+    name = str(path)
+    if not path.is_file():
+        raise InvalidRows([InvalidRow(name, 0, "file", "no such file")])
+    text = decode(path.read_bytes())
+    if not text.strip():
+        raise InvalidRows([InvalidRow(name, 1, "file", "empty file: expected a header row")])
+    return Records(name, list(_records(name, text)))
+
+
+def _records(name: str, text: str) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    while True:
+        start = reader.line_num + 1
+        try:
+            fields = next(reader, None)
+        except csv.Error as bad:
+            raise InvalidRows(
+                [InvalidRow(name, start, "file", f"not a readable CSV: {bad}")]
+            ) from bad
+        if fields is None:
+            return
+        yield start, fields
+
+
+def fold(name: str) -> str:
+    """A header cell as compared: stripped, lower case, inner blanks collapsed."""
+    return " ".join(name.strip().lower().split())
+
+
+def table_under(records: Records, header_at: int) -> Table:
+    """The rows after the record at index ``header_at`` as a :class:`Table`.
+
+    Rows longer than the header keep their extra fields joined to the last column with
+    commas (a Kraken trades export lists two ledger ids in its last field); shorter rows are
+    padded with empty cells.
+    """
+    _, header = records.records[header_at]
+    width = len(header)
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    for line, fields in records.records[header_at + 1 :]:
+        if len(fields) > width:
+            fields = [*fields[: width - 1], ",".join(fields[width - 1 :])]
+        elif len(fields) < width:
+            fields = fields + [""] * (width - len(fields))
+        lines.append(line)
+        rows.append(fields)
+    return Table(records.file, [h.strip() for h in header], rows, lines)
+
+
+@dataclass
+class Table:
+    """One table of a file: header cells, rows of text cells, and each row's line."""
+
+    file: str
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+
+    def frame(self) -> pl.DataFrame:
+        """Columns ``c0``, ``c1``, ... (text, empty cells as null) and ``line``."""
+        columns = list(zip(*self.rows, strict=True)) if self.rows else []
+        data: dict[str, pl.Series] = {}
+        for i in range(len(self.header)):
+            values = columns[i] if columns else ()
+            data[f"c{i}"] = pl.Series(f"c{i}", values, dtype=pl.String)
+        frame = pl.DataFrame(data).with_columns(
+            pl.all().str.strip_chars().replace("", None)
+        )
+        return frame.with_columns(pl.Series("line", self.lines, dtype=pl.Int64))
+
+
+def section_tables(records: Records, sections: set[str]) -> list[tuple[str, Table]]:
+    """Interactive Brokers' statement layout: ``Section,Header,...`` then ``Section,Data,...``.
+
+    Returns one table per header line of a wanted section (the section name and the
+    ``Header``/``Data`` marker dropped), in file order: a section that repeats its header
+    (another asset class, other columns) gives a second table.
+    """
+    wanted = {fold(s): s for s in sections}
+    tables: list[tuple[str, Table]] = []
+    current: dict[str, Table] = {}
+    for line, fields in records.records:
+        if len(fields) < 2:
+            continue
+        name = wanted.get(fold(fields[0]))
+        if name is None:
+            continue
+        marker = fold(fields[1])
+        if marker == "header":
+            table = Table(records.file, [h.strip() for h in fields[2:]], [], [])
+            current[name] = table
+            tables.append((name, table))
+            continue
+        table_or_none = current.get(name)
+        if marker != "data" or table_or_none is None:
+            continue
+        width = len(table_or_none.header)
+        cells = fields[2:]
+        if len(cells) > width:
+            cells = [*cells[: width - 1], ",".join(cells[width - 1 :])]
+        table_or_none.rows.append(cells + [""] * (width - len(cells)))
+        table_or_none.lines.append(line)
+    return tables
