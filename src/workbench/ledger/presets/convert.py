@@ -17,6 +17,7 @@ from workbench.ledger.presets import catalog, hooks
 from workbench.ledger.presets.engine import OUT_COLUMNS, Mapped, Options, map_table
 from workbench.ledger.presets.flex_xml import flex_tables
 from workbench.ledger.presets.legs import pair_legs
+from workbench.ledger.presets.refunds import net_refunds
 from workbench.ledger.presets.reader import Records, Table, read_records, section_tables, table_under
 from workbench.ledger.presets.spec import Spec
 
@@ -125,7 +126,7 @@ def convert_file(
         rows = pl.concat(mapped.frames, how="vertical_relaxed")
     else:
         rows = pl.DataFrame(schema={"src": pl.Int64, "sub": pl.Int32, **{c: pl.String for c in OUT_COLUMNS}})
-    rows = hooks.apply(spec.hook, rows)
+    rows = net_refunds(hooks.apply(spec.hook, rows))
     rows, leg_problems = pair_legs(rows, file=file)
     problems.extend(leg_problems)
     if problems:

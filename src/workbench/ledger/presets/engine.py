@@ -56,6 +56,13 @@ class _Columns:
             self.by_name.setdefault(fold(name), f"c{i}")
 
     def column(self, name: str, *, optional: bool, where: str) -> pl.Expr:
+        if " | " in name:
+            # the first of several names the file has (exports name one thing differently)
+            choices = [n.strip() for n in name.split(" | ")]
+            for choice in choices:
+                if choice.startswith(("#", "@")) or fold(choice) in self.by_name:
+                    return self.column(choice, optional=False, where=where)
+            name = choices[0]
         if name.startswith("@"):
             return pl.col(f"g_{name[1:]}")
         if re.fullmatch(r"#[0-9]+", name):
@@ -113,7 +120,13 @@ def _action(columns: _Columns, block: Block) -> pl.Expr:
             matches.append(lowered.is_in(list(rule.actions)))
         if rule.pattern is not None:
             matches.append(text.str.contains(f"(?i){rule.pattern}"))
-        expr = pl.when(pl.any_horizontal(matches)).then(pl.lit(index, pl.Int32)).otherwise(expr)
+        condition = pl.any_horizontal(matches)
+        if rule.when:
+            condition = condition & pl.all_horizontal(
+                columns.text(ref, f"{rule.where}.when").str.contains(f"(?i){pattern}").fill_null(False)
+                for ref, pattern in rule.when
+            )
+        expr = pl.when(condition).then(pl.lit(index, pl.Int32)).otherwise(expr)
     return expr
 
 

@@ -39,6 +39,13 @@ def flex_tables(path: Path) -> list[tuple[str, Table]]:
     except ET.ParseError as exc:
         where = exc.position[0] if exc.position else 1
         raise InvalidRows([InvalidRow(name, where, "file", f"not well-formed XML: {exc}")]) from exc
+    for _, attrs in rows["Trade"]:
+        # older statements give cost, not tradePrice: the price is cost per unit
+        if not attrs.get("tradePrice") and attrs.get("cost") and attrs.get("quantity"):
+            try:
+                attrs["tradePrice"] = repr(abs(float(attrs["cost"]) / float(attrs["quantity"])))
+            except (ValueError, ZeroDivisionError):
+                pass
     tables = []
     for kind, found in rows.items():
         if not found:

@@ -90,6 +90,10 @@ def table_under(records: Records, header_at: int) -> Table:
             fields = [*fields[: width - 1], ",".join(fields[width - 1 :])]
         elif len(fields) < width:
             fields = fields + [""] * (width - len(fields))
+        if rows and fields[-1] and rows[-1][-1] and not any(f.strip() for f in fields[:-1]):
+            # a last field wrapped onto a line of its own (a DEGIRO order id): rejoin it
+            rows[-1][-1] += fields[-1]
+            continue
         lines.append(line)
         rows.append(fields)
     return Table(records.file, [h.strip() for h in header], rows, lines)

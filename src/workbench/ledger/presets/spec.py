@@ -32,7 +32,7 @@ from workbench.errors import MappingError
 #: types a rule may give: the ledger's, FX (a currency exchange), SKIP (ignored on purpose)
 RULE_TYPES = (
     "BUY", "SELL", "DIVIDEND", "INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL", "SPLIT",
-    "FX", "SKIP",
+    "FX", "SKIP", "TAX_REFUND", "FEE_REFUND",
 )  # fmt: skip
 #: ledger fields a column may feed (``action`` is the text the rules match)
 FIELDS = (
@@ -76,6 +76,7 @@ class Rule:
     also: tuple[Rule, ...] = ()
     settle: dict[str, Ref] = field(default_factory=dict)
     pair_by: tuple[Ref, ...] = ()
+    when: tuple[tuple[Ref, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ class _Checker:
             return None
         allowed = ("type", "columns") if nested else (
             "action", "pattern", "type", "if_negative", "sign", "columns", "extract", "also",
-            "settle", "pair_by",
+            "settle", "pair_by", "when",
         )  # fmt: skip
         self.keys(where, table, allowed)
         kind = table.get("type")
@@ -277,6 +278,7 @@ class _Checker:
             also=tuple(also),
             settle=settle,
             pair_by=tuple(pair_by),
+            when=self.filters(f"{where}.when", table.get("when", [])),
         )
 
     def block(self, where: str, table: dict[str, Any], section: str | None) -> Block:
@@ -359,7 +361,7 @@ def parse_spec(data: dict[str, Any], *, source: str, name: str | None = None) ->
     else:
         headers = (check.strings("header", raw_header),) if raw_header else ()
     blocks: list[Block] = []
-    if kind == "sections":
+    if kind in ("sections", "ibkr-flex-xml"):
         sections = data.get("sections")
         if not isinstance(sections, dict) or not sections:
             check.fail("sections", "expected [sections.NAME] tables")
