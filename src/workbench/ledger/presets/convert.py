@@ -132,7 +132,8 @@ def convert_file(
     if problems:
         problems.sort(key=lambda p: p.line)
         raise InvalidRows(problems)
-    rows = hooks.sub_units(rows)
+    # by date (a stable sort: within a day the file's order, made oldest first, stays)
+    rows = hooks.sub_units(rows).sort("date", maintain_order=True, nulls_last=True)
     lines = rows["src"].to_list()
     ordered = rows.select(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("line"), *LEDGER_TEXT

@@ -39,7 +39,10 @@ def number(text: pl.Expr, *, decimal: str, thousands: str) -> pl.Expr:
     negative = t.str.contains(r"^\(.*\)$") | t.str.contains(r"^[^0-9.,]*-")
     t = t.str.replace(r"^[^0-9.,]+", "").str.replace(r"[^0-9]+$", "")
     if decimal == "auto":
-        comma_decimal = t.str.contains(r",[0-9]*(?:[eE][-+]?[0-9]+)?$")
+        # "26,45", "0,7667" and "1.000,98" have a decimal comma; "1,000" and "89,162.28" not
+        comma_decimal = t.str.contains(r",(?:[0-9]{1,2}|[0-9]{4,})$") | t.str.contains(
+            r"\.[0-9]{3},[0-9]+$"
+        )
         t = (
             pl.when(comma_decimal)
             .then(t.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
