@@ -55,7 +55,7 @@ def _books(db: Path) -> dict[str, object]:
     }
 
 
-def D(text: str) -> Decimal:  # noqa: N802 (reads like a literal)
+def D(text: str) -> Decimal:
     return Decimal(text)
 
 
@@ -92,7 +92,9 @@ def test_ibkr_flex_xml_by_content(db_path: Path) -> None:
     assert books["cash"] == {"CAD": D("4497.2")}
     assert (books["dividends"], books["taxes"], books["fees"]) == (D("12"), D("1.8"), D("13"))
     with connect(db_path, read_only=True) as con:
-        assert con.execute("SELECT DISTINCT account FROM transactions").fetchall() == [("U2222222",)]
+        assert con.execute("SELECT DISTINCT account FROM transactions").fetchall() == [
+            ("U2222222",)
+        ]
 
 
 def test_ibkr_flex_cash_nets_refunds(db_path: Path) -> None:
@@ -125,8 +127,11 @@ def test_revolut_money_strings(db_path: Path) -> None:
 def test_trading212_fx_settlement_frame() -> None:
     """Trading 212: a USD buy paid in EUR is an FX row then the BUY; a sell the reverse."""
     conversion = convert_file(FIXTURES / "trading212.csv")
-    assert conversion is not None and conversion.spec.name == "trading212"
-    rows = conversion.rows.select("type", "symbol", "quantity", "price", "fee", "amount", "currency")
+    assert conversion is not None
+    assert conversion.spec.name == "trading212"
+    rows = conversion.rows.select(
+        "type", "symbol", "quantity", "price", "fee", "amount", "currency"
+    )
     got = [tuple(r) for r in rows.iter_rows()]
     assert got == [
         ("DEPOSIT", None, None, None, None, "1000", "EUR"),
@@ -150,10 +155,13 @@ def test_trading212_fx_settlement_frame() -> None:
 def test_degiro_decimal_commas_isin_and_autofx_frame() -> None:
     """DEGIRO: decimal commas, a wrapped order id, ISIN-only products, an AutoFX pair."""
     conversion = convert_file(FIXTURES / "degiro_nl.csv")
-    assert conversion is not None and conversion.spec.name == "degiro"
+    assert conversion is not None
+    assert conversion.spec.name == "degiro"
     got = [
         tuple(r)
-        for r in conversion.rows.select("date", "type", "symbol", "quantity", "price", "amount", "currency").iter_rows()
+        for r in conversion.rows.select(
+            "date", "type", "symbol", "quantity", "price", "amount", "currency"
+        ).iter_rows()
     ]
     assert got == [
         ("2024-01-03", "DEPOSIT", None, None, None, "1000.98", "EUR"),
@@ -173,7 +181,8 @@ def test_degiro_decimal_commas_isin_and_autofx_frame() -> None:
 def test_ibkr_flex_trades_currency_trade_frame() -> None:
     """IBKR Flex trades CSV: an EUR.USD buy is an FX row buying EUR at the trade price."""
     conversion = convert_file(FIXTURES / "ibkr_flex_trades.csv")
-    assert conversion is not None and conversion.spec.name == "ibkr-flex-trades"
+    assert conversion is not None
+    assert conversion.spec.name == "ibkr-flex-trades"
     first = conversion.rows.row(0, named=True)
     assert (first["type"], first["symbol"], first["quantity"], first["price"], first["fee"], first["currency"]) == (
         "FX", "EUR", "1000", "1.1", "2", "USD",
@@ -198,7 +207,8 @@ def test_ibkr_flex_trades_currency_trade_frame() -> None:
 def test_detection_picks_the_preset(name: str, preset: str) -> None:
     """Each fixture's header picks its broker's preset."""
     conversion = convert_file(FIXTURES / name)
-    assert conversion is not None and conversion.spec.name == preset
+    assert conversion is not None
+    assert conversion.spec.name == preset
 
 
 def test_reimport_adds_nothing(db_path: Path) -> None:

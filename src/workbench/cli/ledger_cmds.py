@@ -33,14 +33,18 @@ def init_cmd(db: Path) -> None:
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--dry-run", is_flag=True, help="Show the preset, mapping and counts; store nothing.")
-@click.option("--preset", "preset", metavar="NAME", help="Use this broker preset (see --list-presets).")
+@click.option(
+    "--preset", "preset", metavar="NAME", help="Use this broker preset (see --list-presets)."
+)
 @click.option(
     "--mapping",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Map the file with this TOML mapping file (README \"Broker exports\").",
+    help='Map the file with this TOML mapping file (README "Broker exports").',
 )
 @click.option("--account", metavar="A", help="Account for rows the file names none for.")
-@click.option("--skip-unknown", is_flag=True, help="Leave out rows with an unmapped action (counted).")
+@click.option(
+    "--skip-unknown", is_flag=True, help="Leave out rows with an unmapped action (counted)."
+)
 @click.option("--list-presets", is_flag=True, help="List the broker presets and exit.")
 @db_option
 def import_cmd(

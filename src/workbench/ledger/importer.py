@@ -213,7 +213,12 @@ def import_mapped(
 
     def original(problems: list[InvalidRow]) -> list[InvalidRow]:
         return [
-            InvalidRow(p.file, lines[p.line - 1] if 0 < p.line <= len(lines) else p.line, p.field, p.message)
+            InvalidRow(
+                p.file,
+                lines[p.line - 1] if 0 < p.line <= len(lines) else p.line,
+                p.field,
+                p.message,
+            )
             for p in problems
         ]
 

@@ -17,8 +17,14 @@ from workbench.ledger.presets import catalog, hooks
 from workbench.ledger.presets.engine import OUT_COLUMNS, Mapped, Options, map_table
 from workbench.ledger.presets.flex_xml import flex_tables
 from workbench.ledger.presets.legs import pair_legs
+from workbench.ledger.presets.reader import (
+    Records,
+    Table,
+    read_records,
+    section_tables,
+    table_under,
+)
 from workbench.ledger.presets.refunds import net_refunds
-from workbench.ledger.presets.reader import Records, Table, read_records, section_tables, table_under
 from workbench.ledger.presets.spec import Spec
 
 LEDGER_TEXT = tuple(c for c in OUT_COLUMNS if c != "pair")
@@ -49,7 +55,9 @@ class Conversion:
         return sum(len(lines) for lines in self.unknown.values())
 
 
-def _tables(spec: Spec, records: Records | None, path: Path, at: int) -> list[tuple[str | None, Table]]:
+def _tables(
+    spec: Spec, records: Records | None, path: Path, at: int
+) -> list[tuple[str | None, Table]]:
     if spec.kind == "ibkr-flex-xml":
         wanted = {b.section or "" for b in spec.blocks}
         return [(name, table) for name, table in flex_tables(path) if name in wanted]
@@ -92,8 +100,15 @@ def convert_file(
         located = catalog.header_index(spec, records)
         if located is None:
             raise InvalidRows(
-                [InvalidRow(file, 1, "header", f"no header with the columns {spec.name} needs: "
-                            + " or ".join(", ".join(s) for s in catalog.signatures(spec)))]
+                [
+                    InvalidRow(
+                        file,
+                        1,
+                        "header",
+                        f"no header with the columns {spec.name} needs: "
+                        + " or ".join(", ".join(s) for s in catalog.signatures(spec)),
+                    )
+                ]
             )
         at = located[0]
     options = Options(account=account, base_currency=base_currency)
@@ -125,7 +140,9 @@ def convert_file(
     if mapped.frames:
         rows = pl.concat(mapped.frames, how="vertical_relaxed")
     else:
-        rows = pl.DataFrame(schema={"src": pl.Int64, "sub": pl.Int32, **{c: pl.String for c in OUT_COLUMNS}})
+        rows = pl.DataFrame(
+            schema={"src": pl.Int64, "sub": pl.Int32, **{c: pl.String for c in OUT_COLUMNS}}
+        )
     rows = net_refunds(hooks.apply(spec.hook, rows))
     rows, leg_problems = pair_legs(rows, file=file)
     problems.extend(leg_problems)
@@ -135,11 +152,11 @@ def convert_file(
     # by date (a stable sort: within a day the file's order, made oldest first, stays)
     rows = hooks.sub_units(rows).sort("date", maintain_order=True, nulls_last=True)
     lines = rows["src"].to_list()
-    ordered = rows.select(
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("line"), *LEDGER_TEXT
-    )
+    ordered = rows.select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("line"), *LEDGER_TEXT)
     if mapped.unknown:
-        mapped.skipped["unknown action (--skip-unknown)"] += sum(len(x) for x in mapped.unknown.values())
+        mapped.skipped["unknown action (--skip-unknown)"] += sum(
+            len(x) for x in mapped.unknown.values()
+        )
     return Conversion(spec, file, ordered, lines, mapped.skipped, mapped.unknown)
 
 

@@ -123,7 +123,9 @@ def _action(columns: _Columns, block: Block) -> pl.Expr:
         condition = pl.any_horizontal(matches)
         if rule.when:
             condition = condition & pl.all_horizontal(
-                columns.text(ref, f"{rule.where}.when").str.contains(f"(?i){pattern}").fill_null(False)
+                columns.text(ref, f"{rule.where}.when")
+                .str.contains(f"(?i){pattern}")
+                .fill_null(False)
                 for ref, pattern in rule.when
             )
         expr = pl.when(condition).then(pl.lit(index, pl.Int32)).otherwise(expr)
@@ -167,7 +169,9 @@ def map_table(spec: Spec, block: Block, table: Table, options: Options) -> Mappe
     for reason, count in counts.items():
         if count:
             out.skipped[f"{reason} rows"] += int(count)
-    frame = frame.filter(~(pl.col("_blank") | pl.col("_skip") | pl.col("_drop") | pl.col("_nothing")))
+    frame = frame.filter(
+        ~(pl.col("_blank") | pl.col("_skip") | pl.col("_drop") | pl.col("_nothing"))
+    )
     if frame.is_empty():
         return out
     frame = frame.with_columns(_action(columns, block).alias("_rule"))
@@ -195,7 +199,16 @@ def map_table(spec: Spec, block: Block, table: Table, options: Options) -> Mappe
 def _merged(block: Block, rule: Rule, groups: list[str]) -> dict[str, Ref]:
     fields = dict(block.columns)
     for name in groups:
-        if name in fields or name in ("quantity", "price", "currency", "symbol", "amount", "fee", "ratio", "note"):
+        if name in fields or name in (
+            "quantity",
+            "price",
+            "currency",
+            "symbol",
+            "amount",
+            "fee",
+            "ratio",
+            "note",
+        ):
             fields[name] = Ref("column", (f"@{name}",))
     fields.update(rule.columns)
     return fields
@@ -282,7 +295,9 @@ def _rows(
             )
     sign_field = numbers.get(rule.sign) if rule.if_negative else None
     if sign_field is not None and rule.if_negative:
-        exprs["type"] = pl.when(sign_field < 0).then(pl.lit(rule.if_negative)).otherwise(pl.lit(kind))
+        exprs["type"] = (
+            pl.when(sign_field < 0).then(pl.lit(rule.if_negative)).otherwise(pl.lit(kind))
+        )
     else:
         exprs["type"] = pl.lit(kind)
     legs = kind == "FX" and bool(rule.pair_by)
@@ -299,7 +314,9 @@ def _rows(
             exprs[name] = columns.text(fields[name], f"{where}.{name}")
     if "currency" not in exprs or spec.currency:
         default = pl.lit(spec.currency or options.base_currency, dtype=pl.String)
-        exprs["currency"] = pl.coalesce(exprs["currency"], default) if "currency" in exprs else default
+        exprs["currency"] = (
+            pl.coalesce(exprs["currency"], default) if "currency" in exprs else default
+        )
     account = pl.lit(options.account, dtype=pl.String)
     exprs["account"] = (
         pl.coalesce(columns.text(fields["account"], "columns.account"), account)
@@ -358,9 +375,15 @@ def _settlements(
     """
     where = f"{rule.where}.settle"
     settle_ccy = (
-        columns.text(rule.settle["currency"], f"{where}.currency") if "currency" in rule.settle else pl.lit(None, pl.String)
+        columns.text(rule.settle["currency"], f"{where}.currency")
+        if "currency" in rule.settle
+        else pl.lit(None, pl.String)
     )
-    total = columns.number(rule.settle["amount"], f"{where}.amount").abs() if "amount" in rule.settle else pl.lit(None, v.NUMBER)
+    total = (
+        columns.number(rule.settle["amount"], f"{where}.amount").abs()
+        if "amount" in rule.settle
+        else pl.lit(None, v.NUMBER)
+    )
     fee = (
         columns.number(rule.settle["fee"], f"{where}.fee").abs().fill_null(0)
         if "fee" in rule.settle
@@ -391,7 +414,9 @@ def _settlements(
     if legs_rows.is_empty():
         return main, []
     main = joined.select(
-        "src", "sub", *(c for c in OUT_COLUMNS if c != "fee"),
+        "src",
+        "sub",
+        *(c for c in OUT_COLUMNS if c != "fee"),
         pl.when(pl.col("_needs")).then(pl.lit("0")).otherwise(pl.col("fee")).alias("fee"),
     ).select("src", "sub", *OUT_COLUMNS)
     is_buy = pl.col("type") == "BUY"
@@ -402,7 +427,9 @@ def _settlements(
         "account",
         pl.lit("FX").alias("type"),
         pl.when(is_buy).then(pl.col("currency")).otherwise(pl.col("_ccy")).alias("symbol"),
-        v.to_text(pl.when(is_buy).then(gross).otherwise(pl.col("_total") + pl.col("_fee"))).alias("quantity"),
+        v.to_text(pl.when(is_buy).then(gross).otherwise(pl.col("_total") + pl.col("_fee"))).alias(
+            "quantity"
+        ),
         v.to_text(
             pl.when(is_buy)
             .then((pl.col("_total") - pl.col("_fee")) / gross)

@@ -7,6 +7,7 @@ each element is kept for messages.
 
 from __future__ import annotations
 
+import contextlib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -42,17 +43,18 @@ def flex_tables(path: Path) -> list[tuple[str, Table]]:
     for _, attrs in rows["Trade"]:
         # older statements give cost, not tradePrice: the price is cost per unit
         if not attrs.get("tradePrice") and attrs.get("cost") and attrs.get("quantity"):
-            try:
+            with contextlib.suppress(ValueError, ZeroDivisionError):
                 attrs["tradePrice"] = repr(abs(float(attrs["cost"]) / float(attrs["quantity"])))
-            except (ValueError, ZeroDivisionError):
-                pass
     tables = []
     for kind, found in rows.items():
         if not found:
             continue
         header = list(dict.fromkeys(key for _, attrs in found for key in attrs))
         table = Table(
-            name, header, [[attrs.get(h, "") for h in header] for _, attrs in found], [ln for ln, _ in found]
+            name,
+            header,
+            [[attrs.get(h, "") for h in header] for _, attrs in found],
+            [ln for ln, _ in found],
         )
         tables.append((kind, table))
     return tables

@@ -23,9 +23,7 @@ KRAKEN_ASSETS = {
 
 def _kraken(rows: pl.DataFrame) -> pl.DataFrame:
     """Kraken's ``XXBT``/``ZEUR`` codes as ``BTC``/``EUR`` (staked ``.S``/``.M`` kept apart)."""
-    return rows.with_columns(
-        pl.col(c).replace(KRAKEN_ASSETS) for c in ("symbol", "currency")
-    )
+    return rows.with_columns(pl.col(c).replace(KRAKEN_ASSETS) for c in ("symbol", "currency"))
 
 
 HOOKS: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {"kraken": _kraken}

@@ -115,9 +115,7 @@ class Table:
         for i in range(len(self.header)):
             values = columns[i] if columns else ()
             data[f"c{i}"] = pl.Series(f"c{i}", values, dtype=pl.String)
-        frame = pl.DataFrame(data).with_columns(
-            pl.all().str.strip_chars().replace("", None)
-        )
+        frame = pl.DataFrame(data).with_columns(pl.all().str.strip_chars().replace("", None))
         return frame.with_columns(pl.Series("line", self.lines, dtype=pl.Int64))
 
 

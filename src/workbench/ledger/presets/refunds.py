@@ -35,9 +35,11 @@ def net_refunds(rows: pl.DataFrame) -> pl.DataFrame:
         amounts[i] = Decimal(amount or 0)
         keys.setdefault((kind, account, currency, symbol), []).append(i)
     changed: dict[int, tuple[str, str | None, str | None]] = {}
-    for i, kind, account, currency, symbol, amount, note in indexed.filter(is_refund).select(
-        "_i", "type", "account", "currency", "symbol", "amount", "note"
-    ).iter_rows():
+    for i, kind, account, currency, symbol, amount, note in (
+        indexed.filter(is_refund)
+        .select("_i", "type", "account", "currency", "symbol", "amount", "note")
+        .iter_rows()
+    ):
         left = Decimal(amount or 0)
         candidates = keys.get((REFUNDS[kind], account, currency, symbol), [])
         exact = [c for c in candidates if amounts[c] == left]
@@ -49,7 +51,11 @@ def net_refunds(rows: pl.DataFrame) -> pl.DataFrame:
             left -= take
         if left > 0:
             what = "tax" if kind == "TAX_REFUND" else "fee"
-            changed[i] = ("INTEREST", _text(left), f"refund of {what}" + (f" | {note}" if note else ""))
+            changed[i] = (
+                "INTEREST",
+                _text(left),
+                f"refund of {what}" + (f" | {note}" if note else ""),
+            )
         else:
             changed[i] = ("", None, None)
     updates = pl.DataFrame(
@@ -70,6 +76,7 @@ def net_refunds(rows: pl.DataFrame) -> pl.DataFrame:
     )
     # charges refunded in full, and refunds used up, leave no row
     gone = (pl.col("type") == "") | (
-        pl.col("type").is_in(list(REFUNDS.values())) & (pl.col("amount").cast(pl.Decimal(38, 8)) == 0)
+        pl.col("type").is_in(list(REFUNDS.values()))
+        & (pl.col("amount").cast(pl.Decimal(38, 8)) == 0)
     )
     return out.filter(~gone).drop("_i", "_type", "_amount", "_note")

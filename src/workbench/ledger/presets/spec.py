@@ -146,7 +146,10 @@ class _Checker:
     def keys(self, where: str, table: dict[str, Any], allowed: tuple[str, ...]) -> None:
         for key in table:
             if key not in allowed:
-                self.fail(f"{where}.{key}".lstrip("."), f"unknown key (expected one of {', '.join(allowed)})")
+                self.fail(
+                    f"{where}.{key}".lstrip("."),
+                    f"unknown key (expected one of {', '.join(allowed)})",
+                )
 
     def strings(self, where: str, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
@@ -236,7 +239,9 @@ class _Checker:
         ):
             self.fail(f"{where}.if_negative", f"{negative!r} is not one of {', '.join(RULE_TYPES)}")
             negative = None
-        actions = tuple(a.strip().lower() for a in self.strings(f"{where}.action", table.get("action", [])))
+        actions = tuple(
+            a.strip().lower() for a in self.strings(f"{where}.action", table.get("action", []))
+        )
         pattern = self.regex(f"{where}.pattern", table["pattern"]) if "pattern" in table else None
         if not nested and not actions and pattern is None:
             self.fail(where, "give action (texts) or pattern (a regular expression)")
@@ -253,7 +258,10 @@ class _Checker:
                 regex = self.regex(f"{where}.extract.pattern", spec["pattern"])
                 if column is not None and regex is not None:
                     if not re.compile(regex).groupindex:
-                        self.fail(f"{where}.extract.pattern", "needs named groups, e.g. (?P<quantity>[0-9.]+)")
+                        self.fail(
+                            f"{where}.extract.pattern",
+                            "needs named groups, e.g. (?P<quantity>[0-9.]+)",
+                        )
                     extract = (column, regex)
         also: list[Rule] = []
         for i, sub in enumerate(table.get("also", [])):
@@ -348,9 +356,14 @@ def parse_spec(data: dict[str, Any], *, source: str, name: str | None = None) ->
         check.fail("format.decimal", f"expected '.', ',' or 'auto', not {decimal!r}")
     thousands = fmt.get("thousands", "," if decimal == "." else ".")
     if thousands not in (",", ".", " ", "'", "") or thousands == decimal:
-        check.fail("format.thousands", f"expected ',', '.', ' ', \"'\" or '' (not the decimal), not {thousands!r}")
+        check.fail(
+            "format.thousands",
+            f"expected ',', '.', ' ', \"'\" or '' (not the decimal), not {thousands!r}",
+        )
     currency = fmt.get("currency")
-    if currency is not None and not (isinstance(currency, str) and re.fullmatch(r"[A-Za-z]{3,5}", currency)):
+    if currency is not None and not (
+        isinstance(currency, str) and re.fullmatch(r"[A-Za-z]{3,5}", currency)
+    ):
         check.fail("format.currency", f"not a currency code: {currency!r}")
     order = data.get("order", "auto")
     if order not in ORDERS:

@@ -19,7 +19,12 @@ EMPTY_MARKS = ("-", "--", "n/a", "N/A", "Not available")
 
 _SIGNS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW", "₿": "BTC"}
 #: sub-units quoted by exchanges: code -> (main currency, units per main unit)
-SUB_UNITS = {"GBX": ("GBP", 100), "GBP_PENCE": ("GBP", 100), "ZAC": ("ZAR", 100), "ILA": ("ILS", 100)}
+SUB_UNITS = {
+    "GBX": ("GBP", 100),
+    "GBP_PENCE": ("GBP", 100),
+    "ZAC": ("ZAR", 100),
+    "ILA": ("ILS", 100),
+}
 
 
 def present(text: pl.Expr) -> pl.Expr:
