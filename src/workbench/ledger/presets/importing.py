@@ -37,8 +37,6 @@ class ImportReport:
             for text, lines in c.unknown.items():
                 shown = ", ".join(map(str, lines[:10])) + (" ..." if len(lines) > 10 else "")
                 out.append(f"not mapped: {text!r} on line{'s' if len(lines) > 1 else ''} {shown}")
-        elif show_mapping:
-            out.append(f"{self.result.source}: workbench's own ledger layout")
         out.append(self.result.summary())
         return out
 

@@ -18,7 +18,49 @@ from workbench.errors import InvalidRow
 
 #: currencies (and stablecoins held as cash): a leg in anything else is an asset
 CASH = frozenset(
-    ["USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "HKD", "SGD", "CNY", "CNH", "INR", "KRW", "ZAR", "ILS", "MXN", "BRL", "TRY", "RUB", "THB", "TWD", "IDR", "MYR", "PHP", "AED", "SAR", "RON", "BGN", "ISK", "USDC", "USDT", "DAI", "BUSD", "EURC"]
+    [
+        "USD",
+        "EUR",
+        "GBP",
+        "CHF",
+        "JPY",
+        "CAD",
+        "AUD",
+        "NZD",
+        "SEK",
+        "NOK",
+        "DKK",
+        "PLN",
+        "CZK",
+        "HUF",
+        "HKD",
+        "SGD",
+        "CNY",
+        "CNH",
+        "INR",
+        "KRW",
+        "ZAR",
+        "ILS",
+        "MXN",
+        "BRL",
+        "TRY",
+        "RUB",
+        "THB",
+        "TWD",
+        "IDR",
+        "MYR",
+        "PHP",
+        "AED",
+        "SAR",
+        "RON",
+        "BGN",
+        "ISK",
+        "USDC",
+        "USDT",
+        "DAI",
+        "BUSD",
+        "EURC",
+    ]
 )
 
 
