@@ -18,8 +18,10 @@ from workbench.ledger.presets.engine import OUT_COLUMNS, Mapped, Options, map_ta
 from workbench.ledger.presets.flex_xml import flex_tables
 from workbench.ledger.presets.legs import pair_legs
 from workbench.ledger.presets.reader import (
+    HEADER_SEARCH,
     Records,
     Table,
+    fast_table,
     read_records,
     section_tables,
     table_under,
@@ -64,8 +66,9 @@ def _tables(
     assert records is not None
     if spec.kind == "sections":
         wanted = {b.section or "" for b in spec.blocks}
-        return [(name, table) for name, table in section_tables(records, wanted)]
-    return [(None, table_under(records, at))]
+        return [(name, table) for name, table in section_tables(records.all(), wanted)]
+    fast = fast_table(records, at)
+    return [(None, fast if fast is not None else table_under(records.all(), at))]
 
 
 def convert_file(
@@ -88,7 +91,11 @@ def convert_file(
     """
     file = str(path)
     xml = _is_xml(path)
-    records = None if xml and (spec is None or spec.kind == "ibkr-flex-xml") else read_records(path)
+    records = (
+        None
+        if xml and (spec is None or spec.kind == "ibkr-flex-xml")
+        else read_records(path, limit=HEADER_SEARCH)
+    )
     at = 0
     if spec is None:
         assert records is not None or xml

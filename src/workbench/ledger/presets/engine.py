@@ -243,9 +243,9 @@ def _map_rule(
         keep = sub[value].cast(v.NUMBER, strict=False).fill_null(0) != 0
         out.frames.append(sub.filter(keep))
     if rule.settle and rule.type in ("BUY", "SELL"):
-        main, extra = _settlements(columns, rule, main, rows)
+        main, settled = _settlements(columns, rule, main, rows)
         out.frames[-1] = main
-        out.frames.extend(extra)
+        out.frames.extend(settled)
 
 
 def _rows(

@@ -26,14 +26,15 @@ def flex_tables(path: Path) -> list[tuple[str, Table]]:
     """
     name = str(path)
     rows: dict[str, list[tuple[int, dict[str, str]]]] = {k: [] for k in KINDS}
-    parser = ET.XMLPullParser(events=("start",))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
     try:
         with path.open("rb") as handle:
             line = 1
             for chunk in handle:
                 parser.feed(chunk)
-                for _, element in parser.read_events():
-                    if element.tag in rows:
+                for event in parser.read_events():
+                    element = event[-1]
+                    if isinstance(element, ET.Element) and element.tag in rows:
                         rows[element.tag].append((line, dict(element.attrib)))
                 line += 1
         parser.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,19 @@ HEADER_SEARCH = 400
 
 @dataclass(frozen=True)
 class Records:
-    """Every record of a file, as ``csv`` reads it, with the line each starts on."""
+    """The records of a file (all, or the first ``limit``), as ``csv`` reads them, with the
+    line each starts on, and the file's text."""
 
     file: str
     records: list[tuple[int, list[str]]]
+    text: str = ""
+    complete: bool = True
+
+    def all(self) -> Records:
+        """Every record (parsing the rest of the text when only a head was read)."""
+        if self.complete:
+            return self
+        return Records(self.file, list(_records(self.file, self.text)), self.text, True)
 
 
 def decode(raw: bytes) -> str:
@@ -39,8 +49,9 @@ def decode(raw: bytes) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
-def read_records(path: Path) -> Records:
-    """All records of ``path``; a quoted field may span lines.
+def read_records(path: Path, *, limit: int | None = None) -> Records:
+    """The records of ``path`` (the first ``limit`` only, if given); a quoted field may span
+    lines.
 
     Raises:
         InvalidRows: the file is missing, empty, or not readable as CSV (with the line).
@@ -51,7 +62,10 @@ def read_records(path: Path) -> Records:
     text = decode(path.read_bytes())
     if not text.strip():
         raise InvalidRows([InvalidRow(name, 1, "file", "empty file: expected a header row")])
-    return Records(name, list(_records(name, text)))
+    if limit is None:
+        return Records(name, list(_records(name, text)), text, True)
+    head = list(itertools.islice(_records(name, text), limit + 1))
+    return Records(name, head[:limit], text, len(head) <= limit)
 
 
 def _records(name: str, text: str) -> Iterator[tuple[int, list[str]]]:
@@ -101,15 +115,19 @@ def table_under(records: Records, header_at: int) -> Table:
 
 @dataclass
 class Table:
-    """One table of a file: header cells, rows of text cells, and each row's line."""
+    """One table of a file: header cells, rows of text cells, and each row's line (or the
+    frame of them, already built)."""
 
     file: str
     header: list[str]
     rows: list[list[str]]
     lines: list[int]
+    built: pl.DataFrame | None = None
 
     def frame(self) -> pl.DataFrame:
         """Columns ``c0``, ``c1``, ... (text, empty cells as null) and ``line``."""
+        if self.built is not None:
+            return self.built
         columns = list(zip(*self.rows, strict=True)) if self.rows else []
         data: dict[str, pl.Series] = {}
         for i in range(len(self.header)):
@@ -117,6 +135,40 @@ class Table:
             data[f"c{i}"] = pl.Series(f"c{i}", values, dtype=pl.String)
         frame = pl.DataFrame(data).with_columns(pl.all().str.strip_chars().replace("", None))
         return frame.with_columns(pl.Series("line", self.lines, dtype=pl.Int64))
+
+
+def fast_table(records: Records, header_at: int) -> Table | None:
+    """The rows under the header record ``header_at``, parsed by Polars (fast), or None when
+    line numbers could not be trusted that way: a record spanning lines, a field wrapped onto
+    a line of its own, or a parse Polars refuses. :func:`table_under` reads those."""
+    header_line, header = records.records[header_at]
+    text = records.text
+    physical = text.count("\n") + (0 if text.endswith("\n") else 1)
+    body = physical - header_line
+    try:
+        frame = pl.read_csv(
+            text.encode("utf-8"),
+            skip_lines=header_line - 1,
+            has_header=True,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, pl.exceptions.ShapeError):
+        return None
+    if frame.height != body or frame.width != len(header):
+        return None
+    names = [f"c{i}" for i in range(frame.width)]
+    frame = frame.rename(dict(zip(frame.columns, names, strict=True))).with_columns(
+        pl.all().str.strip_chars().replace("", None)
+    )
+    if frame.width > 1:
+        wrapped = frame.select(
+            (pl.col(names[-1]).is_not_null() & pl.all_horizontal(pl.col(c).is_null() for c in names[:-1])).any()
+        ).item()
+        if wrapped:
+            return None
+    frame = frame.with_columns(pl.int_range(header_line + 1, header_line + 1 + frame.height, dtype=pl.Int64).alias("line"))
+    return Table(records.file, [h.strip() for h in header], [], [], built=frame)
 
 
 def section_tables(records: Records, sections: set[str]) -> list[tuple[str, Table]]:
