@@ -264,16 +264,17 @@ def _rows(
     where = rule.where
     file = columns.table.file
     exprs: dict[str, pl.Expr] = {}
-    problems: list[tuple[pl.Expr, str, pl.Expr]] = []
+    # parsed once into helper columns, then read by the outputs and the checks
+    staged: dict[str, pl.Expr] = {}
+    checks: list[tuple[str, pl.Expr, pl.Expr]] = []
     raw_date = columns.text(fields["date"], "columns.date")
-    parsed_date = v.date(raw_date, spec.dates)
-    exprs["date"] = parsed_date.dt.to_string("%Y-%m-%d")
-    problems.append(
+    staged["_date"] = v.date(raw_date, spec.dates)
+    exprs["date"] = pl.col("_date").dt.to_string("%Y-%m-%d")
+    checks.append(
         (
-            raw_date.is_null() | parsed_date.is_null(),
             "date",
-            pl.lit(f"not a date (expected {' or '.join(spec.dates)}): ")
-            + pl.lit("'")
+            raw_date.is_null() | pl.col("_date").is_null(),
+            pl.lit(f"not a date (expected {' or '.join(spec.dates)}): '")
             + raw_date.fill_null("")
             + pl.lit("'"),
         )
@@ -283,13 +284,14 @@ def _rows(
         if name not in fields:
             continue
         ref = fields[name]
-        numbers[name] = columns.number(ref, f"{where}.{name}")
+        staged[f"_{name}"] = columns.number(ref, f"{where}.{name}")
+        numbers[name] = pl.col(f"_{name}")
         if ref.op in ("column", "pattern", "currency"):
             raw = columns.text(ref, f"{where}.{name}")
-            problems.append(
+            checks.append(
                 (
-                    v.present(raw) & numbers[name].is_null(),
                     name,
+                    v.present(raw) & numbers[name].is_null(),
                     pl.lit("not a number: '") + raw + pl.lit("'"),
                 )
             )
@@ -332,6 +334,23 @@ def _rows(
         if note_parts
         else pl.lit(None, pl.String)
     )
+    rows = rows.with_columns(**staged)
+    bad_any = pl.any_horizontal(bad.fill_null(False) for _, bad, _ in checks)
+    flagged = rows.filter(bad_any)
+    if not flagged.is_empty():
+        # messages are built for the bad rows only
+        report = flagged.select(
+            "line",
+            *(bad.fill_null(False).alias(f"_bad{i}") for i, (_, bad, _) in enumerate(checks)),
+            *(message.alias(f"_msg{i}") for i, (_, _, message) in enumerate(checks)),
+        )
+        for row in report.iter_rows(named=True):
+            for i, (label, _, _) in enumerate(checks):
+                if row[f"_bad{i}"]:
+                    header = _header_of(columns, fields.get(label))
+                    out.problems.append(
+                        InvalidRow(file, row["line"], header or label, row[f"_msg{i}"])
+                    )
     mapped = rows.select(
         pl.col("line").alias("src"),
         pl.lit(sub, dtype=pl.Int32).alias("sub"),
@@ -339,15 +358,7 @@ def _rows(
             (exprs[name] if name in exprs else pl.lit(None, dtype=pl.String)).alias(name)
             for name in OUT_COLUMNS
         ),
-        *(bad.fill_null(False).alias(f"_bad{i}") for i, (bad, _, _) in enumerate(problems)),
-        *(message.alias(f"_msg{i}") for i, (_, _, message) in enumerate(problems)),
     )
-    bad_any = pl.any_horizontal(pl.col(f"_bad{i}") for i in range(len(problems)))
-    for row in mapped.filter(bad_any).iter_rows(named=True):
-        for i, (_, label, _) in enumerate(problems):
-            if row[f"_bad{i}"]:
-                header = _header_of(columns, fields.get(label))
-                out.problems.append(InvalidRow(file, row["src"], header or label, row[f"_msg{i}"]))
     return mapped.select("src", "sub", *OUT_COLUMNS)
 
 
