@@ -198,14 +198,15 @@ def import_mapped(
     *,
     source: str,
     lines: list[int],
-    path: str | os.PathLike[str] | None = None,
+    file_hash: Callable[[], str] | None = None,
     dry_run: bool = False,
 ) -> ImportResult:
     """Import ledger rows mapped from another layout (a broker export) like a CSV file.
 
     ``rows`` has the ledger columns as text and ``line`` = 1, 2, ... in apply order (one file
     line may give several rows); ``lines[i]`` is the file line of the row ``line == i + 1``,
-    and errors name those file lines. ``path``: the file, hashed for the imports record.
+    and errors name those file lines. ``file_hash`` gives the file's SHA-256 for the imports
+    record (asked only when rows are written).
 
     Raises:
         InvalidRows, OversoldError: as :func:`import_csv`, with the file's own line numbers.
@@ -227,7 +228,7 @@ def import_mapped(
             db,
             lambda: (rows, []),
             source=source,
-            file_hash=lambda: file_facts(Path(path)).sha256 if path is not None else "",
+            file_hash=file_hash or (lambda: ""),
             dry_run=dry_run,
         )
     except OversoldError as exc:

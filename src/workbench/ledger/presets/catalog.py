@@ -73,9 +73,12 @@ def _named_columns(spec: Spec) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def header_index(spec: Spec, records: Records) -> tuple[int, int] | None:
+def header_index(
+    spec: Spec, records: Records, folded: list[frozenset[str]] | None = None
+) -> tuple[int, int] | None:
     """The index of the record that is ``spec``'s header and the size of the signature it
-    matched (larger: more specific), or None."""
+    matched (larger: more specific), or None. ``folded``: the head's cells, folded (shared
+    by the presets tried one after another)."""
     if spec.kind == "sections":
         sections = {fold(b.section or "") for b in spec.blocks}
         for i, (_, fields) in enumerate(records.records):
@@ -91,12 +94,17 @@ def header_index(spec: Spec, records: Records) -> tuple[int, int] | None:
     wanted = [set(s) for s in signatures(spec) if s]
     if not wanted:
         return 0, 0
-    for i, (_, fields) in enumerate(records.records[:HEADER_SEARCH]):
-        cells = {fold(f) for f in fields}
+    if folded is None:
+        folded = _folded(records)
+    for i, cells in enumerate(folded):
         for one in wanted:
             if one <= cells:
                 return i, len(one)
     return None
+
+
+def _folded(records: Records) -> list[frozenset[str]]:
+    return [frozenset(fold(f) for f in fields) for _, fields in records.records[:HEADER_SEARCH]]
 
 
 def own_layout(records: Records, *, strict: bool) -> bool:
@@ -121,10 +129,11 @@ def detect(records: Records, *, xml: bool) -> tuple[Spec, int] | None:
     if own_layout(records, strict=True):
         return None
     found: list[tuple[int, Spec, int]] = []
+    folded = _folded(records)
     for spec in presets():
         if spec.kind == "ibkr-flex-xml":
             continue
-        at = header_index(spec, records)
+        at = header_index(spec, records, folded)
         if at is not None:
             found.append((at[1], spec, at[0]))
     if found:

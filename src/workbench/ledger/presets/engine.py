@@ -181,9 +181,11 @@ def map_table(spec: Spec, block: Block, table: Table, options: Options) -> Mappe
         for text, lines in texts.group_by("text", maintain_order=True).agg("line").iter_rows():
             out.unknown.setdefault(text, []).extend(lines)
         frame = frame.filter(pl.col("_rule").is_not_null())
-    dates = frame.select(v.date(date_text, spec.dates)).to_series()
-    if dates.drop_nulls().len() >= 2:
-        known = dates.drop_nulls()
+    # newest first when the first dated rows are later than the last ones (a file's ends
+    # tell; parsing every date for it would cost a pass)
+    ends = pl.concat([frame.head(20), frame.tail(20)]) if frame.height > 40 else frame
+    known = ends.select(v.date(date_text, spec.dates)).to_series().drop_nulls()
+    if known.len() >= 2:
         out.newest_first = bool(known[0] > known[-1])
     for index, rule in enumerate(block.rules):
         rows = frame.filter(pl.col("_rule") == index)

@@ -7,9 +7,11 @@ print("\\n".join(report.lines()))
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.ledger.csv_text import file_facts
 from workbench.ledger.importer import ImportResult, import_csv, import_mapped
 from workbench.ledger.presets import catalog
 from workbench.ledger.presets.convert import Conversion, convert_file
@@ -60,17 +62,20 @@ def import_any(
         UnknownLayout, MappingError, InvalidRows, OversoldError, StoreBusy.
     """
     spec = catalog.load_mapping(mapping) if mapping else catalog.preset(preset) if preset else None
-    conversion = convert_file(path, spec=spec, account=account, skip_unknown=skip_unknown)
-    if conversion is None:
-        return ImportReport(import_csv(db, path, dry_run=dry_run), None)
-    result = import_mapped(
-        db,
-        conversion.rows,
-        source=str(path),
-        lines=conversion.lines,
-        path=path,
-        dry_run=dry_run,
-    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the imports record keeps the file's hash: computed beside the mapping
+        facts = pool.submit(file_facts, path) if path.is_file() else None
+        conversion = convert_file(path, spec=spec, account=account, skip_unknown=skip_unknown)
+        if conversion is None:
+            return ImportReport(import_csv(db, path, dry_run=dry_run), None)
+        result = import_mapped(
+            db,
+            conversion.rows,
+            source=str(path),
+            lines=conversion.lines,
+            file_hash=(lambda: facts.result().sha256) if facts is not None else None,
+            dry_run=dry_run,
+        )
     return ImportReport(result, conversion)
 
 

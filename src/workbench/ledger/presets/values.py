@@ -35,19 +35,17 @@ def present(text: pl.Expr) -> pl.Expr:
 def number(text: pl.Expr, *, decimal: str, thousands: str) -> pl.Expr:
     """Parse money and quantities; null where the cell is empty or not a number.
 
-    ``decimal`` is ``.``, ``,`` or ``auto`` (for files mixing locales: the last separator
-    in a value is its decimal point). Currency words and signs around the number, blanks
-    and a leading ``+`` are dropped; a ``-`` anywhere before the digits or parentheses
-    around the value make it negative.
+    ``decimal`` is ``.``, ``,`` or ``auto`` (for files mixing locales: a comma followed by
+    one or two digits, or by four or more, or after a dotted thousands group, is the decimal
+    point). Currency words and signs around the number are dropped; a ``-`` before the
+    digits or parentheses around the value make it negative.
     """
-    t = text.str.replace_all(r"[A-Za-z]{2,}|[€$£¥₹₩₿\s\u00a0\u202f]", "")
-    negative = t.str.contains(r"^\(.*\)$") | t.str.contains(r"^[^0-9.,]*-")
-    t = t.str.replace(r"^[^0-9.,]+", "").str.replace(r"[^0-9]+$", "")
+    negative = text.str.contains(r"^[^0-9]*[-(]")
+    # what surrounds the digits: signs, currency codes and symbols, blanks, parentheses
+    t = text.str.replace_all(r"^[^0-9.,]+|[^0-9]+$", "")
     if decimal == "auto":
         # "26,45", "0,7667" and "1.000,98" have a decimal comma; "1,000" and "89,162.28" not
-        comma_decimal = t.str.contains(r",(?:[0-9]{1,2}|[0-9]{4,})$") | t.str.contains(
-            r"\.[0-9]{3},[0-9]+$"
-        )
+        comma_decimal = t.str.contains(r",(?:[0-9]{1,2}|[0-9]{4,})$|\.[0-9]{3},[0-9]+$")
         t = (
             pl.when(comma_decimal)
             .then(t.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
@@ -56,20 +54,18 @@ def number(text: pl.Expr, *, decimal: str, thousands: str) -> pl.Expr:
     else:
         for sep in {thousands, "'"} - {"", decimal}:
             t = t.str.replace_all(sep, "", literal=True)
+        if thousands == " ":
+            t = t.str.replace_all("\u00a0", "", literal=True).str.replace_all("\u202f", "", literal=True)
         if decimal == ",":
             t = t.str.replace(",", ".", literal=True)
-    signed = pl.when(negative).then(pl.lit("-") + t).otherwise(t)
-    return signed.replace("", None).cast(NUMBER, strict=False)
+    value = t.cast(NUMBER, strict=False)
+    return pl.when(negative).then(-value).otherwise(value)
 
 
 def to_text(value: pl.Expr) -> pl.Expr:
     """A number as plain decimal text (no exponent), trailing zeros dropped."""
-    text = value.cast(NUMBER).cast(pl.String)
-    return (
-        pl.when(text.str.contains(".", literal=True))
-        .then(text.str.strip_chars_end("0").str.strip_chars_end("."))
-        .otherwise(text)
-    )
+    # the cast always writes the 8 decimals of NUMBER, so there is a point to strip to
+    return value.cast(NUMBER).cast(pl.String).str.strip_chars_end("0").str.strip_chars_end(".")
 
 
 def _has_time(date_format: str) -> bool:
