@@ -124,8 +124,8 @@ def _action(columns: _Columns, block: Block) -> pl.Expr:
         if rule.when:
             condition = condition & pl.all_horizontal(
                 columns.text(ref, f"{rule.where}.when")
+                .fill_null("")
                 .str.contains(f"(?i){pattern}")
-                .fill_null(False)
                 for ref, pattern in rule.when
             )
         expr = pl.when(condition).then(pl.lit(index, pl.Int32)).otherwise(expr)
@@ -134,7 +134,8 @@ def _action(columns: _Columns, block: Block) -> pl.Expr:
 
 def _filter(columns: _Columns, filters: tuple[tuple[Ref, str], ...], where: str) -> pl.Expr:
     return pl.any_horizontal(
-        columns.text(ref, f"{where}[{i}]").str.contains(f"(?i){pattern}").fill_null(False)
+        # an empty cell is tested as "" (so "^$" finds it)
+        columns.text(ref, f"{where}[{i}]").fill_null("").str.contains(f"(?i){pattern}")
         for i, (ref, pattern) in enumerate(filters)
     )
 

@@ -70,9 +70,14 @@ def _text(value: Decimal) -> str:
 
 
 def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[InvalidRow]]:
-    """Replace the leg rows of ``frame`` (``pair`` set) by one row per pair.
+    """Replace the leg rows of ``frame`` (``pair`` set) by one row per exchange.
 
-    Returns the frame and a problem for each leg left without its other side.
+    The legs of one key are netted per currency or asset (an order filled in parts, Binance's
+    several rows of one second): one must come out positive (bought) and one negative (paid).
+    A leg with amount 0 and a fee is a fee leg: in the bought or paid asset it is that
+    side's fee; in a third currency a FEE row; in a third asset a SELL of it at no price.
+    A swap of two assets (neither a currency) moves the quantities at no price.
+    Returns the frame and a problem for each exchange that does not come out as one.
     """
     is_leg = pl.col("pair").is_not_null()
     legs = frame.filter(is_leg)
@@ -84,27 +89,17 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
     grouped = legs.group_by("account", "pair", maintain_order=True).agg(pl.all())
     for group in grouped.iter_rows(named=True):
         srcs: list[int] = group["src"]
-        amounts = [Decimal(a) if a is not None else Decimal(0) for a in group["amount"]]
-        fees = [Decimal(f) if f is not None else Decimal(0) for f in group["fee"]]
-        currencies: list[str] = [(c or "").upper() for c in group["currency"]]
-        bought = [i for i, a in enumerate(amounts) if a > 0]
-        paid = [i for i, a in enumerate(amounts) if a < 0]
-        if len(bought) != 1 or len(paid) != 1 or len(amounts) != 2:
-            for src in srcs:
-                problems.append(
-                    InvalidRow(
-                        file,
-                        src,
-                        "amount",
-                        f"an exchange needs one credit and one debit with the same key;"
-                        f" found {len(amounts)} rows ({', '.join(map(str, srcs))})",
-                    )
-                )
-            continue
-        b, p = bought[0], paid[0]
-        got, gave = amounts[b], -amounts[p]
-        got_ccy, gave_ccy = currencies[b], currencies[p]
-        row: dict[str, object] = {
+        net: dict[str, Decimal] = {}
+        fee: dict[str, Decimal] = {}
+        for amount, charge, currency in zip(
+            group["amount"], group["fee"], group["currency"], strict=True
+        ):
+            code = (currency or "").upper()
+            net[code] = net.get(code, Decimal(0)) + Decimal(amount or 0)
+            fee[code] = fee.get(code, Decimal(0)) + abs(Decimal(charge or 0))
+        bought = [c for c, a in net.items() if a > 0]
+        paid = [c for c, a in net.items() if a < 0]
+        base: dict[str, object] = {
             "src": min(srcs),
             "sub": 0,
             "date": min(d for d in group["date"] if d is not None),
@@ -114,35 +109,81 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
             "pair": None,
             "amount": None,
         }
-        if got_ccy in CASH or gave_ccy not in CASH:
-            if got_ccy not in CASH and gave_ccy not in CASH:
-                problems.append(
-                    InvalidRow(
-                        file,
-                        min(srcs),
-                        "currency",
-                        f"a swap of {gave_ccy} for {got_ccy} has no price in a currency;"
-                        " book it by hand or skip it",
-                    )
+        if len(bought) != 1 or len(paid) != 1:
+            found = ", ".join(f"{c} {_text(a)}" for c, a in net.items())
+            problems.append(
+                InvalidRow(
+                    file,
+                    min(srcs),
+                    "amount",
+                    f"an exchange needs one currency credited and one debited under the same key"
+                    f" (lines {', '.join(map(str, srcs))}); found {found or 'nothing'}",
                 )
-                continue
+            )
+            continue
+        got_ccy, gave_ccy = bought[0], paid[0]
+        got, gave = net[got_ccy], -net[gave_ccy]
+        if got_ccy not in CASH and gave_ccy not in CASH:
+            # a swap of two assets has no price in any currency here: the quantities move
+            # (a SELL and a BUY at no price) and no cash does; the cost basis does not carry
+            note = f"swap of {_text(gave)} {gave_ccy} for {_text(got)} {got_ccy} (no price in the file)"
+            for sub, kind, code, quantity in (
+                (0, "SELL", gave_ccy, gave + fee[gave_ccy]),
+                (1, "BUY", got_ccy, got - fee[got_ccy]),
+            ):
+                made.append(
+                    base | {"sub": sub, "type": kind, "symbol": code, "currency": None,
+                            "quantity": _text(quantity), "price": "0", "fee": "0", "note": note}
+                )  # fmt: skip
+            continue
+        row = dict(base)
         if got_ccy not in CASH:
             # an asset bought with cash; a fee in the asset reduces what arrived
-            quantity = got - (fees[b] if fees[b] > 0 else Decimal(0))
-            row |= {"type": "BUY", "symbol": got_ccy, "currency": gave_ccy}
+            quantity = got - fee[got_ccy]
+            row |= {
+                "type": "BUY",
+                "symbol": got_ccy,
+                "currency": gave_ccy,
+                "fee": _text(fee[gave_ccy]),
+            }
             row |= {"quantity": _text(quantity), "price": _text(gave / quantity)}
-            row["fee"] = _text(fees[p])
         elif gave_ccy not in CASH:
-            quantity = gave + fees[p]
-            row |= {"type": "SELL", "symbol": gave_ccy, "currency": got_ccy}
-            row |= {"quantity": _text(quantity), "price": _text((got + fees[b]) / quantity)}
-            row["fee"] = _text(fees[b])
+            # an asset sold for cash; a fee in the asset was sold too, for nothing
+            quantity = gave + fee[gave_ccy]
+            row |= {
+                "type": "SELL",
+                "symbol": gave_ccy,
+                "currency": got_ccy,
+                "fee": _text(fee[got_ccy]),
+            }
+            row |= {"quantity": _text(quantity), "price": _text((got + fee[got_ccy]) / quantity)}
         else:
             # cash for cash: buy the credited currency, paid in the debited one
-            row |= {"type": "FX", "symbol": got_ccy, "currency": gave_ccy}
-            row |= {"quantity": _text(got), "price": _text(gave / got)}
-            row["fee"] = _text(fees[p] + fees[b] * (gave / got))
+            quantity = got + fee[got_ccy]
+            row |= {
+                "type": "FX",
+                "symbol": got_ccy,
+                "currency": gave_ccy,
+                "fee": _text(fee[gave_ccy]),
+            }
+            row |= {"quantity": _text(quantity), "price": _text(gave / quantity)}
+            if fee[got_ccy]:
+                made.append(
+                    base | {"sub": 1, "type": "FEE", "symbol": None, "currency": got_ccy,
+                            "amount": _text(fee[got_ccy]), "quantity": None, "price": None, "fee": None}
+                )  # fmt: skip
         made.append(row)
+        for code, charge in fee.items():
+            if code in (got_ccy, gave_ccy) or not charge:
+                continue
+            if code in CASH:
+                extra = {"type": "FEE", "symbol": None, "currency": code, "amount": _text(charge),
+                         "quantity": None, "price": None, "fee": None}  # fmt: skip
+            else:
+                extra = {"type": "SELL", "symbol": code, "currency": gave_ccy if gave_ccy in CASH else got_ccy,
+                         "quantity": _text(charge), "price": "0", "fee": "0",
+                         "note": f"fee paid in {code}"}  # fmt: skip
+            made.append(base | {"sub": 2} | extra)
     if made:
         rows = pl.DataFrame(made, schema=frame.schema)
         rest = pl.concat([rest, rows])
