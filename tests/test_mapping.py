@@ -188,7 +188,7 @@ def test_unrecognised_header_lists_presets_and_columns(tmp_path: Path, db_path: 
     code, _, err = _run("import", str(tmp_path / "x.csv"), "--db", str(db_path))
     assert code == 1
     assert "columns seen: 'Foo', 'Bar'" in err
-    assert "presets tried: coinbase, degiro" in err
+    assert "presets tried: binance, coinbase-pro, coinbase, degiro" in err
 
 
 def test_preset_forced_and_account_named(tmp_path: Path, db_path: Path) -> None:

@@ -3,67 +3,22 @@ detection alone and give the positions, cash per currency and income hand-comput
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from workbench.cli import cli
+from _presets_helpers import FIXTURES, D, read_books
+from _presets_helpers import import_fixture as _import
+
 from workbench.ledger.presets import convert_file
 from workbench.store import connect
-
-FIXTURES = Path(__file__).parent / "fixtures" / "brokers"
-
-
-def _import(db: Path, name: str, *extra: str) -> str:
-    result = CliRunner().invoke(cli, ["import", str(FIXTURES / name), "--db", str(db), *extra])
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
-
-
-def _books(db: Path) -> dict[str, object]:
-    """Positions, cash per currency and totals, from the stored rows by DESIGN section 2."""
-    with connect(db, read_only=True) as con:
-        held = con.execute(
-            "SELECT symbol, sum(CASE type WHEN 'BUY' THEN quantity ELSE -quantity END)"
-            " FROM transactions WHERE type IN ('BUY','SELL') GROUP BY symbol ORDER BY symbol"
-        ).fetchall()
-        cash = con.execute(
-            "SELECT currency, sum(CASE type"
-            " WHEN 'BUY' THEN -(quantity::DECIMAL(38,8)*price + fee) WHEN 'SELL' THEN quantity::DECIMAL(38,8)*price - fee"
-            " WHEN 'DIVIDEND' THEN amount WHEN 'INTEREST' THEN amount WHEN 'DEPOSIT' THEN amount"
-            " ELSE -amount END) FROM transactions GROUP BY currency ORDER BY currency"
-        ).fetchall()
-        totals = dict(
-            con.execute(
-                "SELECT type, sum(coalesce(amount, 0)) FROM transactions GROUP BY type"
-            ).fetchall()
-        )
-        fees = con.execute(
-            "SELECT sum(fee) + sum(CASE WHEN type = 'FEE' THEN amount ELSE 0 END) FROM transactions"
-        ).fetchall()[0][0]
-    return {
-        "held": {s: q for s, q in held if q},
-        "cash": dict(cash),
-        "dividends": totals.get("DIVIDEND", 0),
-        "taxes": totals.get("TAX", 0),
-        "interest": totals.get("INTEREST", 0),
-        "deposits": totals.get("DEPOSIT", 0),
-        "withdrawals": totals.get("WITHDRAWAL", 0),
-        "fees": fees,
-    }
-
-
-def D(text: str) -> Decimal:
-    return Decimal(text)
 
 
 def test_schwab_by_header(db_path: Path) -> None:
     """Schwab: title line, `$1,234.56`/`-$500.00`, "as of" dates, a reinvested dividend, a Total row."""
     out = _import(db_path, "schwab.csv")
     assert "10 rows, added 10" in out
-    books = _books(db_path)
+    books = read_books(db_path)
     assert books["held"] == {"ACME": D("6"), "WIDG": D("2.5")}  # 10 - 4; 2.5 reinvested
     # 15000 - 500 - (10*1234.50 + 1) - 7.50 + 1.23 + 50 - 50 - 1.80 + 12 + (4*150.25 - 0.65)
     assert books["cash"] == {"USD": D("2758.28")}
@@ -75,7 +30,7 @@ def test_schwab_by_header(db_path: Path) -> None:
 def test_fidelity_by_header(db_path: Path) -> None:
     """Fidelity: blank lead rows, negative sell quantity, fees in two columns, a footer."""
     _import(db_path, "fidelity.csv")
-    books = _books(db_path)
+    books = read_books(db_path)
     assert books["held"] == {"ACME": D("7"), "SPAXX": D("4.2")}
     # 2500 - 100 - 1001 + 4.2 - 4.2 + 6 - 0.9 + (3*110.5 - 0.52)
     assert books["cash"] == {"USD": D("1735.08")}
@@ -86,7 +41,7 @@ def test_fidelity_by_header(db_path: Path) -> None:
 def test_ibkr_flex_xml_by_content(db_path: Path) -> None:
     """IBKR Flex XML: trades and cash transactions of the account the file names."""
     _import(db_path, "ibkr_flex.xml")
-    books = _books(db_path)
+    books = read_books(db_path)
     assert books["held"] == {"SHOP": D("6")}
     # 5000 - (900 + 1.5) + (400 - 1.5) + 12 - 1.8 - 10
     assert books["cash"] == {"CAD": D("4497.2")}
@@ -100,7 +55,7 @@ def test_ibkr_flex_xml_by_content(db_path: Path) -> None:
 def test_ibkr_flex_cash_nets_refunds(db_path: Path) -> None:
     """IBKR Flex cash CSV: a withholding refund reduces the tax, a fee reversal cancels the fee."""
     _import(db_path, "ibkr_flex_cash.csv")
-    books = _books(db_path)
+    books = read_books(db_path)
     # USD: 10000 + 9.6 - (1.44 - 0.44) + 3.21 (the 4.50 fee and its reversal cancel)
     assert books["cash"] == {"CHF": D("2000"), "USD": D("10011.81")}
     assert (books["taxes"], books["fees"], books["interest"]) == (D("1"), D("0"), D("3.21"))
@@ -109,7 +64,7 @@ def test_ibkr_flex_cash_nets_refunds(db_path: Path) -> None:
 def test_coinbase_preamble_and_staking(db_path: Path) -> None:
     """Coinbase: BOM and preamble before the header, € amounts, staking income, a send."""
     _import(db_path, "coinbase.csv")
-    books = _books(db_path)
+    books = read_books(db_path)
     assert books["held"] == {"BTC": D("0.009"), "ETH": D("0.502")}
     # 1500 - (0.5*2000 + 10) - (0.01*40000 + 5.99); the reward's income pays for its coins
     assert books["cash"] == {"EUR": D("84.01")}
@@ -119,7 +74,7 @@ def test_coinbase_preamble_and_staking(db_path: Path) -> None:
 def test_revolut_money_strings(db_path: Path) -> None:
     """Revolut: `$1,000` and a decimal-comma quantity `2,5` in one file."""
     _import(db_path, "revolut.csv")
-    books = _books(db_path)
+    books = read_books(db_path)
     assert books["held"] == {"ABC": D("1.5")}
     assert books["cash"] == {"USD": D("811.25")}  # 1000 - 250 + 1.50 + 110 - 0.25 - 50
 

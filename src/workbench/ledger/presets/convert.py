@@ -16,7 +16,7 @@ from workbench.errors import InvalidRow, InvalidRows
 from workbench.ledger.presets import catalog, hooks
 from workbench.ledger.presets.engine import OUT_COLUMNS, Mapped, Options, map_table
 from workbench.ledger.presets.flex_xml import flex_tables
-from workbench.ledger.presets.legs import pair_legs
+from workbench.ledger.presets.legs import pair_legs, transfer_currency
 from workbench.ledger.presets.reader import (
     HEADER_SEARCH,
     Records,
@@ -24,6 +24,7 @@ from workbench.ledger.presets.reader import (
     fast_table,
     read_records,
     section_tables,
+    statement_field,
     table_under,
 )
 from workbench.ledger.presets.refunds import net_refunds
@@ -118,6 +119,8 @@ def convert_file(
                 ]
             )
         at = located[0]
+    if account is None and spec.account_from and records is not None:
+        account = statement_field(records.all(), *spec.account_from)
     options = Options(account=account, base_currency=base_currency)
     mapped = Mapped()
     for section, table in _tables(spec, records, path, at):
@@ -152,6 +155,7 @@ def convert_file(
         )
     rows = net_refunds(hooks.apply(spec.hook, rows))
     rows, leg_problems = pair_legs(rows, file=file)
+    rows = transfer_currency(rows)
     problems.extend(leg_problems)
     if problems:
         problems.sort(key=lambda p: p.line)

@@ -123,9 +123,7 @@ def _action(columns: _Columns, block: Block) -> pl.Expr:
         condition = pl.any_horizontal(matches)
         if rule.when:
             condition = condition & pl.all_horizontal(
-                columns.text(ref, f"{rule.where}.when")
-                .fill_null("")
-                .str.contains(f"(?i){pattern}")
+                columns.text(ref, f"{rule.where}.when").fill_null("").str.contains(f"(?i){pattern}")
                 for ref, pattern in rule.when
             )
         expr = pl.when(condition).then(pl.lit(index, pl.Int32)).otherwise(expr)

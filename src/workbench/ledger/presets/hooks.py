@@ -22,8 +22,15 @@ KRAKEN_ASSETS = {
 
 
 def _kraken(rows: pl.DataFrame) -> pl.DataFrame:
-    """Kraken's ``XXBT``/``ZEUR`` codes as ``BTC``/``EUR`` (staked ``.S``/``.M`` kept apart)."""
-    return rows.with_columns(pl.col(c).replace(KRAKEN_ASSETS) for c in ("symbol", "currency"))
+    """Kraken's ``XXBT``/``ZEUR`` codes as ``BTC``/``EUR``; staked and held balances
+    (``DOT.S``, ``ETH2.S``, ``USD.HOLD``) as the asset itself."""
+    return rows.with_columns(
+        pl.col(c)
+        .str.replace(r"\.(S|M|F|B|P|HOLD)$", "")
+        .replace({"ETH2": "ETH"})
+        .replace(KRAKEN_ASSETS)
+        for c in ("symbol", "currency")
+    )
 
 
 HOOKS: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {"kraken": _kraken}

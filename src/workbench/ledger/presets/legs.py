@@ -74,6 +74,8 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
 
     The legs of one key are netted per currency or asset (an order filled in parts, Binance's
     several rows of one second): one must come out positive (bought) and one negative (paid).
+    Leg amounts are gross; a leg's fee is charged on top (Kraken's ledger: balance = amount -
+    fee).
     A leg with amount 0 and a fee is a fee leg: in the bought or paid asset it is that
     side's fee; in a third currency a FEE row; in a third asset a SELL of it at no price.
     A swap of two assets (neither a currency) moves the quantities at no price.
@@ -156,17 +158,16 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
                 "currency": got_ccy,
                 "fee": _text(fee[got_ccy]),
             }
-            row |= {"quantity": _text(quantity), "price": _text((got + fee[got_ccy]) / quantity)}
+            row |= {"quantity": _text(quantity), "price": _text(got / quantity)}
         else:
             # cash for cash: buy the credited currency, paid in the debited one
-            quantity = got + fee[got_ccy]
             row |= {
                 "type": "FX",
                 "symbol": got_ccy,
                 "currency": gave_ccy,
                 "fee": _text(fee[gave_ccy]),
             }
-            row |= {"quantity": _text(quantity), "price": _text(gave / quantity)}
+            row |= {"quantity": _text(got), "price": _text(gave / got)}
             if fee[got_ccy]:
                 made.append(
                     base | {"sub": 1, "type": "FEE", "symbol": None, "currency": got_ccy,
@@ -188,3 +189,35 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
         rows = pl.DataFrame(made, schema=frame.schema)
         rest = pl.concat([rest, rows])
     return rest, problems
+
+
+def transfer_currency(rows: pl.DataFrame) -> pl.DataFrame:
+    """Coins moved in or out at no price (transfers, rewards) carry the currency the file
+    trades that asset in, not the asset's own code (which would open a cash balance in it).
+
+    The currency matters for the instrument (its first row names its currency); with no trade
+    of the asset in the file it is left empty, so the base currency applies.
+    """
+    is_transfer = (
+        pl.col("type").is_in(["BUY", "SELL"])
+        & (pl.col("price") == "0")
+        & (pl.col("currency").is_null() | (pl.col("currency") == pl.col("symbol")))
+    )
+    if not rows.select(is_transfer.any()).item():
+        return rows
+    traded = (
+        rows.filter(
+            pl.col("type").is_in(["BUY", "SELL"])
+            & ~is_transfer
+            & (pl.col("currency") != pl.col("symbol"))
+        )
+        .group_by("symbol")
+        .agg(pl.col("currency").mode().first().alias("_traded"))
+    )
+    return (
+        rows.join(traded, on="symbol", how="left", maintain_order="left")
+        .with_columns(
+            currency=pl.when(is_transfer).then(pl.col("_traded")).otherwise(pl.col("currency"))
+        )
+        .drop("_traded")
+    )

@@ -163,11 +163,16 @@ def fast_table(records: Records, header_at: int) -> Table | None:
     )
     if frame.width > 1:
         wrapped = frame.select(
-            (pl.col(names[-1]).is_not_null() & pl.all_horizontal(pl.col(c).is_null() for c in names[:-1])).any()
+            (
+                pl.col(names[-1]).is_not_null()
+                & pl.all_horizontal(pl.col(c).is_null() for c in names[:-1])
+            ).any()
         ).item()
         if wrapped:
             return None
-    frame = frame.with_columns(pl.int_range(header_line + 1, header_line + 1 + frame.height, dtype=pl.Int64).alias("line"))
+    frame = frame.with_columns(
+        pl.int_range(header_line + 1, header_line + 1 + frame.height, dtype=pl.Int64).alias("line")
+    )
     return Table(records.file, [h.strip() for h in header], [], [], built=frame)
 
 
@@ -203,3 +208,16 @@ def section_tables(records: Records, sections: set[str]) -> list[tuple[str, Tabl
         table_or_none.rows.append(cells + [""] * (width - len(cells)))
         table_or_none.lines.append(line)
     return tables
+
+
+def statement_field(records: Records, section: str, name: str) -> str | None:
+    """A ``Section,Data,Name,Value`` line's value (IBKR's account number), or None."""
+    for _, fields in records.records:
+        if (
+            len(fields) > 3
+            and fold(fields[0]) == fold(section)
+            and fold(fields[1]) == "data"
+            and fold(fields[2]) == fold(name)
+        ):
+            return fields[3].strip() or None
+    return None

@@ -106,6 +106,8 @@ class Spec:
     order: str
     blocks: tuple[Block, ...]
     hook: str | None = None
+    #: a statement section's field naming the account (``["Account Information", "Account"]``)
+    account_from: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
         """The mapping in a few lines, for ``--dry-run`` and ``--list-presets``."""
@@ -337,7 +339,7 @@ def parse_spec(data: dict[str, Any], *, source: str, name: str | None = None) ->
         "",
         data,
         ("name", "title", "kind", "header", "format", "order", "columns", "rules", "skip",
-         "keep", "sections", "hook"),
+         "keep", "sections", "hook", "account_from"),
     )  # fmt: skip
     kind = data.get("kind", "table")
     if kind not in KINDS:
@@ -387,6 +389,9 @@ def parse_spec(data: dict[str, Any], *, source: str, name: str | None = None) ->
                 blocks.append(check.block(f"sections.{section}.", table, section))
     else:
         blocks.append(check.block("", data, None))
+    account_from = check.strings("account_from", data.get("account_from", []))
+    if account_from and len(account_from) != 2:
+        check.fail("account_from", "expected [section, field name]")
     if check.problems:
         shown = "; ".join(check.problems[:12])
         more = f" (and {len(check.problems) - 12} more)" if len(check.problems) > 12 else ""
@@ -405,4 +410,5 @@ def parse_spec(data: dict[str, Any], *, source: str, name: str | None = None) ->
         order=order,
         blocks=tuple(blocks),
         hook=data.get("hook") if isinstance(data.get("hook"), str) else None,
+        account_from=account_from,
     )

@@ -55,7 +55,9 @@ def number(text: pl.Expr, *, decimal: str, thousands: str) -> pl.Expr:
         for sep in {thousands, "'"} - {"", decimal}:
             t = t.str.replace_all(sep, "", literal=True)
         if thousands == " ":
-            t = t.str.replace_all("\u00a0", "", literal=True).str.replace_all("\u202f", "", literal=True)
+            t = t.str.replace_all("\u00a0", "", literal=True).str.replace_all(
+                "\u202f", "", literal=True
+            )
         if decimal == ",":
             t = t.str.replace(",", ".", literal=True)
     value = t.cast(NUMBER, strict=False)
