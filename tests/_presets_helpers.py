@@ -63,6 +63,6 @@ def read_books(db: Path, account: str | None = None) -> dict[str, object]:
     }
 
 
-def D(text: str) -> Decimal:  # noqa: N802 (reads like a literal)
+def D(text: str) -> Decimal:
     """A Decimal from its text."""
     return Decimal(text)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from _presets_helpers import FIXTURES, D, read_books
 from _presets_helpers import import_fixture as _import
 
