@@ -80,6 +80,14 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "ALTER TABLE imports ADD COLUMN kind VARCHAR NOT NULL DEFAULT 'transactions'",
     ],
+    3: [
+        # version 3: instruments known by ISIN (broker files), and the ticker each is filed under
+        """CREATE TABLE instrument_ids (
+            isin VARCHAR PRIMARY KEY,
+            symbol VARCHAR NOT NULL,
+            name VARCHAR
+        )""",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

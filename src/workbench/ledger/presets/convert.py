@@ -30,7 +30,9 @@ from workbench.ledger.presets.reader import (
 from workbench.ledger.presets.refunds import net_refunds
 from workbench.ledger.presets.spec import Spec
 
-LEDGER_TEXT = tuple(c for c in OUT_COLUMNS if c != "pair")
+#: an ISIN: country, nine alphanumerics, a check digit
+ISIN = r"^[A-Z]{2}[A-Z0-9]{9}[0-9]$"
+LEDGER_TEXT = tuple(c for c in OUT_COLUMNS if c not in ("pair", "isin", "name"))
 
 
 @dataclass
@@ -47,6 +49,9 @@ class Conversion:
     lines: list[int]
     skipped: Counter[str] = field(default_factory=Counter)
     unknown: dict[str, list[int]] = field(default_factory=dict)
+    #: (symbol, isin, name) of each instrument the file names by ISIN (the symbol is its
+    #: ticker, or the ISIN itself when the file has none)
+    instruments: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def counts(self) -> dict[str, int]:
         """Ledger rows per type, in the ledger's type order."""
@@ -168,7 +173,17 @@ def convert_file(
         mapped.skipped["unknown action (--skip-unknown)"] += sum(
             len(x) for x in mapped.unknown.values()
         )
-    return Conversion(spec, file, ordered, lines, mapped.skipped, mapped.unknown)
+    isin = pl.col("isin").str.strip_chars().str.to_uppercase()
+    instruments = (
+        rows.filter(isin.str.contains(ISIN) & pl.col("symbol").is_not_null())
+        .select(
+            pl.col("symbol").str.strip_chars().str.to_uppercase(),
+            isin.alias("isin"),
+            pl.col("name").str.strip_chars(),
+        )
+        .unique("isin", keep="first", maintain_order=True)
+    )
+    return Conversion(spec, file, ordered, lines, mapped.skipped, mapped.unknown, instruments)
 
 
 def _is_xml(path: Path) -> bool:

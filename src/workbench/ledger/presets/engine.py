@@ -21,7 +21,7 @@ from workbench.ledger.presets.spec import NUMBER_FIELDS, Block, Ref, Rule, Spec
 #: ledger text columns every mapped frame has, in order, after ``src``/``sub``
 OUT_COLUMNS = (
     "date", "account", "type", "symbol", "quantity", "price", "fee", "amount", "currency",
-    "ratio", "note", "pair",
+    "ratio", "note", "pair", "isin", "name",
 )  # fmt: skip
 
 
@@ -453,6 +453,8 @@ def _settlements(
         pl.lit(None, pl.String).alias("ratio"),
         pl.lit(None, pl.String).alias("note"),
         pl.lit(None, pl.String).alias("pair"),
+        pl.lit(None, pl.String).alias("isin"),
+        pl.lit(None, pl.String).alias("name"),
     )
     # a sell's conversion fee, in the currency the proceeds land in
     sell_fees = legs_rows.filter(~is_buy & (pl.col("_fee") > 0)).select(
@@ -470,5 +472,7 @@ def _settlements(
         pl.lit(None, pl.String).alias("ratio"),
         pl.lit("currency conversion fee").alias("note"),
         pl.lit(None, pl.String).alias("pair"),
+        pl.lit(None, pl.String).alias("isin"),
+        pl.lit(None, pl.String).alias("name"),
     )
     return main, [base, sell_fees]

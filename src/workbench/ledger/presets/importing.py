@@ -9,12 +9,17 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
+import polars as pl
+
+from workbench import config
 from workbench.ledger.csv_text import file_facts
 from workbench.ledger.importer import ImportResult, import_csv, import_mapped
 from workbench.ledger.presets import catalog
 from workbench.ledger.presets.convert import Conversion, convert_file
+from workbench.store import connect, instrument_ids
 
 
 @dataclass(frozen=True)
@@ -68,15 +73,43 @@ def import_any(
         conversion = convert_file(path, spec=spec, account=account, skip_unknown=skip_unknown)
         if conversion is None:
             return ImportReport(import_csv(db, path, dry_run=dry_run), None)
+        rows = _known_tickers(db, conversion)
+        instruments = conversion.instruments
         result = import_mapped(
             db,
-            conversion.rows,
+            rows,
             source=str(path),
             lines=conversion.lines,
             file_hash=(lambda: facts.result().sha256) if facts is not None else None,
             dry_run=dry_run,
+            prepare=(lambda con: _attach(con, instruments)) if instruments.height else None,
         )
     return ImportReport(result, conversion)
+
+
+def _attach(con: Any, instruments: pl.DataFrame) -> None:
+    instrument_ids.attach(con, instruments)
+
+
+def _known_tickers(db: str | os.PathLike[str] | None, conversion: Conversion) -> pl.DataFrame:
+    """The conversion's rows with products named only by ISIN filed under their ticker, where
+    an earlier import named it (DEGIRO after IBKR)."""
+    pairs = conversion.instruments
+    if pairs.is_empty():
+        return conversion.rows
+    isin_only = pairs.filter(pl.col("symbol") == pl.col("isin"))["isin"].to_list()
+    if not isin_only or not config.db_path(db).is_file():
+        return conversion.rows
+    with connect(db) as con:
+        tickers = instrument_ids.tickers_for(con, isin_only)
+    if not tickers:
+        return conversion.rows
+    symbol = pl.col("symbol").str.strip_chars().str.to_uppercase()
+    return conversion.rows.with_columns(
+        symbol=pl.when(symbol.is_in(list(tickers)))
+        .then(symbol.replace(tickers))
+        .otherwise(pl.col("symbol"))
+    )
 
 
 def preset_listing() -> list[str]:
