@@ -29,7 +29,8 @@ def test_isin_only_then_ticker_attaches(db_path: Path) -> None:
             ("NL0000000AB1", "VOORB", "VOORBEELD NV")
         ]
         symbols = {r[0] for r in con.execute("SELECT symbol FROM instruments").fetchall()}
-        assert "NL0000000AB1" not in symbols and "VOORB" in symbols
+        assert "NL0000000AB1" not in symbols
+        assert "VOORB" in symbols
         dividends = con.execute(
             "SELECT symbol FROM transactions WHERE type = 'DIVIDEND'"
         ).fetchall()
