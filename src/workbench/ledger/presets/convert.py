@@ -126,6 +126,8 @@ def convert_file(
         at = located[0]
     if account is None and spec.account_from and records is not None:
         account = statement_field(records.all(), *spec.account_from)
+    if base_currency is None and spec.currency_from and records is not None:
+        base_currency = statement_field(records.all(), *spec.currency_from)
     options = Options(account=account, base_currency=base_currency)
     mapped = Mapped()
     for section, table in _tables(spec, records, path, at):

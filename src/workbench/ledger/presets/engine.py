@@ -79,18 +79,30 @@ class _Columns:
             f" {self.table.file} (columns seen: {seen})"
         )
 
+    def header_currency(self, name: str) -> str | None:
+        """The currency code in the header of the first of ``name``'s columns the file has."""
+        for choice in (n.strip().lstrip("?") for n in name.split(" | ")):
+            if fold(choice) in self.by_name:
+                header = self.table.header[int(self.by_name[fold(choice)][1:])]
+                found = re.search(r"\(([A-Z]{3})\)", header)
+                return found.group(1) if found else None
+        return None
+
     def text(self, ref: Ref, where: str) -> pl.Expr:
         if ref.op == "value":
             return pl.lit(ref.args[0], dtype=pl.String)
         if ref.op in ("sum", "divide"):
             return v.to_text(self.number(ref, where))
+        if ref.op == "header_currency":
+            return pl.lit(self.header_currency(ref.args[0]), dtype=pl.String)
         base = self.column(ref.args[0], optional=ref.optional, where=where)
         if ref.op == "currency":
             return v.currency_in(base)
         if ref.op == "pattern":
             assert ref.pattern is not None
             return base.str.extract(ref.pattern, 1).str.strip_chars()
-        return base
+        # "-" and "--" stand for an empty cell in some exports (IBKR statements)
+        return base.replace(["-", "--"], None)
 
     def number(self, ref: Ref, where: str) -> pl.Expr:
         spec = self.spec

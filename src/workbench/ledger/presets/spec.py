@@ -51,7 +51,8 @@ class Ref:
     ``op`` is ``column`` (one column, by header name, ``#N`` for the N-th column, or
     ``@name`` for a group a rule's ``extract`` captured), ``value`` (a constant), ``sum`` or
     ``divide`` (numbers from several columns), ``currency`` (the currency named inside a
-    money cell such as ``€12.50`` or ``50.00 SEK``) or ``pattern`` (the first group of a
+    money cell such as ``€12.50`` or ``50.00 SEK``), ``header_currency`` (the currency in the
+    column's header, ``Total (GBP)``) or ``pattern`` (the first group of a
     regular expression over a column). ``optional`` columns may be absent from a file.
     """
 
@@ -108,6 +109,8 @@ class Spec:
     hook: str | None = None
     #: a statement section's field naming the account (``["Account Information", "Account"]``)
     account_from: tuple[str, ...] = ()
+    #: a statement section's field naming the currency of rows that name none
+    currency_from: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
         """The mapping in a few lines, for ``--dry-run`` and ``--list-presets``."""
@@ -186,7 +189,11 @@ class _Checker:
         if len(ops) != 1:
             self.fail(where, "give exactly one of value, sum, divide, column")
             return None
-        self.keys(where, value, ("value", "sum", "divide", "column", "currency", "pattern"))
+        self.keys(
+            where,
+            value,
+            ("value", "sum", "divide", "column", "currency", "header_currency", "pattern"),
+        )
         op = ops[0]
         if op == "value":
             if not isinstance(value["value"], str):
@@ -201,6 +208,9 @@ class _Checker:
         column = self.strings(f"{where}.column", value["column"])[:1]
         if value.get("currency") is True:
             return Ref("currency", column)
+        if value.get("header_currency") is True:
+            # the currency named in the column's header: "Total (GBP)" -> GBP
+            return Ref("header_currency", column)
         if "pattern" in value:
             pattern = self.regex(f"{where}.pattern", value["pattern"])
             if pattern is not None and re.compile(pattern).groups < 1:
@@ -339,7 +349,7 @@ def parse_spec(data: dict[str, Any], *, source: str, name: str | None = None) ->
         "",
         data,
         ("name", "title", "kind", "header", "format", "order", "columns", "rules", "skip",
-         "keep", "sections", "hook", "account_from"),
+         "keep", "sections", "hook", "account_from", "currency_from"),
     )  # fmt: skip
     kind = data.get("kind", "table")
     if kind not in KINDS:
@@ -392,6 +402,9 @@ def parse_spec(data: dict[str, Any], *, source: str, name: str | None = None) ->
     account_from = check.strings("account_from", data.get("account_from", []))
     if account_from and len(account_from) != 2:
         check.fail("account_from", "expected [section, field name]")
+    currency_from = check.strings("currency_from", data.get("currency_from", []))
+    if currency_from and len(currency_from) != 2:
+        check.fail("currency_from", "expected [section, field name]")
     if check.problems:
         shown = "; ".join(check.problems[:12])
         more = f" (and {len(check.problems) - 12} more)" if len(check.problems) > 12 else ""
@@ -411,4 +424,5 @@ def parse_spec(data: dict[str, Any], *, source: str, name: str | None = None) ->
         blocks=tuple(blocks),
         hook=data.get("hook") if isinstance(data.get("hook"), str) else None,
         account_from=account_from,
+        currency_from=currency_from,
     )
