@@ -153,7 +153,7 @@ def test_every_preset_is_a_valid_spec() -> None:
 )
 def test_mapping_problems_name_their_key(data: dict[str, object], message: str) -> None:
     """A bad mapping is refused with the key at fault named."""
-    with pytest.raises(
-        MappingError, match="mapping m.toml: .*" + message.replace("(", r"\(").replace("[", r"\[")
-    ):
+    with pytest.raises(MappingError) as raised:
         parse_spec(data, source="m.toml")
+    assert str(raised.value).startswith("mapping m.toml: ")
+    assert message in str(raised.value)
