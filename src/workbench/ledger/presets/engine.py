@@ -129,7 +129,7 @@ def _action(columns: _Columns, block: Block) -> pl.Expr:
         rule = block.rules[index]
         matches: list[pl.Expr] = []
         if rule.actions:
-            matches.append(lowered.is_in(list(rule.actions)))
+            matches.append(lowered.is_in([" ".join(a.lower().split()) for a in rule.actions]))
         if rule.pattern is not None:
             matches.append(text.str.contains(f"(?i){rule.pattern}"))
         condition = pl.any_horizontal(matches)

@@ -128,6 +128,12 @@ class Spec:
             for rule in block.rules:
                 text = " | ".join(rule.actions) if rule.actions else f"/{rule.pattern}/"
                 kind = rule.type + (f" (negative: {rule.if_negative})" if rule.if_negative else "")
+                fixed = [
+                    f"{k} = {r.args[0] or 'empty'}"
+                    for k, r in rule.columns.items()
+                    if r.op == "value"
+                ]
+                kind += f" ({', '.join(fixed)})" if fixed else ""
                 lines.append(f"{prefix}  {text} -> {kind}")
         return lines
 
@@ -251,9 +257,7 @@ class _Checker:
         ):
             self.fail(f"{where}.if_negative", f"{negative!r} is not one of {', '.join(RULE_TYPES)}")
             negative = None
-        actions = tuple(
-            a.strip().lower() for a in self.strings(f"{where}.action", table.get("action", []))
-        )
+        actions = tuple(a.strip() for a in self.strings(f"{where}.action", table.get("action", [])))
         pattern = self.regex(f"{where}.pattern", table["pattern"]) if "pattern" in table else None
         if not nested and not actions and pattern is None:
             self.fail(where, "give action (texts) or pattern (a regular expression)")
