@@ -129,7 +129,9 @@ def test_degiro_decimal_commas_isin_and_autofx_frame() -> None:
         ("2024-03-01", "TAX", "NL0000000AB1", None, None, "0.9", "EUR"),
         ("2024-03-05", "INTEREST", None, None, None, "0.12", "EUR"),
     ]
-    assert conversion.skipped == {"ignored by the preset (rules[10])": 1}
+    assert conversion.skipped == {
+        "'Reservation iDEAL / Sofort Deposit' rows (left out by the preset)": 1
+    }
 
 
 def test_ibkr_flex_trades_currency_trade_frame() -> None:

@@ -64,8 +64,9 @@ def test_vanguard_second_table_and_sweeps(db_path: Path) -> None:
     """Vanguard US: the transactions table under the holdings; sweeps and 0-share money-market
     reinvestments stay cash (counted as left out)."""
     out = _import(db_path, "vanguard.csv", "--dry-run")
-    assert "left out: 2 ignored by the preset (rules[8])" in out
-    assert "left out: 1 ignored by the preset (rules[0])" in out
+    assert "left out: 1 'Sweep in' rows (left out by the preset)" in out
+    assert "left out: 1 'Sweep out' rows (left out by the preset)" in out
+    assert "left out: 1 'Reinvestment' rows (left out by the preset)" in out  # 0 shares
     _import(db_path, "vanguard.csv")
     books = read_books(db_path, "12345678")
     assert books["held"] == {"VTI": D("10")}  # 12 - 2.2 + 0.2

@@ -203,7 +203,10 @@ def map_table(spec: Spec, block: Block, table: Table, options: Options) -> Mappe
         if rows.is_empty():
             continue
         if rule.type == "SKIP":
-            out.skipped[f"ignored by the preset ({rule.where})"] += rows.height
+            # counted per action text, which says more than the rule's position
+            texts = rows.select(action_text.fill_null("(empty)").alias("text"))
+            for text, count in texts.group_by("text", maintain_order=True).len().iter_rows():
+                out.skipped[f"{text!r} rows (left out by the preset)"] += count
             continue
         _map_rule(spec, block, columns, rule, rows, options, out)
     return out
