@@ -107,3 +107,17 @@ def test_coinbase_pro_match_and_fee_rows(db_path: Path) -> None:
     assert books["held"] == {"BTC": D("0.08")}
     assert books["cash"] == {"EUR": D("980")}  # 5000 - 4000 - 20
     assert books["fees"] == D("20")
+
+
+def test_ibkr_flex_csv_with_two_sections(db_path: Path) -> None:
+    """An IBKR Flex CSV with a Trades and a Cash Transactions table (and BOF/BOS/EOS trailer
+    lines): each table is mapped by its own preset."""
+    out = _import(db_path, "ibkr_flex_multi.csv", "--dry-run")
+    assert "preset ibkr-flex-trades" in out
+    assert "and a table for preset ibkr-flex-cash" in out
+    _import(db_path, "ibkr_flex_multi.csv")
+    books = read_books(db_path, "U5555555")
+    assert books["held"] == {"XYZ": D("6")}
+    # 1000 - (500 + 1) + (220 - 1) + 6 - 0.90
+    assert books["cash"] == {"USD": D("723.1")}
+    assert (books["dividends"], books["taxes"], books["fees"]) == (D("6"), D("0.9"), D("2"))

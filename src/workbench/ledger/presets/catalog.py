@@ -107,6 +107,19 @@ def _folded(records: Records) -> list[frozenset[str]]:
     return [frozenset(fold(f) for f in fields) for _, fields in records.records[:HEADER_SEARCH]]
 
 
+def header_spec(fields: list[str]) -> Spec | None:
+    """The table preset whose header ``fields`` are (the most specific), or None."""
+    cells = frozenset(fold(f) for f in fields)
+    best: tuple[int, Spec] | None = None
+    for spec in presets():
+        if spec.kind != "table":
+            continue
+        for signature in signatures(spec):
+            if signature and set(signature) <= cells and (best is None or len(signature) > best[0]):
+                best = (len(signature), spec)
+    return best[1] if best else None
+
+
 def own_layout(records: Records, *, strict: bool) -> bool:
     """Whether the first record is a workbench ledger header (``strict``: every column known)."""
     if not records.records:

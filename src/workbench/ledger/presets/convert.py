@@ -52,6 +52,8 @@ class Conversion:
     #: (symbol, isin, name) of each instrument the file names by ISIN (the symbol is its
     #: ticker, or the ISIN itself when the file has none)
     instruments: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: the presets of the file's tables, when it has several (the first is ``spec``)
+    parts: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Ledger rows per type, in the ledger's type order."""
@@ -75,6 +77,48 @@ def _tables(
         return [(name, table) for name, table in section_tables(records.all(), wanted)]
     fast = fast_table(records, at)
     return [(None, fast if fast is not None else table_under(records.all(), at))]
+
+
+def _map_jobs(jobs: list[tuple[Spec, str | None, Table]], options: Options) -> Mapped:
+    """Map each (spec, section, table) and gather the results (hooks run per table)."""
+    mapped = Mapped()
+    for spec, section, table in jobs:
+        block = next(b for b in spec.blocks if b.section == section)
+        part = map_table(spec, block, table, options)
+        frames = [f for f in part.frames if f.height]
+        if frames:
+            one = pl.concat(frames, how="vertical_relaxed")
+            # apply order: oldest first, each source row's own rows in their order
+            one = one.sort(["src", "sub"], descending=[part.newest_first, False])
+            mapped.frames.append(hooks.apply(spec.hook, one))
+        mapped.problems.extend(part.problems)
+        for text, lines in part.unknown.items():
+            mapped.unknown.setdefault(text, []).extend(lines)
+        mapped.skipped.update(part.skipped)
+    return mapped
+
+
+def _split_at_headers(
+    spec: Spec, records: Records, at: int, unknown: dict[str, list[int]]
+) -> list[tuple[Spec, str | None, Table]]:
+    """The file's tables when rows with unknown actions are headers of presets (or a repeat
+    of the first header); empty when none is."""
+    suspects = {line for lines in unknown.values() for line in lines}
+    starts: list[tuple[int, Spec]] = [(at, spec)]
+    for index, (line, fields) in enumerate(records.records):
+        if index <= at or line not in suspects:
+            continue
+        found = catalog.header_spec(fields)
+        if found is not None:
+            starts.append((index, found))
+    if len(starts) == 1:
+        return []
+    jobs: list[tuple[Spec, str | None, Table]] = []
+    for (start, part_spec), (stop, _) in zip(
+        starts, [*starts[1:], (len(records.records), spec)], strict=True
+    ):
+        jobs.append((part_spec, None, table_under(records, start, stop=stop)))
+    return jobs
 
 
 def convert_file(
@@ -129,20 +173,16 @@ def convert_file(
     if base_currency is None and spec.currency_from and records is not None:
         base_currency = statement_field(records.all(), *spec.currency_from)
     options = Options(account=account, base_currency=base_currency)
-    mapped = Mapped()
-    for section, table in _tables(spec, records, path, at):
-        block = next(b for b in spec.blocks if b.section == section)
-        part = map_table(spec, block, table, options)
-        frames = [f for f in part.frames if f.height]
-        if frames:
-            one = pl.concat(frames, how="vertical_relaxed")
-            # apply order: oldest first, each source row's own rows in their order
-            one = one.sort(["src", "sub"], descending=[part.newest_first, False])
-            mapped.frames.append(one)
-        mapped.problems.extend(part.problems)
-        for text, lines in part.unknown.items():
-            mapped.unknown.setdefault(text, []).extend(lines)
-        mapped.skipped.update(part.skipped)
+    jobs = [(spec, section, table) for section, table in _tables(spec, records, path, at)]
+    mapped = _map_jobs(jobs, options)
+    if mapped.unknown and spec.kind == "table" and records is not None:
+        # a second table in the file (an IBKR Flex CSV with trades, then cash transactions):
+        # its header row reads as an unknown action; split the file there and map each part
+        split = _split_at_headers(spec, records.all(), at, mapped.unknown)
+        if split:
+            jobs = split
+            mapped = _map_jobs(jobs, options)
+    parts = list(dict.fromkeys(job[0].name for job in jobs))
     problems = list(mapped.problems)
     if mapped.unknown and not skip_unknown:
         for text, lines in mapped.unknown.items():
@@ -160,7 +200,7 @@ def convert_file(
         rows = pl.DataFrame(
             schema={"src": pl.Int64, "sub": pl.Int32, **{c: pl.String for c in OUT_COLUMNS}}
         )
-    rows = net_refunds(hooks.apply(spec.hook, rows))
+    rows = net_refunds(rows)
     rows, leg_problems = pair_legs(rows, file=file)
     rows = transfer_currency(rows)
     problems.extend(leg_problems)
@@ -185,7 +225,9 @@ def convert_file(
         )
         .unique("isin", keep="first", maintain_order=True)
     )
-    return Conversion(spec, file, ordered, lines, mapped.skipped, mapped.unknown, instruments)
+    return Conversion(
+        spec, file, ordered, lines, mapped.skipped, mapped.unknown, instruments, parts
+    )
 
 
 def _is_xml(path: Path) -> bool:

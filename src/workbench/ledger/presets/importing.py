@@ -35,6 +35,8 @@ class ImportReport:
         c = self.conversion
         if c is not None:
             out.append(f"{c.file}: preset {c.spec.name} ({c.spec.title})")
+            for other in c.parts[1:]:
+                out.append(f"{c.file}: and a table for preset {other}")
             if show_mapping:
                 out.extend(c.spec.describe()[1:])
             counts = ", ".join(f"{kind} {n}" for kind, n in c.counts().items()) or "none"

@@ -88,8 +88,9 @@ def fold(name: str) -> str:
     return " ".join(name.strip().lower().split())
 
 
-def table_under(records: Records, header_at: int) -> Table:
-    """The rows after the record at index ``header_at`` as a :class:`Table`.
+def table_under(records: Records, header_at: int, *, stop: int | None = None) -> Table:
+    """The rows after the record at index ``header_at`` (up to the record at ``stop``) as a
+    :class:`Table`.
 
     Rows longer than the header keep their extra fields joined to the last column with
     commas (a Kraken trades export lists two ledger ids in its last field); shorter rows are
@@ -99,7 +100,7 @@ def table_under(records: Records, header_at: int) -> Table:
     width = len(header)
     lines: list[int] = []
     rows: list[list[str]] = []
-    for line, fields in records.records[header_at + 1 :]:
+    for line, fields in records.records[header_at + 1 : stop]:
         if len(fields) > width:
             fields = [*fields[: width - 1], ",".join(fields[width - 1 :])]
         elif len(fields) < width:
