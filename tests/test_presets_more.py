@@ -121,3 +121,20 @@ def test_ibkr_flex_csv_with_two_sections(db_path: Path) -> None:
     # 1000 - (500 + 1) + (220 - 1) + 6 - 0.90
     assert books["cash"] == {"USD": D("723.1")}
     assert (books["dividends"], books["taxes"], books["fees"]) == (D("6"), D("0.9"), D("2"))
+
+
+def test_vanguard_uk_two_tables(db_path: Path) -> None:
+    """Vanguard UK: a title line, a cash table (deposits, interest, fees, dividends and a
+    reversal that cancels one) and an investment table (the trades), each by its preset."""
+    _import(db_path, "vanguard_uk.csv")
+    books = read_books(db_path)
+    # EXE 1000 - 100; a fund with no ticker is filed under its name (".5" units)
+    assert books["held"] == {"EXE": D("900"), "GLOBAL INDEX FUND - ACCUMULATION": D("0.5")}
+    # the cash table's own Balance row says 867.70
+    assert books["cash"] == {"GBP": D("867.7")}
+    assert books["dividends"] == D("50")  # 50 paid, reversed, paid again
+    assert (books["fees"], books["interest"], books["withdrawals"]) == (
+        D("3.5"),
+        D("1.2"),
+        D("500"),
+    )

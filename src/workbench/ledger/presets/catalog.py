@@ -131,8 +131,8 @@ def own_layout(records: Records, *, strict: bool) -> bool:
 
 
 def detect(records: Records, *, xml: bool) -> tuple[Spec, int] | None:
-    """The preset whose header the file has (the most specific one if several), or None
-    when the file is in workbench's own layout.
+    """The preset whose header comes first in the file (the most specific one if several
+    match it), or None when the file is in workbench's own layout.
 
     Raises:
         UnknownLayout: neither; the message lists the presets tried and the columns seen.
@@ -150,7 +150,8 @@ def detect(records: Records, *, xml: bool) -> tuple[Spec, int] | None:
         if at is not None:
             found.append((at[1], spec, at[0]))
     if found:
-        found.sort(key=lambda f: -f[0])
+        # the first table of the file, by the most specific preset matching its header
+        found.sort(key=lambda f: (f[2], -f[0]))
         return found[0][1], found[0][2]
     if own_layout(records, strict=False):
         return None

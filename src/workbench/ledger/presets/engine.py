@@ -91,6 +91,8 @@ class _Columns:
     def text(self, ref: Ref, where: str) -> pl.Expr:
         if ref.op == "value":
             return pl.lit(ref.args[0], dtype=pl.String)
+        if ref.op == "first":
+            return pl.coalesce(self.text(r, where) for r in ref.refs)
         if ref.op in ("sum", "divide"):
             return v.to_text(self.number(ref, where))
         if ref.op == "header_currency":

@@ -6,7 +6,8 @@ the charge) cannot be a negative TAX. A rule of type ``TAX_REFUND``/``FEE_REFUND
 such rows; here each one cancels a charge of the same account, currency and symbol in the
 same file (the same amount first, else it reduces the largest), so the totals are what the
 broker charged net. A refund with no charge in the file to net against is income: it is
-booked as INTEREST with a note saying so.
+booked as INTEREST with a note saying so. ``DIVIDEND_REVERSAL`` (Vanguard's "Reversal of
+DIV") cancels a dividend the same way; one with no dividend to cancel is a FEE.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import polars as pl
 
 from workbench.ledger.presets.legs import _text
 
-REFUNDS = {"TAX_REFUND": "TAX", "FEE_REFUND": "FEE"}
+REFUNDS = {"TAX_REFUND": "TAX", "FEE_REFUND": "FEE", "DIVIDEND_REVERSAL": "DIVIDEND"}
 
 
 def net_refunds(rows: pl.DataFrame) -> pl.DataFrame:
@@ -49,7 +50,10 @@ def net_refunds(rows: pl.DataFrame) -> pl.DataFrame:
             take = min(left, amounts[c])
             amounts[c] -= take
             left -= take
-        if left > 0:
+        if left > 0 and kind == "DIVIDEND_REVERSAL":
+            # a dividend taken back that the file never paid: money out, booked as a fee
+            changed[i] = ("FEE", _text(left), "dividend reversal" + (f" | {note}" if note else ""))
+        elif left > 0:
             what = "tax" if kind == "TAX_REFUND" else "fee"
             changed[i] = (
                 "INTEREST",

@@ -32,7 +32,7 @@ from workbench.errors import MappingError
 #: types a rule may give: the ledger's, FX (a currency exchange), SKIP (ignored on purpose)
 RULE_TYPES = (
     "BUY", "SELL", "DIVIDEND", "INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL", "SPLIT",
-    "FX", "SKIP", "TAX_REFUND", "FEE_REFUND",
+    "FX", "SKIP", "TAX_REFUND", "FEE_REFUND", "DIVIDEND_REVERSAL",
 )  # fmt: skip
 #: ledger fields a column may feed (``action`` is the text the rules match)
 FIELDS = (
@@ -52,14 +52,16 @@ class Ref:
     ``@name`` for a group a rule's ``extract`` captured), ``value`` (a constant), ``sum`` or
     ``divide`` (numbers from several columns), ``currency`` (the currency named inside a
     money cell such as ``€12.50`` or ``50.00 SEK``), ``header_currency`` (the currency in the
-    column's header, ``Total (GBP)``) or ``pattern`` (the first group of a
-    regular expression over a column). ``optional`` columns may be absent from a file.
+    column's header, ``Total (GBP)``), ``pattern`` (the first group of a regular expression
+    over a column) or ``first`` (the first of ``refs`` with a value). ``optional`` columns
+    may be absent from a file.
     """
 
     op: str
     args: tuple[str, ...]
     optional: bool = False
     pattern: str | None = None
+    refs: tuple[Ref, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -191,15 +193,22 @@ class _Checker:
         if not isinstance(value, dict):
             self.fail(where, f"expected a column name or a table, not {value!r}")
             return None
-        ops = [k for k in ("value", "sum", "divide", "column") if k in value]
+        ops = [k for k in ("value", "sum", "divide", "column", "first") if k in value]
         if len(ops) != 1:
-            self.fail(where, "give exactly one of value, sum, divide, column")
+            self.fail(where, "give exactly one of value, sum, divide, column, first")
             return None
         self.keys(
             where,
             value,
-            ("value", "sum", "divide", "column", "currency", "header_currency", "pattern"),
+            ("value", "sum", "divide", "column", "first", "currency", "header_currency", "pattern"),
         )
+        if ops[0] == "first":
+            choices = value["first"]
+            if not isinstance(choices, list) or not choices:
+                self.fail(f"{where}.first", "expected a list of column names or tables")
+                return None
+            refs = [self.ref(f"{where}.first[{i}]", c) for i, c in enumerate(choices)]
+            return Ref("first", (), refs=tuple(r for r in refs if r is not None))
         op = ops[0]
         if op == "value":
             if not isinstance(value["value"], str):
