@@ -124,7 +124,12 @@ class _Columns:
 
 def _action(columns: _Columns, block: Block) -> pl.Expr:
     """The index of the first rule matching each row's action text (null: none)."""
-    text = columns.text(block.columns["action"], "columns.action").str.strip_chars()
+    return _action_of(columns.text(block.columns["action"], "columns.action"), block, columns)
+
+
+def _action_of(action: pl.Expr, block: Block, columns: _Columns | None = None) -> pl.Expr:
+    """The index of the first rule matching ``action`` (rules with ``when`` need ``columns``)."""
+    text = action.str.strip_chars()
     lowered = text.str.to_lowercase().str.replace_all(r"\s+", " ")
     expr: pl.Expr = pl.lit(None, dtype=pl.Int32)
     for index in reversed(range(len(block.rules))):
@@ -135,7 +140,7 @@ def _action(columns: _Columns, block: Block) -> pl.Expr:
         if rule.pattern is not None:
             matches.append(text.str.contains(f"(?i){rule.pattern}"))
         condition = pl.any_horizontal(matches)
-        if rule.when:
+        if rule.when and columns is not None:
             condition = condition & pl.all_horizontal(
                 columns.text(ref, f"{rule.where}.when").fill_null("").str.contains(f"(?i){pattern}")
                 for ref, pattern in rule.when
@@ -187,7 +192,16 @@ def map_table(spec: Spec, block: Block, table: Table, options: Options) -> Mappe
     )
     if frame.is_empty():
         return out
-    frame = frame.with_columns(_action(columns, block).alias("_rule"))
+    if any(rule.when for rule in block.rules):
+        frame = frame.with_columns(_action(columns, block).alias("_rule"))
+    else:
+        # an export has few distinct action texts: match those, then look each row's up
+        texts = frame.select(action_text.alias("_text")).unique().drop_nulls()
+        matched = texts.with_columns(_action_of(pl.col("_text"), block).alias("_rule"))
+        lookup = dict(zip(matched["_text"].to_list(), matched["_rule"].to_list(), strict=True))
+        frame = frame.with_columns(
+            action_text.replace_strict(lookup, default=None, return_dtype=pl.Int32).alias("_rule")
+        )
     unknown = frame.filter(pl.col("_rule").is_null())
     if not unknown.is_empty():
         texts = unknown.select(action_text.fill_null("(empty)").alias("text"), "line")
