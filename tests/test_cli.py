@@ -25,11 +25,8 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 def test_init_creates_then_reports_current(db_path: Path) -> None:
     """`init` creates the file, and a second run says the schema is current."""
-    assert _run("init", "--db", str(db_path)) == (
-        0,
-        f"{db_path}: created (schema version {SCHEMA_VERSION})\n",
-        "",
-    )
+    created = f"{db_path}: created (schema version {SCHEMA_VERSION})\n"
+    assert _run("init", "--db", str(db_path)) == (0, created, "")
     code, out, _ = _run("init", "--db", str(db_path))
     assert (code, out) == (0, f"{db_path}: schema is current (version {SCHEMA_VERSION})\n")
 

@@ -18,6 +18,8 @@ into one line on stderr and exit status 1.
     |   +-- ProviderUnavailable  timeouts, 5xx, connection failures, open circuit
     |   +-- MalformedResponse    a body the parser cannot read
     +-- TradeError               a refused trade (bad side, quantity or symbol)
+    +-- FXError                  bad FX rate values; fetch failures are QuoteErrors
+        +-- UnknownCurrency      a malformed code, or one a rate source does not publish
 """
 
 from __future__ import annotations
@@ -129,6 +131,18 @@ class MalformedResponse(QuoteError):
 
 class TradeError(WorkbenchError):
     """A trade that was refused; nothing was stored."""
+
+
+class FXError(WorkbenchError):
+    """FX reference rates that cannot be read, stored or fetched.
+
+    Fetch failures of a provider are :class:`QuoteError` subclasses (the same engine as
+    quotes); this is for bad rate values and currencies no source has.
+    """
+
+
+class UnknownCurrency(FXError):
+    """A currency code that is malformed, or that a rate source does not publish."""
 
 
 class MappingError(LedgerError):
