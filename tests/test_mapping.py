@@ -228,3 +228,22 @@ def test_own_layout_still_default(write_csv: object, db_path: Path, tmp_path: Pa
     )
     code, out, _ = _run("import", str(path), "--dry-run", "--db", str(db_path))
     assert (code, out) == (0, f"{path}: 1 rows, would add 1, 0 already imported\n")
+
+
+def test_order_newest_first_applies_oldest_first(tmp_path: Path, db_path: Path) -> None:
+    """`order = "newest-first"` applies a one-day file bottom up: the buy before the sell."""
+    mapping = MAPPING.replace('name = "mybank"', 'name = "mybank"\norder = "newest-first"')
+    mapping += '[[rules]]\naction = ["Verkauf"]\ntype = "SELL"\n'
+    (tmp_path / "m.toml").write_text(mapping, encoding="utf-8")
+    text = "Booked,What,Paper,Qty,Rate,Sum\n"
+    text += '02.02.2024,Verkauf,XYZ,3,"101,00","303,00"\n02.02.2024,Kauf,XYZ,3,"100,50","-301,50"\n'
+    (tmp_path / "x.csv").write_text(text, encoding="utf-8")
+    args = ["import", str(tmp_path / "x.csv"), "--mapping", str(tmp_path / "m.toml")]
+    code, _, err = _run(*args, "--db", str(db_path))
+    assert code == 0, err
+    # the same file read oldest first sells before it buys: refused, naming the sale's line
+    (tmp_path / "m.toml").write_text(
+        mapping.replace("newest-first", "oldest-first"), encoding="utf-8"
+    )
+    code, _, err = _run(*args, "--db", str(tmp_path / "other.duckdb"))
+    assert code == 1 and "x.csv:2: quantity: sells 3 XYZ" in err

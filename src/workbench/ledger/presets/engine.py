@@ -212,7 +212,9 @@ def map_table(spec: Spec, block: Block, table: Table, options: Options) -> Mappe
     # tell; parsing every date for it would cost a pass)
     ends = pl.concat([frame.head(20), frame.tail(20)]) if frame.height > 40 else frame
     known = ends.select(v.date(date_text, spec.dates)).to_series().drop_nulls()
-    if known.len() >= 2:
+    if spec.order != "auto":
+        out.newest_first = spec.order == "newest-first"
+    elif known.len() >= 2:
         out.newest_first = bool(known[0] > known[-1])
     for index, rule in enumerate(block.rules):
         rows = frame.filter(pl.col("_rule") == index)
