@@ -246,4 +246,5 @@ def test_order_newest_first_applies_oldest_first(tmp_path: Path, db_path: Path) 
         mapping.replace("newest-first", "oldest-first"), encoding="utf-8"
     )
     code, _, err = _run(*args, "--db", str(tmp_path / "other.duckdb"))
-    assert code == 1 and "x.csv:2: quantity: sells 3 XYZ" in err
+    assert code == 1
+    assert "x.csv:2: quantity: sells 3 XYZ" in err
