@@ -55,3 +55,15 @@ def test_ibkr_transaction_history(db_path: Path) -> None:
     # 5000 - (120 x 25 + 1) + (20 x 30 - 1) + 10 - 1.50
     assert books["cash"] == {"USD": D("2606.5")}
     assert (books["dividends"], books["taxes"], books["fees"]) == (D("10"), D("1.5"), D("2"))
+
+
+def test_trading212_same_currency_keeps_fees(db_path: Path) -> None:
+    """Trading 212, EUR account and EUR stock (2026 layout): no conversion, so the French
+    transaction tax and the transaction fee stay on the trades; the withholding (in EUR too)
+    grosses the dividend up and is the tax."""
+    _import(db_path, "trading212_eur.csv")
+    books = read_books(db_path)
+    assert books["held"] == {"CCC": D("15")}
+    # 2000 - (20 x 50 + 3) + 15 + 5 - 5 + (5 x 55 - 0.50) - 100
+    assert books["cash"] == {"EUR": D("1186.5")}
+    assert (books["dividends"], books["taxes"], books["fees"]) == (D("20"), D("5"), D("3.5"))

@@ -138,3 +138,12 @@ def test_vanguard_uk_two_tables(db_path: Path) -> None:
         D("1.2"),
         D("500"),
     )
+
+
+def test_ibkr_activity_without_data_discriminator() -> None:
+    """An activity statement whose Trades have no DataDiscriminator column keeps every row
+    (the Order-only filter applies when the column is there)."""
+    conversion = convert_file(FIXTURES / "ibkr_activity_plain.csv", account="U1")
+    assert conversion is not None
+    got = [tuple(r) for r in conversion.rows.select("type", "quantity", "price", "fee").iter_rows()]
+    assert got == [("BUY", "10", "20", "1"), ("SELL", "4", "25", "1")]

@@ -79,6 +79,15 @@ class _Columns:
             f" {self.table.file} (columns seen: {seen})"
         )
 
+    def has(self, ref: Ref) -> bool:
+        """Whether the file has the column ``ref`` reads (constants and groups: yes)."""
+        if ref.op not in ("column", "pattern", "currency") or not ref.optional:
+            return True
+        return any(
+            fold(n.strip()) in self.by_name or n.strip().startswith(("#", "@"))
+            for n in ref.args[0].split(" | ")
+        )
+
     def header_currency(self, name: str) -> str | None:
         """The currency code in the header of the first of ``name``'s columns the file has."""
         for choice in (n.strip().lstrip("?") for n in name.split(" | ")):
@@ -169,13 +178,15 @@ def map_table(spec: Spec, block: Block, table: Table, options: Options) -> Mappe
     cells = [c for c in frame.columns if c != "line"]
     blank = pl.all_horizontal(pl.col(c).is_null() for c in cells) if cells else pl.lit(True)
     date_ref, action_ref = block.columns["date"], block.columns["action"]
+    # a keep filter on an optional column the file lacks keeps every row
+    keep = tuple((ref, p) for ref, p in block.keep if columns.has(ref))
     date_text = columns.text(date_ref, "columns.date")
     action_text = columns.text(action_ref, "columns.action")
     frame = frame.with_columns(
         blank.alias("_blank"),
         (date_text.is_null() & action_text.is_null()).alias("_nothing"),
         (_filter(columns, block.skip, "skip") if block.skip else pl.lit(False)).alias("_skip"),
-        (~_filter(columns, block.keep, "keep") if block.keep else pl.lit(False)).alias("_drop"),
+        (~_filter(columns, keep, "keep") if keep else pl.lit(False)).alias("_drop"),
     )
     counts = frame.select(
         pl.col("_blank").sum().alias("blank"),
