@@ -248,3 +248,26 @@ def test_order_newest_first_applies_oldest_first(tmp_path: Path, db_path: Path) 
     code, _, err = _run(*args, "--db", str(tmp_path / "other.duckdb"))
     assert code == 1
     assert "x.csv:2: quantity: sells 3 XYZ" in err
+
+
+def test_mapping_names_a_column_the_file_lacks(tmp_path: Path, db_path: Path) -> None:
+    """A mapping that names a column the file does not have says which, and what the file has."""
+    (tmp_path / "m.toml").write_text(
+        MAPPING.replace('price = "Rate"', 'price = "Kurs"'), encoding="utf-8"
+    )
+    (tmp_path / "x.csv").write_text(CSV, encoding="utf-8")
+    args = ["import", str(tmp_path / "x.csv"), "--mapping", str(tmp_path / "m.toml")]
+    code, _, err = _run(*args, "--db", str(db_path))
+    assert code == 1
+    assert "price: column 'Kurs' is not in the header" in err and "'Rate'" in err
+
+
+def test_broken_flex_xml_names_its_line(tmp_path: Path, db_path: Path) -> None:
+    """A Flex XML file that is not well-formed is refused with the line of the fault."""
+    path = tmp_path / "flex.xml"
+    path.write_text(
+        '<FlexQueryResponse>\n<FlexStatements>\n<Trade symbol="A" buySell="BUY"\n</FlexStatements>\n',
+        encoding="utf-8",
+    )
+    code, _, err = _run("import", str(path), "--db", str(db_path))
+    assert code == 1 and "flex.xml:4: file: not well-formed XML" in err
