@@ -106,6 +106,14 @@ MIGRATIONS: dict[int, list[str]] = {
             PRIMARY KEY (provider, day)
         )""",
     ],
+    5: [
+        # version 5: instruments known by ISIN (broker files), and the ticker each is filed under
+        """CREATE TABLE instrument_ids (
+            isin VARCHAR PRIMARY KEY,
+            symbol VARCHAR NOT NULL,
+            name VARCHAR
+        )""",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)
