@@ -14,6 +14,7 @@ import click
 from workbench.cli import (
     demo_cmd,
     fx_cmds,
+    gains_cmd,
     ledger_cmds,
     quote_cmds,
     refresh_cmd,
@@ -32,7 +33,16 @@ def cli() -> None:
     """
 
 
-for module in (ledger_cmds, demo_cmd, quote_cmds, report_cmd, serve_cmd, fx_cmds, refresh_cmd):
+for module in (
+    ledger_cmds,
+    demo_cmd,
+    quote_cmds,
+    report_cmd,
+    serve_cmd,
+    fx_cmds,
+    refresh_cmd,
+    gains_cmd,
+):
     module.register(cli)
 
 
