@@ -149,12 +149,9 @@ class WriteSummary:
         return self.added + self.replaced
 
 
-def _staged(frame: pl.DataFrame, source: str, fetched_at: dt.datetime) -> pl.DataFrame:
-    return frame.select(
-        pl.col("date").cast(pl.Date),
-        pl.col("base").cast(pl.String),
-        pl.col("quote").cast(pl.String),
-        pl.col("rate").cast(pl.Float64),
+def _staged(typed: pl.DataFrame, source: str, fetched_at: dt.datetime) -> pl.DataFrame:
+    """The typed rates (date, base, quote, rate) with their provenance, one row per key."""
+    return typed.with_columns(
         pl.lit(source, dtype=pl.String).alias("source"),
         pl.lit(fetched_at, dtype=pl.Datetime("us", "UTC")).alias("fetched_at"),
     ).unique(["date", "base", "quote"], keep="first", maintain_order=True)
