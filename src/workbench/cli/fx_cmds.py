@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.options import db_option
+from workbench.cli.options import db_option, timeout_option
 
 #: mirrors workbench.fx.sources without importing it for --help
 SOURCE_NAMES = ("ecb", "frankfurter", "yahoo", "demo")
@@ -100,13 +100,7 @@ def _progress(json_out: bool) -> Iterator[tuple[Callable[..., None], Callable[[i
     help="Send the (first) provider's requests to this scheme://host:port (a mirror, or a"
     " running `workbench quote-server` for demo).",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Seconds per request attempt.",
-)
+@timeout_option(30.0)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per pair.")
 @db_option
 def fx_fetch_cmd(

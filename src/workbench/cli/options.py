@@ -39,3 +39,14 @@ def db_option(fn: F) -> F:
         callback=resolve,
         help="Database file [default: $WORKBENCH_DB or data/workbench.duckdb].",
     )(fn)
+
+
+def timeout_option(default: float) -> Callable[[F], F]:
+    """``--timeout SECONDS``: seconds per request attempt (at least 0.1)."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=default,
+        show_default=True,
+        help="Seconds per request attempt.",
+    )

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from workbench.cli.options import db_option
+from workbench.cli.options import db_option, timeout_option
 from workbench.errors import escape_controls
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,13 +29,7 @@ DEFAULT_TIMEOUT = 10.0
 
 
 def _provider_option(fn: F) -> F:
-    fn = click.option(
-        "--timeout",
-        type=click.FloatRange(min=0.1),
-        default=DEFAULT_TIMEOUT,
-        show_default=True,
-        help="Seconds per request attempt.",
-    )(fn)
+    fn = timeout_option(DEFAULT_TIMEOUT)(fn)
     fn = click.option(
         "--base-url",
         default=None,
