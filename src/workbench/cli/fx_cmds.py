@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.options import db_option, timeout_option
+from workbench.cli.options import db_option, iso_date, timeout_option
 
 #: mirrors workbench.fx.sources without importing it for --help
 SOURCE_NAMES = ("ecb", "frankfurter", "yahoo", "demo")
@@ -43,15 +43,6 @@ def fx_import_cmd(file: Path, db: Path) -> None:
     from workbench.fx.csv_import import import_rates_csv
 
     click.echo(import_rates_csv(db, file).summary())
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def _sources(value: str | None) -> list[str]:
@@ -84,8 +75,8 @@ def _progress(json_out: bool) -> Iterator[tuple[Callable[..., None], Callable[[i
 
 @fx_group.command("fetch")
 @click.argument("currencies", nargs=-1, metavar="[CCY|BASE/QUOTE]...")
-@click.option("--start", callback=_date, help="First date (YYYY-MM-DD) [default: see below].")
-@click.option("--end", callback=_date, help="Last date (YYYY-MM-DD) [default: today].")
+@click.option("--start", callback=iso_date, help="First date (YYYY-MM-DD) [default: see below].")
+@click.option("--end", callback=iso_date, help="Last date (YYYY-MM-DD) [default: today].")
 @click.option(
     "--provider",
     default=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,3 +51,13 @@ def timeout_option(default: float) -> Callable[[F], F]:
         show_default=True,
         help="Seconds per request attempt.",
     )
+
+
+def iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    """A click callback: a YYYY-MM-DD value as a date (None stays None), else a usage error."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from workbench.cli.options import db_option, timeout_option
+from workbench.cli.options import db_option, iso_date, timeout_option
 from workbench.errors import escape_controls
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -197,13 +197,10 @@ def quotes_cmd(
         sys.exit(1)
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    day = iso_date(ctx, param, value)
+    if day is None:
         return None
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
     from workbench.ledger.validate import date_bounds
 
     earliest, latest = date_bounds()
