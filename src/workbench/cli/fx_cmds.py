@@ -45,14 +45,20 @@ def fx_import_cmd(file: Path, db: Path) -> None:
     click.echo(import_rates_csv(db, file).summary())
 
 
-def _sources(value: str | None) -> list[str]:
-    names = [n.strip().lower() for n in (value or "ecb,frankfurter").split(",") if n.strip()]
+def source_names(value: str, *, option: str) -> list[str]:
+    """The FX source names of a comma-separated ``option`` value, lower-cased, blanks left out;
+    a name not in :data:`SOURCE_NAMES` is a usage error (exit 2) naming the option."""
+    names = [n.strip().lower() for n in value.split(",") if n.strip()]
     for name in names:
         if name not in SOURCE_NAMES:
             raise click.BadParameter(
-                f"{name!r} is not one of {', '.join(SOURCE_NAMES)}", param_hint="--provider"
+                f"{name!r} is not one of {', '.join(SOURCE_NAMES)}", param_hint=option
             )
-    return names or ["ecb", "frankfurter"]
+    return names
+
+
+def _sources(value: str | None) -> list[str]:
+    return source_names(value or "ecb,frankfurter", option="--provider") or ["ecb", "frankfurter"]
 
 
 @contextmanager
