@@ -3,14 +3,14 @@ demo database and token-protected serve app of the server tests."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from _browser_helpers import NOTEBOOKS, SERVE_TOKEN, copy_db, demo_template
+from _browser_helpers import NOTEBOOKS, SERVE_TOKEN, copy_db, demo_template, uvicorn_thread
 
 
 @pytest.fixture
@@ -64,3 +64,10 @@ async def client(protected_app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=protected_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+def live_server(protected_app: Any) -> Iterator[str]:
+    """The protected app on a real uvicorn server on 127.0.0.1 (for websockets, browsers)."""
+    with uvicorn_thread(protected_app) as base:
+        yield base

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,6 @@ from click.testing import CliRunner
 
 from workbench.errors import WorkbenchError
 from workbench.server import COOKIE_NAME, create_app, load_token
-
-
-@pytest.fixture
-def live_server(protected_app: Any) -> Iterator[str]:
-    """The protected app on a real uvicorn server on 127.0.0.1."""
-    with uvicorn_thread(protected_app) as base:
-        yield base
 
 
 async def signed_in_cookie(client: httpx.AsyncClient) -> str:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import httpx
@@ -17,7 +15,6 @@ from _browser_helpers import (
     SERVE_TOKEN,
     run_app_session,
     serve_process,
-    uvicorn_thread,
 )
 
 from workbench.errors import WorkbenchError
@@ -29,13 +26,6 @@ from workbench.server import (
     sandbox,
     writes_allowed,
 )
-
-
-@pytest.fixture
-def live_server(protected_app: Any) -> Iterator[str]:
-    """The protected app on a real uvicorn server on 127.0.0.1 (for websockets)."""
-    with uvicorn_thread(protected_app) as base:
-        yield base
 
 
 @pytest.mark.asyncio
