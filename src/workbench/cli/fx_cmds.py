@@ -161,7 +161,7 @@ def fx_fetch_cmd(
 
 
 @fx_group.command("rates")
-@click.option("--date", "day", callback=_date, default=None,
+@click.option("--date", "day", callback=iso_date, default=None,
               help="The day (YYYY-MM-DD) [default: today].")  # fmt: skip
 @click.option("--base", default="EUR", show_default=True, help="1 BASE = rate currency.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
