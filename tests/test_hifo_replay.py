@@ -150,6 +150,7 @@ def active_ledgers(draw: st.DrawFn) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     day = dt.date(2024, 1, 1)
     splits_left = 2
+    split_days: set[tuple[str, dt.date]] = set()
     for action, qty, price_i, fee_i, pick in steps:
         if action % 4 == 0:
             day += dt.timedelta(days=1)  # several rows on most dates: file order decides
@@ -158,8 +159,10 @@ def active_ledgers(draw: st.DrawFn) -> list[dict[str, object]]:
         key = (account, symbol)
         price, fee = PRICES[price_i], FEES[fee_i]
         have = held.get(key, Fraction(0))
-        if action < 2 and splits_left:
+        if action < 2 and splits_left and (symbol, day) not in split_days:
+            # two splits of a symbol on one date with one ratio are one event: avoid them
             splits_left -= 1
+            split_days.add((symbol, day))
             new, old = SPLITS[pick % len(SPLITS)]
             rows.append(row(day, "SPLIT", symbol, ratio=(new, old), account=account))
             if pick % 2 and len(accounts) > 1:  # the same split recorded in both accounts
