@@ -51,55 +51,86 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     }  # fmt: skip
     if trades.is_empty():
         return pl.DataFrame(schema=schema)
-    sold = pl.when(pl.col("buy")).then(0.0).otherwise(pl.col("units"))
-    rows = trades.select(
-        "g",
-        "seq",
-        "buy",
-        "units",
-        "unit_cost",
-        gid=pl.col("g").rank("dense").cast(pl.Int64) - 1,
-        pos=pl.int_range(pl.len(), dtype=pl.Int64).over("g"),
-        n=pl.len().over("g").cast(pl.Int64),
-        cum_sold=sold.cum_sum().over("g"),
+    sell = ~pl.col("buy")
+    sold = pl.when(sell).then(pl.col("units")).otherwise(0.0)
+    sells = sell.cast(pl.Int64).cum_sum().over("gid")
+    # each group's trades together, in apply order (a stable sort by the key alone)
+    rows = (
+        trades.lazy()
+        .select("g", "seq", "buy", "units", "unit_cost")
+        .sort("g", maintain_order=True)
+        .with_columns(gid=pl.col("g").rle_id().cast(pl.Int64))
+        .with_columns(
+            cum_sold=sold.cum_sum().over("gid"),
+            # leaf = the sell a trade belongs to: a sell its own, a buy the next sell's
+            # (buys after the last sell share one more leaf per group)
+            leaf=sells - sell.cast(pl.Int64),
+            last=pl.col("gid") != pl.col("gid").shift(-1).fill_null(-1),
+        )
+        .with_columns(
+            # S at the trade's leaf: sold up to and including the next sell (all, if none)
+            leaf_sold=pl.when(sell)
+            .then(pl.col("cum_sold"))
+            .otherwise(None)
+            .backward_fill()
+            .over("gid")
+            .fill_null(pl.col("cum_sold").last().over("gid")),
+            leaves=(sells.max().over("gid") + 1),
+        )
+        # a group of n leaves is one block after ceil(log2(n)) merges: groups that need as
+        # many are done together (a handful of size classes, not one pass per group)
+        .with_columns(levels=pl.col("leaves").cast(pl.Float64).log(2).ceil().cast(pl.Int64))
+        .collect(engine="in-memory")
     )
-    longest = int(rows["n"].max())  # type: ignore[arg-type]
-    levels = math.ceil(math.log2(longest)) if longest > 1 else 0
-    # the block key: group id in the high bits, block number (position >> level) in the low
-    key = (pl.col("gid") * (1 << levels)) + pl.col("pos")
-    # a group of n trades is one block after ceil(log2(n)) levels
-    done = pl.col("n").cast(pl.Float64).log(2).ceil().cast(pl.Int16)
+    parts = [_size_class(part) for part in rows.partition_by("levels", maintain_order=False)]
+    return pl.concat(parts).select(list(schema))
+
+
+def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
+    """HIFO for groups that all need the same number of merges (``levels``).
+
+    The minimum of ``Y_r`` is reached right after a sell (a buy only raises it), so the
+    time axis is the group's sells: a leaf is one sell with the buys since the one before
+    (plus a last leaf for the buys after the last sell).
+    """
+    levels = int(rows["levels"][0])
+    gid = pl.col("gid") - pl.col("gid").min()  # small ids: the block key fits in 64 bits
+    key = (gid * (1 << levels)) + pl.col("leaf")  # group id above, block number below
     buys = (
         rows.filter(pl.col("buy"))
         .sort("gid", "unit_cost", "seq", descending=[False, True, False])
         .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("gid"))
     )
-    # one sentinel (rank 0, below every lot) per trade, one row per lot at its rank
-    sentinels = rows.select(
-        k=key, r=pl.lit(0, pl.Int64), m=-pl.col("cum_sold"), a=pl.lit(0.0), done=done
+    # a leaf: a sentinel (rank 0, below every lot) holding -S at its sell, then its lots in
+    # rank order with m = -S + a, a = the leaf's units up to that rank (the last leaf, buys
+    # after the last sell, takes its sentinel from the group's last row)
+    sentinels = rows.filter(~pl.col("buy") | pl.col("last")).select(
+        k=key, r=pl.lit(0, pl.Int64), m=-pl.col("leaf_sold"), a=pl.lit(0.0)
     )
-    lots = buys.select(k=key, r="rank", m=pl.col("units") - pl.col("cum_sold"), a="units", done=done)
-    blocks = pl.concat([sentinels, lots])
-    # (parent, rank, side) packed in one integer when it fits: one-key sorts are much faster
-    groups = int(rows["gid"].max()) + 1  # type: ignore[arg-type]
-    rank_bits = max(1, int(buys["rank"].max() or 0).bit_length()) + 1
-    packed = (groups << levels).bit_length() + rank_bits <= 62
-    finished: list[pl.DataFrame] = []
-    for level in range(levels):
-        ready = pl.col("done") <= level
-        if int(blocks.select(ready.sum()).item()) * 4 > blocks.height:
-            # many groups are a single block: set them aside (their key becomes the group id)
-            shift = 1 << (levels - level)
-            finished.append(blocks.filter(ready).with_columns(k=pl.col("k") // shift))
-            blocks = blocks.filter(~ready)
-        blocks = _merge(blocks, rank_bits if packed else None)
-    finished.append(blocks)
-    whole = pl.concat(finished).sort("k", "r")
-    # k is now the group id; at the root the sentinel holds -S(T), lot rows m(r) and a(r)
+    # a within the leaf from running sums per group (a window over many small leaves costs
+    # far more; the group's sums are small enough that the difference stays exact to ~1e-12)
+    run = pl.col("u").cum_sum().over("gid")
+    start = pl.col("k") != pl.col("k").shift(1).fill_null(-1)
+    lots = (
+        buys.lazy()
+        .select("gid", k=key, r="rank", u="units", s="leaf_sold")
+        .sort("k", maintain_order=True)
+        .with_columns(_run=run)
+        .with_columns(
+            a=pl.col("_run")
+            - pl.when(start).then(pl.col("_run") - pl.col("u")).otherwise(None).forward_fill()
+        )
+        .select("k", "r", m=pl.col("a") - pl.col("s"), a="a")
+        .collect(engine="in-memory")
+    )
+    blocks = sentinels.merge_sorted(lots, key=["k", "r"], maintain_order=True)
+    for _ in range(levels):
+        blocks = _merge(blocks)
+    # k is now the group id; the sentinel (first) holds -S(T), the lot rows m(r) and a(r)
     total_sold = -pl.col("m").first().over("k")
     pool = pl.col("a") - total_sold - pl.min_horizontal(pl.col("m"), pl.lit(0.0))
     left = (
-        whole.with_columns(pool=pool)
+        blocks.with_columns(pool=pool)
         .select(pl.col("r"), remaining=pl.col("pool") - pl.col("pool").shift(1))
         .filter(pl.col("r") > 0)
     )
@@ -109,18 +140,19 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _merge(blocks: pl.DataFrame, rank_bits: int | None) -> pl.DataFrame:
-    """One level: merge each pair of adjacent blocks (keys 2p and 2p + 1) into block p."""
-    parent, side = pl.col("k") // 2, pl.col("k") % 2
+def _merge(blocks: pl.DataFrame) -> pl.DataFrame:
+    """One level: merge each pair of adjacent blocks (keys 2p and 2p + 1) into block p.
+
+    ``blocks`` is sorted by (k, r); so are its even-k rows and its odd-k rows by (k // 2, r),
+    and a linear merge of the two puts every parent's rows in rank order.
+    """
+    staged = blocks.lazy().with_columns(_p=pl.col("k") // 2, _side=pl.col("k") % 2)
+    ordered = staged.filter(pl.col("_side") == 0).merge_sorted(
+        staged.filter(pl.col("_side") == 1), key=["_p", "r"], maintain_order=True
+    )
     left, right = pl.col("_side") == 0, pl.col("_side") == 1
     # each block starts with its sentinel, so a parent's first row is its left sentinel and
     # a forward fill of the left side never crosses into another parent
-    staged = blocks.with_columns(_p=parent, _side=side)
-    if rank_bits is None:
-        ordered = staged.sort("_p", "r", "_side")
-    else:
-        order = (pl.col("_p") * (1 << rank_bits)) + pl.col("r") * 2 + pl.col("_side")
-        ordered = staged.sort(order)
     right_here = pl.when(right).then(pl.col("_p")).otherwise(None).forward_fill() == pl.col("_p")
     merged = ordered.with_columns(
         _ml=pl.when(left).then(pl.col("m")).otherwise(None).forward_fill(),
@@ -140,5 +172,4 @@ def _merge(blocks: pl.DataFrame, rank_bits: int | None) -> pl.DataFrame:
         r="r",
         m=pl.min_horizontal(pl.col("_ml"), pl.col("_al") + pl.col("_mr")),
         a=pl.col("_al") + pl.col("_ar"),
-        done="done",
-    )
+    ).collect(engine="in-memory")
