@@ -35,7 +35,15 @@ from typing import Literal, get_args
 
 import polars as pl
 
-from workbench.analytics._frames import EPS, dividend_amount, end_units, prepare, round_qty
+from workbench.analytics._frames import (
+    EPS,
+    end_units,
+    in_apply_order,
+    later_split_factor,
+    prepare,
+    round_qty,
+    split_events,
+)
 from workbench.analytics._hifo import hifo_remaining
 
 CostMethod = Literal["fifo", "lifo", "hifo", "average"]
@@ -66,14 +74,18 @@ def _group_key(exact: bool) -> pl.Expr:
     return pair.rank("dense").cast(pl.UInt64) if exact else pair.hash(_SEEDS[0])
 
 
-def _keyed(tx: pl.DataFrame, *, exact: bool) -> pl.LazyFrame:
-    """Every prepared row with its group key ``g`` and trade columns (zero off trades).
+def _keyed(
+    tx: pl.DataFrame | pl.LazyFrame, *, exact: bool, units: pl.Expr | None = None
+) -> pl.LazyFrame:
+    """Every row with its group key ``g`` and trade columns (zero off trades).
 
-    ``units`` are end units of BUY/SELL rows, ``cost`` = quantity x price + fee on buys,
-    ``proceeds`` = quantity x price - fee on sells, ``signed`` = +units / -units.
+    ``units`` are end units of BUY/SELL rows (by default from prepared rows' split factors),
+    ``cost`` = quantity x price + fee on buys, ``proceeds`` = quantity x price - fee on
+    sells, ``signed`` = +units / -units.
     """
     kind, has_symbol = pl.col("type"), pl.col("symbol").is_not_null()
     gross = pl.col("quantity") * pl.col("price")
+    fee = pl.col("fee").fill_null(0.0)
     return (
         tx.lazy()
         .with_columns(
@@ -82,9 +94,9 @@ def _keyed(tx: pl.DataFrame, *, exact: bool) -> pl.LazyFrame:
             _sell=(kind == "SELL") & has_symbol,
         )
         .with_columns(
-            units=pl.when(_TRADE).then(end_units()).otherwise(0.0),
-            cost=pl.when(_BUY).then(gross + pl.col("fee")).otherwise(0.0),
-            proceeds=pl.when(_SELL).then(gross - pl.col("fee")).otherwise(0.0),
+            units=pl.when(_TRADE).then(end_units() if units is None else units).otherwise(0.0),
+            cost=pl.when(_BUY).then(gross + fee).otherwise(0.0),
+            proceeds=pl.when(_SELL).then(gross - fee).otherwise(0.0),
         )
         .with_columns(
             signed=pl.when(_SELL).then(-pl.col("units")).otherwise(pl.col("units")),
@@ -221,38 +233,71 @@ def open_lots(
 def pnl_from_prepared(tx: pl.DataFrame, *, method: str = "fifo") -> pl.DataFrame:
     """:func:`position_pnl` on rows already passed through ``prepare``."""
     name = _check_method(method)
-    out = _pnl(tx, name, exact=False)
-    return out if out is not None else _pnl(tx, name, exact=True)  # type: ignore[return-value]
+    out = _pnl(tx.lazy(), name, exact=False)
+    return out if out is not None else _pnl(tx.lazy(), name, exact=True)  # type: ignore[return-value]
 
 
-def _pnl(tx: pl.DataFrame, method: str, *, exact: bool) -> pl.DataFrame | None:
-    """One group-by over every row; None if the hash key merged two groups."""
-    keyed = _keyed(tx, exact=exact)
+def _pnl(
+    rows: pl.LazyFrame,
+    method: str,
+    *,
+    exact: bool,
+    units: pl.Expr | None = None,
+    names: pl.DataFrame | None = None,
+) -> pl.DataFrame | None:
+    """One group-by over every row; None if the hash key merged two groups.
+
+    With ``names`` (the frame ``rows`` was filtered from, ``seq`` its row numbers) account
+    and symbol are read from it at each group's first row instead of riding through the
+    windows: two string columns fewer to copy and hold.
+    """
+    keyed = _keyed(rows, exact=exact, units=units)
     frame = keyed.with_columns(remaining=pl.lit(0.0)) if method == "hifo" else (
         _with_remaining(keyed, method)
     )
-    dividend = (pl.col("type") == "DIVIDEND") & pl.col("symbol").is_not_null()
     check = pl.struct(GROUP).hash(_SEEDS[1])
     left = _snap(pl.col("remaining"))
+    label = (
+        [pl.col("seq").min().alias("_first")]
+        if names is not None
+        else [pl.col("account").first(), pl.col("symbol").first()]
+    )
     out = (
         frame.group_by("g")
         .agg(
-            pl.col("account").first(),
-            pl.col("symbol").first(),
+            *label,
             _lo=check.min(),
             _hi=check.max(),
-            _rows=(_TRADE | dividend).sum(),
+            _trades=_TRADE.sum(),
             quantity=pl.col("signed").sum(),
             bought_cost=pl.col("cost").sum(),
             proceeds=pl.col("proceeds").sum(),
             trade_fees=pl.when(_TRADE).then(pl.col("fee")).otherwise(0.0).sum(),
-            dividends=pl.when(dividend).then(dividend_amount()).otherwise(0.0).sum(),
             cost_basis=pl.when(left > 0).then(left * pl.col("cost") / pl.col("units")).sum(),
         )
         .collect()
     )
     if not exact and out.select((pl.col("_lo") != pl.col("_hi")).any()).item():
         return None
+    if names is not None:
+        first = out["_first"]
+        out = out.with_columns(
+            account=names["account"].gather(first), symbol=names["symbol"].gather(first)
+        )
+    # dividends from their own (few) rows: the amount column is cast only there
+    dividends = (
+        rows.filter((pl.col("type") == "DIVIDEND") & pl.col("symbol").is_not_null())
+        .group_by(g=_group_key(exact))
+        .agg(
+            dividends=pl.coalesce(
+                pl.col("amount").cast(pl.Float64),
+                pl.col("quantity").cast(pl.Float64) * pl.col("price").cast(pl.Float64),
+                pl.lit(0.0),
+            ).sum()
+        )
+        .collect()
+    )
+    out = out.join(dividends, on="g", how="left")
     if method == "hifo":
         trades = (
             keyed.filter(_TRADE)
@@ -266,13 +311,14 @@ def _pnl(tx: pl.DataFrame, method: str, *, exact: bool) -> pl.DataFrame | None:
         )
         out = out.drop("cost_basis").join(basis, on="g", how="left")
     return (
-        out.filter(pl.col("symbol").is_not_null() & (pl.col("_rows") > 0))
+        out.filter(
+            pl.col("symbol").is_not_null()
+            & ((pl.col("_trades") > 0) | pl.col("dividends").is_not_null())
+        )
+        .with_columns(pl.col("dividends", "cost_basis").fill_null(0.0))
         .with_columns(
             quantity=round_qty(pl.col("quantity")),
-            cost_basis=pl.col("cost_basis").fill_null(0.0),
-        )
-        .with_columns(
-            realized_pnl=pl.col("proceeds") - (pl.col("bought_cost") - pl.col("cost_basis"))
+            realized_pnl=pl.col("proceeds") - (pl.col("bought_cost") - pl.col("cost_basis")),
         )
         .select(
             *GROUP, "quantity", "cost_basis", "realized_pnl", "dividends",
@@ -280,6 +326,40 @@ def _pnl(tx: pl.DataFrame, method: str, *, exact: bool) -> pl.DataFrame | None:
         )  # fmt: skip
         .sort(GROUP)
     )
+
+
+def _lean_rows(
+    transactions: pl.DataFrame, *, as_of: dt.date | None, account: str | None
+) -> tuple[pl.LazyFrame, pl.Expr] | None:
+    """The rows :func:`position_pnl` needs, lazily, without ``prepare``'s full copy.
+
+    Needs the ledger in apply order and few splits (the common case); None otherwise.
+    """
+    if not in_apply_order(transactions):
+        return None
+    lf = transactions.lazy()
+    if as_of is not None:
+        lf = lf.filter(pl.col("date") <= as_of)
+    raw_splits = (
+        lf.filter(pl.col("ratio_new").is_not_null() & (pl.col("type") == "SPLIT"))
+        .select("id", "date", "symbol", "ratio_new", "ratio_old")
+        .collect()
+        .with_columns(pl.col("ratio_new", "ratio_old").cast(pl.Float64))
+        .with_columns(seq=pl.int_range(pl.len(), dtype=pl.Int64), type=pl.lit("SPLIT"))
+    )
+    later = later_split_factor(split_events(raw_splits))
+    if later is None:
+        return None
+    rows = lf.with_columns(
+        seq=pl.int_range(pl.len(), dtype=pl.Int64),  # before filtering: the row in ``names``
+    )
+    if account is not None:
+        rows = rows.filter(pl.col("account") == account)
+    rows = rows.select(
+        "seq", "type", "account", "symbol", "amount", "date", "id",
+        pl.col("quantity", "price", "fee").cast(pl.Float64),
+    )  # fmt: skip
+    return rows, pl.col("quantity") * later
 
 
 def position_pnl(
@@ -297,8 +377,18 @@ def position_pnl(
 
         >>> position_pnl(read_transactions(con), method="lifo", as_of=date(2024, 12, 31))
     """
-    tx, _ = prepare(transactions, as_of=as_of, account=account)
-    return pnl_from_prepared(tx, method=method)
+    name = _check_method(method)
+    lean = _lean_rows(transactions, as_of=as_of, account=account)
+    if lean is None:  # out of order or many splits: the general path
+        tx, _ = prepare(transactions, as_of=as_of, account=account)
+        return pnl_from_prepared(tx, method=name)
+    rows, units = lean
+    names = transactions if as_of is None else transactions.filter(pl.col("date") <= as_of)
+    out = _pnl(rows, name, exact=False, units=units, names=names)
+    if out is None:
+        out = _pnl(rows, name, exact=True, units=units, names=names)
+    assert out is not None
+    return out
 
 
 def lots_from_prepared(tx: pl.DataFrame, *, method: str = "fifo") -> pl.DataFrame:
