@@ -253,8 +253,13 @@ def test_a_group_key_that_merges_groups_is_caught(
     rows = [*LEDGER_X, *LEDGER_Y, row("2024-03-01", "BUY", "G", 2, 10)]
     whole = position_pnl(ledger(rows), method=method)
     monkeypatch.setattr(
-        lots_module, "_group_key", lambda exact: pl.lit(7, pl.UInt64) if not exact else
-        pl.struct(lots_module.GROUP).rank("dense").cast(pl.UInt64),
+        lots_module,
+        "_group_key",
+        lambda exact: (
+            pl.lit(7, pl.UInt64)
+            if not exact
+            else pl.struct(lots_module.GROUP).rank("dense").cast(pl.UInt64)
+        ),
     )
     merged = position_pnl(ledger(rows), method=method)
     assert merged.equals(whole)

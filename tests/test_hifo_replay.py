@@ -191,7 +191,8 @@ def _check(rows: list[dict[str, object]], method: str) -> None:
     tx = ledger(rows)
     state = replay(tx, method)
     got = {
-        (r["account"], r["symbol"]): r for r in position_pnl(tx, method=method).iter_rows(named=True)
+        (r["account"], r["symbol"]): r
+        for r in position_pnl(tx, method=method).iter_rows(named=True)
     }
     assert set(got) == set(state.realized)
     for key, realized in state.realized.items():

@@ -31,8 +31,6 @@ or groups (only over the ~log2 levels). A group is set aside once it is a single
 
 from __future__ import annotations
 
-import math
-
 import polars as pl
 
 _INF = float("inf")
@@ -45,9 +43,9 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     ``seq`` (apply order), ``buy`` (bool), ``units`` (end units) and ``unit_cost`` (cost per
     end unit, fee included; read on buys only).
     """
-    schema = {
-        "g": trades.schema["g"], "seq": pl.Int64, "units": pl.Float64,
-        "unit_cost": pl.Float64, "remaining": pl.Float64,
+    schema: dict[str, pl.DataType] = {
+        "g": trades.schema["g"], "seq": pl.Int64(), "units": pl.Float64(),
+        "unit_cost": pl.Float64(), "remaining": pl.Float64(),
     }  # fmt: skip
     if trades.is_empty():
         return pl.DataFrame(schema=schema)
@@ -167,9 +165,13 @@ def _merge(blocks: pl.DataFrame) -> pl.DataFrame:
     # of the two sentinels of a parent keep the later one (it has seen both sides)
     next_is_sentinel = (pl.col("_p").shift(-1) == pl.col("_p")) & (pl.col("r").shift(-1) == 0)
     keep = (pl.col("r") > 0) | ~next_is_sentinel.fill_null(False)
-    return merged.filter(keep).select(
-        k="_p",
-        r="r",
-        m=pl.min_horizontal(pl.col("_ml"), pl.col("_al") + pl.col("_mr")),
-        a=pl.col("_al") + pl.col("_ar"),
-    ).collect(engine="in-memory")
+    return (
+        merged.filter(keep)
+        .select(
+            k="_p",
+            r="r",
+            m=pl.min_horizontal(pl.col("_ml"), pl.col("_al") + pl.col("_mr")),
+            a=pl.col("_al") + pl.col("_ar"),
+        )
+        .collect(engine="in-memory")
+    )

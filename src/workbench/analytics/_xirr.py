@@ -94,9 +94,7 @@ def _grid_values(flows: _Flows, xs: list[float]) -> list[float]:
             grid.join(frame, how="cross")
             .with_columns(e=e)
             .group_by("i")
-            .agg(
-                **{side: pl.col("e").max() + (pl.col("e") - pl.col("e").max()).exp().sum().log()}
-            )
+            .agg(**{side: pl.col("e").max() + (pl.col("e") - pl.col("e").max()).exp().sum().log()})
         )
     both = grid.join(parts[0], on="i", how="left").join(parts[1], on="i", how="left").sort("i")
     return both.select(pl.col("in") - pl.col("out"))["in"].to_list()
@@ -194,9 +192,7 @@ def _rate(x: float) -> float:
     return math.expm1(x) if x < 709.0 else math.inf
 
 
-def xirr(
-    flows: pl.DataFrame, *, guess: float = 0.1, tolerance: float = 1e-12
-) -> float | None:
+def xirr(flows: pl.DataFrame, *, guess: float = 0.1, tolerance: float = 1e-12) -> float | None:
     """Annual internal rate of return of dated cash flows (ACT/365): date, amount.
 
     Flows are summed per date. None when they do not change sign or no rate solves them.

@@ -1,13 +1,16 @@
 """Cost-basis lots (FIFO, LIFO, HIFO, AVERAGE), realized P&L and the lots behind a position.
 
-Every method is computed for all (account, symbol) groups at once with Polars window
-expressions; there is no Python loop over transactions or groups. Quantities are in *end
-units* (shares as of the as-of date, after every split), so a split changes a lot's quantity
-and per-share cost but never its total cost. Each BUY is a lot costing
-``quantity * price + fee``; each SELL yields proceeds ``quantity * price - fee``. Realized P&L
-is ``proceeds - cost of the units consumed``, computed as
-``sum(proceeds) - (sum(lot costs) - cost of what remains open)``, so every method conserves
-cost exactly: open basis + cost of lots sold = total bought cost.
+Every method is computed for all (account, symbol) groups at once with Polars expressions;
+there is no Python loop over transactions or groups. Quantities are in *end units* (shares as
+of the as-of date, after every split), so a split changes a lot's quantity and per-share cost
+but never its total cost. Each BUY is a lot costing ``quantity * price + fee``; each SELL
+yields proceeds ``quantity * price - fee``. Realized P&L is ``proceeds - cost of the units
+consumed``, computed as ``sum(proceeds) - (sum(lot costs) - cost of what remains open)``, so
+every method conserves cost exactly: open basis + cost of lots sold = total bought cost.
+
+Groups are keyed by a 64-bit hash of (account, symbol) (windows over one integer column cost a
+third of windows over two strings); a second, independent hash checks that no two groups
+shared a key, and if any did the exact (slower) key is used instead. Rows are in apply order.
 
 How each method finds what remains of every lot (``H`` = holdings after each trade):
 
@@ -17,15 +20,20 @@ How each method finds what remains of every lot (``H`` = holdings after each tra
 * LIFO: the holdings form a stack whose levels are the values of ``H``. The units a buy put at
   levels ``(H_before, H_after]`` survive up to the lowest later value of ``H`` (a reverse
   running minimum), so a lot keeps ``clip(min(H from this buy on) - H_before, 0, quantity)``.
-* HIFO: sells take the highest-cost units available (ties: the older lot first). For each lot
-  ``j`` the pool of units at least as costly behaves as a queue reflected at zero; its final
-  size is ``Y_T - min(0, min_t Y_t)`` with ``Y_t`` = (those units bought) - (all units sold)
-  up to ``t`` (Lindley's recursion). A lot keeps the difference between its pool and the next
-  costlier one. This pairs each lot with each trade of its group: ``O(lots x trades)`` per
-  (account, symbol), fine for personal ledgers, not meant for millions of rows in one group.
+* HIFO: sells take the highest-cost units available (ties: the older lot first). The units of
+  the ``r`` costliest lots still held form a queue reflected at zero (Lindley's recursion);
+  its minimum over time for every ``r`` at once comes from a divide and conquer over the
+  group's sells (:mod:`workbench.analytics._hifo`): ``O(n log n)`` work in ``log2(sells)``
+  vectorized passes (one linear merge each), exact, for any group size. Trade-off: a constant
+  factor above FIFO (its passes sort and merge; FIFO's are one window), measured by
+  ``benchmarks/analytics.py`` at 1.5-2.5x FIFO on the demo and active-trader ledgers.
 * AVERAGE (moving average): a sell of ``s`` out of ``H`` keeps the fraction ``(H - s) / H`` of
   every open unit, so a lot keeps ``quantity * exp(sum of log fractions after it)``; selling to
   zero starts a new segment. Total basis equals the textbook moving average.
+
+``position_pnl`` reads the few columns it needs lazily from a ledger in apply order with few
+splits (no full normalized copy: peak memory stays near the positions step's); other ledgers
+go through ``prepare``.
 """
 
 from __future__ import annotations
@@ -174,9 +182,15 @@ def _lots(tx: pl.DataFrame, method: str) -> pl.DataFrame:
         _with_remaining(_keyed(tx, exact=exact), name)
         .filter(_BUY)
         .select(
-            "seq", "id", "date", "account", "symbol", "units", "cost",
+            "seq",
+            "id",
+            "date",
+            "account",
+            "symbol",
+            "units",
+            "cost",
             remaining=_snap(pl.col("remaining")),
-        )  # fmt: skip
+        )
         .collect()
     )
     return lots.sort("seq")
@@ -252,8 +266,10 @@ def _pnl(
     windows: two string columns fewer to copy and hold.
     """
     keyed = _keyed(rows, exact=exact, units=units)
-    frame = keyed.with_columns(remaining=pl.lit(0.0)) if method == "hifo" else (
-        _with_remaining(keyed, method)
+    frame = (
+        keyed.with_columns(remaining=pl.lit(0.0))
+        if method == "hifo"
+        else (_with_remaining(keyed, method))
     )
     check = pl.struct(GROUP).hash(_SEEDS[1])
     left = _snap(pl.col("remaining"))
@@ -321,9 +337,15 @@ def _pnl(
             realized_pnl=pl.col("proceeds") - (pl.col("bought_cost") - pl.col("cost_basis")),
         )
         .select(
-            *GROUP, "quantity", "cost_basis", "realized_pnl", "dividends",
-            "bought_cost", "proceeds", "trade_fees",
-        )  # fmt: skip
+            *GROUP,
+            "quantity",
+            "cost_basis",
+            "realized_pnl",
+            "dividends",
+            "bought_cost",
+            "proceeds",
+            "trade_fees",
+        )
         .sort(GROUP)
     )
 
