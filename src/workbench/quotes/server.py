@@ -44,6 +44,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from workbench.fx.demo_rates import demo_fx_route
+
 #: how many request records the server keeps (a long-running server must not grow forever)
 REQUEST_LOG_SIZE = 200_000
 
@@ -318,7 +320,7 @@ def create_app(
         yield
 
     app = QuoteServerApp(
-        routes=[Route("/healthz", _healthz)],
+        routes=[Route("/healthz", _healthz), demo_fx_route()],
         exception_handlers={404: not_found},
         lifespan=lifespan,
     )

@@ -80,6 +80,21 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "ALTER TABLE imports ADD COLUMN kind VARCHAR NOT NULL DEFAULT 'transactions'",
     ],
+    3: [
+        # version 3: reference FX rates as published (1 base = rate quote) with provenance.
+        # DOUBLE, not DECIMAL: every published rate (ECB's 4-6 significant digits, Yahoo's
+        # 17) round-trips exactly, and rates of small units (1 IDR in EUR) keep their digits.
+        # Writes replace a changed rate of a (date, base, quote); see workbench.fx.store.
+        """CREATE TABLE fx_rates (
+            date DATE NOT NULL,
+            base VARCHAR NOT NULL,
+            quote VARCHAR NOT NULL,
+            rate DOUBLE NOT NULL,
+            source VARCHAR NOT NULL,
+            fetched_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (date, base, quote)
+        )""",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)
