@@ -267,3 +267,16 @@ def test_a_group_key_that_merges_groups_is_caught(
     assert basis["X"] == pytest.approx(EXPECTED_X[method][0], abs=0.005)
     assert basis["Y"] == pytest.approx(EXPECTED_Y[method][0], abs=0.005)
     assert basis["G"] == pytest.approx(20.0)
+
+
+@pytest.mark.parametrize("method", COST_METHODS)
+def test_rows_out_of_order_give_the_same_numbers(method: str) -> None:
+    """A ledger frame whose rows are shuffled (the general path sorts it) gives the same P&L as
+    the same ledger in apply order (the lean path), and X keeps its hand-computed basis."""
+    rows = [*LEDGER_X, *LEDGER_Y, row("2024-03-01", "DIVIDEND", "X", amount=12.5, account="a")]
+    ordered = position_pnl(ledger(rows), method=method)
+    shuffled = position_pnl(ledger(rows).sample(fraction=1.0, shuffle=True, seed=3), method=method)
+    assert shuffled.equals(ordered)
+    x = ordered.filter(pl.col("symbol") == "X").row(0, named=True)
+    assert x["cost_basis"] == pytest.approx(EXPECTED_X[method][0], abs=0.005)
+    assert x["dividends"] == pytest.approx(12.5)
