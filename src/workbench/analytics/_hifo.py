@@ -142,36 +142,39 @@ def _merge(blocks: pl.DataFrame) -> pl.DataFrame:
     """One level: merge each pair of adjacent blocks (keys 2p and 2p + 1) into block p.
 
     ``blocks`` is sorted by (k, r); so are its even-k rows and its odd-k rows by (k // 2, r),
-    and a linear merge of the two puts every parent's rows in rank order.
+    and a linear merge of the two puts every parent's rows in rank order. Eager: a lazy plan
+    costs more than it saves on the small frames of the upper levels.
     """
-    staged = blocks.lazy().with_columns(_p=pl.col("k") // 2, _side=pl.col("k") % 2)
-    ordered = staged.filter(pl.col("_side") == 0).merge_sorted(
-        staged.filter(pl.col("_side") == 1), key=["_p", "r"], maintain_order=True
+    staged = blocks.with_columns(_p=pl.col("k") // 2, _side=pl.col("k") % 2)
+    even = staged["_side"] == 0
+    ordered = staged.filter(even).merge_sorted(
+        staged.filter(~even), key=["_p", "r"], maintain_order=True
     )
     left, right = pl.col("_side") == 0, pl.col("_side") == 1
+
+    def fill(side: pl.Expr, column: str) -> pl.Expr:
+        return pl.when(side).then(pl.col(column)).otherwise(None).forward_fill()
+
     # each block starts with its sentinel, so a parent's first row is its left sentinel and
     # a forward fill of the left side never crosses into another parent
-    right_here = pl.when(right).then(pl.col("_p")).otherwise(None).forward_fill() == pl.col("_p")
-    merged = ordered.with_columns(
-        _ml=pl.when(left).then(pl.col("m")).otherwise(None).forward_fill(),
-        _al=pl.when(left).then(pl.col("a")).otherwise(None).forward_fill(),
-        _mr=pl.when(right_here)
-        .then(pl.when(right).then(pl.col("m")).otherwise(None).forward_fill())
-        .otherwise(_INF),
-        _ar=pl.when(right_here)
-        .then(pl.when(right).then(pl.col("a")).otherwise(None).forward_fill())
-        .otherwise(0.0),
-    )
+    right_here = fill(right, "_p") == pl.col("_p")
     # of the two sentinels of a parent keep the later one (it has seen both sides)
     next_is_sentinel = (pl.col("_p").shift(-1) == pl.col("_p")) & (pl.col("r").shift(-1) == 0)
-    keep = (pl.col("r") > 0) | ~next_is_sentinel.fill_null(False)
     return (
-        merged.filter(keep)
-        .select(
+        ordered.select(
             k="_p",
             r="r",
+            _ml=fill(left, "m"),
+            _al=fill(left, "a"),
+            _mr=pl.when(right_here).then(fill(right, "m")).otherwise(_INF),
+            _ar=pl.when(right_here).then(fill(right, "a")).otherwise(0.0),
+            _keep=(pl.col("r") > 0) | ~next_is_sentinel.fill_null(False),
+        )
+        .filter(pl.col("_keep"))
+        .select(
+            "k",
+            "r",
             m=pl.min_horizontal(pl.col("_ml"), pl.col("_al") + pl.col("_mr")),
             a=pl.col("_al") + pl.col("_ar"),
         )
-        .collect(engine="in-memory")
     )
