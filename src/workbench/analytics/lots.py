@@ -128,28 +128,24 @@ def _remaining(method: str) -> dict[str, pl.Expr]:
         floor = held.cum_min(reverse=True).over("g")
         left = (floor - (held - pl.col("signed"))).clip(0.0, units)
         return {"remaining": pl.when(_BUY).then(left).otherwise(0.0)}
-    # average: a sell of s out of H keeps (H - s) / H of every open unit; a sell to zero
-    # starts a new segment (nothing before it survives)
-    zero = (_TRADE & (held.abs() <= EPS)).cast(pl.Int64)
-    before = held - pl.col("signed")
-    log_keep = pl.when(_SELL & (before > EPS) & (held.abs() > EPS)).then((held / before).log())
-    segment = zero.cum_sum().over("g") - zero
-    return {
-        "_zero": zero,
-        "_seg": segment,
-        "_log": log_keep.otherwise(0.0).cum_sum().over("g"),
-    }
+    # average: a sell of s out of H keeps (H - s) / H of every open unit; a buy survives only
+    # if no later trade of its group sells to zero, and then keeps the product of the later
+    # fractions (reverse running sums: no per-segment windows)
+    return {"_held": held}
 
 
 def _average_remaining(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Finish AVERAGE: a buy keeps units x exp(sum of later log fractions) if its segment is open."""
-    last_seg = pl.col("_seg").last().over("g")
-    closed = pl.col("_zero").last().over("g") == 1
-    # the log fractions after a buy, within its own (the last) segment
-    keep = (pl.col("_log").last().over("g") - pl.col("_log")).exp()
-    alive = (pl.col("_seg") == last_seg) & ~closed
+    """Finish AVERAGE: a buy keeps units x exp(sum of later log fractions) if nothing after it
+    sold the position to zero."""
+    held, signed = pl.col("_held"), pl.col("signed")
+    zero = (_TRADE & (held.abs() <= EPS)).cast(pl.Int64)
+    before = held - signed
+    log_keep = pl.when(_SELL & (before > EPS) & (held.abs() > EPS)).then((held / before).log())
+    later_zeros = zero.cum_sum(reverse=True).over("g")
+    later_logs = log_keep.otherwise(0.0).cum_sum(reverse=True).over("g")  # 0 on the buy itself
+    alive = _BUY & (later_zeros == 0)
     return frame.with_columns(
-        remaining=pl.when(_BUY & alive).then(pl.col("units") * keep).otherwise(0.0)
+        remaining=pl.when(alive).then(pl.col("units") * later_logs.exp()).otherwise(0.0)
     )
 
 
