@@ -51,29 +51,37 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     sell = ~pl.col("buy")
     sold = pl.when(sell).then(pl.col("units")).otherwise(0.0)
-    sells = sell.cast(pl.Int64).cum_sum().over("gid")
-    # each group's trades together, in apply order (a stable sort by the key alone)
+    # rows are grouped (sorted by group): running counts are global sums less the sum
+    # before the group (integers: exact), and "the next X in my group" is a backward fill
+    # checked against the group id, cheaper than windows
+    count = sell.cast(pl.Int64).cum_sum()
+    first = pl.col("gid") != pl.col("gid").shift(1).fill_null(-1)
+    last = pl.col("gid") != pl.col("gid").shift(-1).fill_null(-1)
+
+    def next_in_group(where: pl.Expr, value: str) -> pl.Expr:
+        same = pl.when(where).then(pl.col("gid")).otherwise(None).backward_fill()
+        found = pl.when(where).then(pl.col(value)).otherwise(None).backward_fill()
+        return pl.when(same == pl.col("gid")).then(found)
+
     rows = (
         trades.lazy()
         .select("g", "seq", "buy", "units", "unit_cost")
-        .sort("g", maintain_order=True)
+        .sort("g", maintain_order=True)  # each group's trades together, in apply order
         .with_columns(gid=pl.col("g").rle_id().cast(pl.Int64))
         .with_columns(
-            cum_sold=sold.cum_sum().over("gid"),
-            # leaf = the sell a trade belongs to: a sell its own, a buy the next sell's
-            # (buys after the last sell share one more leaf per group)
-            leaf=sells - sell.cast(pl.Int64),
-            last=pl.col("gid") != pl.col("gid").shift(-1).fill_null(-1),
+            cum_sold=sold.cum_sum().over("gid"),  # floats: a window keeps sums exact
+            _sells=count - pl.when(first).then(count - sell.cast(pl.Int64)).forward_fill(),
+            last=last,
         )
         .with_columns(
+            # leaf = the sell a trade belongs to: a sell its own, a buy the next sell's
+            # (buys after the last sell share one more leaf per group)
+            leaf=pl.col("_sells") - sell.cast(pl.Int64),
             # S at the trade's leaf: sold up to and including the next sell (all, if none)
-            leaf_sold=pl.when(sell)
-            .then(pl.col("cum_sold"))
-            .otherwise(None)
-            .backward_fill()
-            .over("gid")
-            .fill_null(pl.col("cum_sold").last().over("gid")),
-            leaves=(sells.max().over("gid") + 1),
+            leaf_sold=pl.coalesce(
+                next_in_group(sell, "cum_sold"), next_in_group(pl.col("last"), "cum_sold")
+            ),
+            leaves=next_in_group(pl.col("last"), "_sells") + 1,
         )
         # a group of n leaves is one block after ceil(log2(n)) merges: groups that need as
         # many are done together (a handful of size classes, not one pass per group)
@@ -97,7 +105,13 @@ def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
     buys = (
         rows.filter(pl.col("buy"))
         .sort("gid", "unit_cost", "seq", descending=[False, True, False])
-        .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("gid"))
+        .with_row_index("_i")
+        .with_columns(
+            rank=pl.col("_i").cast(pl.Int64)
+            - pl.when(pl.col("gid") != pl.col("gid").shift(1).fill_null(-1))
+            .then(pl.col("_i").cast(pl.Int64) - 1)
+            .forward_fill()
+        )
     )
     # a leaf: a sentinel (rank 0, below every lot) holding -S at its sell, then its lots in
     # rank order with m = -S + a, a = the leaf's units up to that rank (the last leaf, buys
