@@ -23,10 +23,12 @@ units of ranks up to it) plus a sentinel row for ``r`` below every lot. Two adja
     m(r) = min(m_L(r), a_L(r) + m_R(r)),   a(r) = a_L(r) + a_R(r)
 
 where each side's value at a rank of the other side is its last row at or below that rank: a
-sort by (parent block, rank) and a forward fill. After ``ceil(log2(trades))`` levels the block
-is the whole group and ``m(r)`` is read off its rows. Each level is one sort and a handful of
-column expressions over the rows of every group together; there is no Python loop over rows
-or groups (only over the ~log2 levels). A group is set aside once it is a single block.
+linear merge by (parent block, rank) and a forward fill. Only sells can be minima (a buy
+raises ``Y``), so the time axis is the sells: after ``ceil(log2(sells + 1))`` levels the block
+is the whole group and ``m(r)`` is read off its rows. Each level is a few whole-array
+operations over the rows of every group together (NumPy when (block, rank) packs into one
+integer, Polars otherwise); there is no Python loop over rows or groups, only over the
+~log2 levels and over classes of groups needing as many levels.
 """
 
 from __future__ import annotations
@@ -136,8 +138,12 @@ def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
         .collect(engine="in-memory")
     )
     blocks = sentinels.merge_sorted(lots, key=["k", "r"], maintain_order=True)
-    for _ in range(levels):
-        blocks = _merge(blocks)
+    rank_bits = int(buys["rank"].max() or 0).bit_length() + 1
+    if (int(blocks["k"].max() or 0) + 1).bit_length() + rank_bits <= 62:
+        blocks = _merge_levels(blocks, levels, rank_bits)
+    else:  # (parent, rank) does not fit one integer: the frame merge
+        for _ in range(levels):
+            blocks = _merge(blocks)
     # k is now the group id; the sentinel (first) holds -S(T), the lot rows m(r) and a(r)
     total_sold = -pl.col("m").first().over("k")
     pool = pl.col("a") - total_sold - pl.min_horizontal(pl.col("m"), pl.lit(0.0))
@@ -150,6 +156,46 @@ def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
     return buys.select("g", "seq", "units", "unit_cost").with_columns(
         remaining=left["remaining"].clip(0.0, buys["units"])
     )
+
+
+def _merge_levels(blocks: pl.DataFrame, levels: int, rank_bits: int) -> pl.DataFrame:
+    """All ``levels`` merges on NumPy arrays: the same steps as :func:`_merge`, with
+    (parent, rank) packed in one integer so each level's linear merge is two binary searches
+    (a few array operations per level instead of a query plan: what small ledgers pay)."""
+    import numpy as np
+
+    k = blocks["k"].to_numpy().astype(np.int64)
+    r = blocks["r"].to_numpy().astype(np.int64)
+    m = blocks["m"].to_numpy().astype(np.float64)
+    a = blocks["a"].to_numpy().astype(np.float64)
+    for _ in range(levels):
+        p, even = k >> 1, (k & 1) == 0
+        packed = (p << rank_bits) | r
+        ev, od = np.flatnonzero(even), np.flatnonzero(~even)
+        # each row's place in the merged order: its place on its side plus the rows of the
+        # other side before it (sentinels of a parent tie: the left one first)
+        place = np.empty(len(k), dtype=np.int64)
+        place[ev] = np.arange(len(ev)) + np.searchsorted(packed[od], packed[ev], side="left")
+        place[od] = np.arange(len(od)) + np.searchsorted(packed[ev], packed[od], side="right")
+        order = np.empty_like(place)
+        order[place] = np.arange(len(k))
+        p, even, r, m, a = p[order], even[order], r[order], m[order], a[order]
+        rows = np.arange(len(p))
+        # last left row at or before each row (a parent opens with its left sentinel)
+        left = np.maximum.accumulate(np.where(even, rows, 0))
+        right = np.maximum.accumulate(np.where(~even, rows, -1))
+        here = (right >= 0) & (p[np.maximum(right, 0)] == p)
+        m_right = np.where(here, m[np.maximum(right, 0)], np.inf)
+        a_right = np.where(here, a[np.maximum(right, 0)], 0.0)
+        m_left, a_left = m[left], a[left]
+        # of the two sentinels of a parent keep the later one (it has seen both sides)
+        next_sentinel = np.zeros(len(p), dtype=bool)
+        next_sentinel[:-1] = (p[1:] == p[:-1]) & (r[1:] == 0)
+        keep = (r > 0) | ~next_sentinel
+        k, r = p[keep], r[keep]
+        m = np.minimum(m_left, a_left + m_right)[keep]
+        a = (a_left + a_right)[keep]
+    return pl.DataFrame({"k": k, "r": r, "m": m, "a": a})
 
 
 def _merge(blocks: pl.DataFrame) -> pl.DataFrame:

@@ -24,9 +24,10 @@ How each method finds what remains of every lot (``H`` = holdings after each tra
   the ``r`` costliest lots still held form a queue reflected at zero (Lindley's recursion);
   its minimum over time for every ``r`` at once comes from a divide and conquer over the
   group's sells (:mod:`workbench.analytics._hifo`): ``O(n log n)`` work in ``log2(sells)``
-  vectorized passes (one linear merge each), exact, for any group size. Trade-off: a constant
-  factor above FIFO (its passes sort and merge; FIFO's are one window), measured by
-  ``benchmarks/analytics.py`` at 1.5-2.5x FIFO on the demo and active-trader ledgers.
+  vectorized passes (one linear merge each), exact, for any group size. Trade-off: no loop
+  per row, but a larger constant than FIFO's single window: ``benchmarks/analytics.py``
+  measured about 4x FIFO's lots step on the 10M-row demo ledger and 3-10x on a
+  40,000-trade active trader (tens of milliseconds there; ~1.2x for the whole report).
 * AVERAGE (moving average): a sell of ``s`` out of ``H`` keeps the fraction ``(H - s) / H`` of
   every open unit, so a lot keeps ``quantity * exp(sum of log fractions after it)``; selling to
   zero starts a new segment. Total basis equals the textbook moving average.
