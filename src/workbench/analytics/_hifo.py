@@ -138,8 +138,9 @@ def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
         .collect(engine="in-memory")
     )
     blocks = sentinels.merge_sorted(lots, key=["k", "r"], maintain_order=True)
-    rank_bits = int(buys["rank"].max() or 0).bit_length() + 1
-    if (int(blocks["k"].max() or 0) + 1).bit_length() + rank_bits <= 62:
+    top_rank, top_key = buys.height, int(blocks.select(pl.col("k").max()).item() or 0)
+    rank_bits = top_rank.bit_length() + 1  # a rank is at most the number of buys
+    if (top_key + 1).bit_length() + rank_bits <= 62:
         blocks = _merge_levels(blocks, levels, rank_bits)
     else:  # (parent, rank) does not fit one integer: the frame merge
         for _ in range(levels):
