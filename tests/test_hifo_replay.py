@@ -281,3 +281,22 @@ def test_hifo_on_an_active_trader_group() -> None:
             rows.append(row(day, "BUY", "S", 1 + i % 7, price, fee=0.5 * (i % 2)))
             held += 1 + i % 7
     _check(rows, "hifo")
+
+
+def test_frame_merges_equal_array_merges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Polars merge path (used when (block, rank) does not fit one integer) gives the
+    exact replay's lots too, on the 4,000-trade group of the test above."""
+    from workbench.analytics import _hifo
+
+    monkeypatch.setattr(_hifo, "_PACK_BITS", 0)
+    rows: list[dict[str, object]] = []
+    held = 0
+    for i in range(600):
+        price = 50 + (i * 37) % 23
+        if i % 3 == 2 and held > 1:
+            rows.append(row(dt.date(2020, 1, 1), "SELL", "S", held // 2, price))
+            held -= held // 2
+        else:
+            rows.append(row(dt.date(2020, 1, 1), "BUY", "S", 1 + i % 7, price))
+            held += 1 + i % 7
+    _check(rows, "hifo")

@@ -36,6 +36,8 @@ from __future__ import annotations
 import polars as pl
 
 _INF = float("inf")
+#: (block, rank) packed in one int64 (NumPy merges) up to this many bits; else frame merges
+_PACK_BITS = 62
 
 
 def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
@@ -140,7 +142,7 @@ def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
     blocks = sentinels.merge_sorted(lots, key=["k", "r"], maintain_order=True)
     top_rank, top_key = buys.height, int(blocks.select(pl.col("k").max()).item() or 0)
     rank_bits = top_rank.bit_length() + 1  # a rank is at most the number of buys
-    if (top_key + 1).bit_length() + rank_bits <= 62:
+    if (top_key + 1).bit_length() + rank_bits <= _PACK_BITS:
         blocks = _merge_levels(blocks, levels, rank_bits)
     else:  # (parent, rank) does not fit one integer: the frame merge
         for _ in range(levels):
