@@ -285,7 +285,7 @@ def test_hifo_on_an_active_trader_group() -> None:
 
 def test_frame_merges_equal_array_merges(monkeypatch: pytest.MonkeyPatch) -> None:
     """The Polars merge path (used when (block, rank) does not fit one integer) gives the
-    exact replay's lots too, on the 4,000-trade group of the test above."""
+    exact replay's lots too (600 trades in one group, the pattern of the test above)."""
     from workbench.analytics import _hifo
 
     monkeypatch.setattr(_hifo, "_PACK_BITS", 0)
