@@ -283,12 +283,16 @@ def test_hifo_on_an_active_trader_group() -> None:
     _check(rows, "hifo")
 
 
-def test_frame_merges_equal_array_merges(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Polars merge path (used when (block, rank) does not fit one integer) gives the
-    exact replay's lots too (600 trades in one group, the pattern of the test above)."""
+@pytest.mark.parametrize("path", ["arrays", "frames"])
+def test_both_merge_paths_match_the_replay(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The NumPy merges (large frames) and the Polars merges (small frames, or keys that do not
+    pack into one integer) both give the exact replay's lots (600 trades in one group)."""
     from workbench.analytics import _hifo
 
-    monkeypatch.setattr(_hifo, "_PACK_BITS", 0)
+    if path == "arrays":
+        monkeypatch.setattr(_hifo, "_ARRAY_ROWS", 0)
+    else:
+        monkeypatch.setattr(_hifo, "_PACK_BITS", 0)
     rows: list[dict[str, object]] = []
     held = 0
     for i in range(600):
