@@ -10,9 +10,12 @@ into one line on stderr and exit status 1.
     +-- LedgerError
     |   +-- InvalidRows          one or more bad rows, each an InvalidRow(file, line, field)
     |   +-- OversoldError        a sell of more than is held
+    |   +-- MappingError         a broker mapping file (or preset) with bad keys
+    |   +-- UnknownLayout        a file no preset recognises, with the columns seen
     +-- QuoteError
     |   +-- SymbolNotFound
     |   +-- RateLimited          carries retry_after (seconds) when the provider said
+    |   |   +-- DailyLimitReached  the day's requests are used up
     |   +-- ProviderUnavailable  timeouts, 5xx, connection failures, open circuit
     |   +-- MalformedResponse    a body the parser cannot read
     +-- TradeError               a refused trade (bad side, quantity or symbol)
@@ -181,3 +184,15 @@ class RefreshLocked(WorkbenchError):
         super().__init__(
             f"a refresh is already running ({by} holds {self.lock}); this run did nothing"
         )
+
+
+class DailyLimitReached(RateLimited):
+    """The provider's requests for the day are used up (Alpha Vantage's 25 a day)."""
+
+
+class MappingError(LedgerError):
+    """A mapping file (or preset) that cannot be used: each problem names its key."""
+
+
+class UnknownLayout(LedgerError):
+    """A file whose header matches no preset and is not workbench's own layout."""
