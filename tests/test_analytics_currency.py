@@ -415,14 +415,9 @@ def test_ghostfolio_published_round_trip_with_currency_effect_in_myr() -> None:
 
 
 @pytest.mark.parametrize("method", ["lifo", "hifo"])
-def test_replay_in_batches_gives_the_same_fx_part(
-    method: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Replaying ledger cuts a few positions at a time changes nothing (LIFO/HIFO: -175)."""
-    from workbench.analytics import currency
-
+def test_sale_sweep_keeps_positions_apart(method: str) -> None:
+    """Two accounts holding the same position get the same FX part each (LIFO/HIFO: -175)."""
     rows = [*TWO_LOTS, *(dict(r, account="other") for r in TWO_LOTS)]
-    monkeypatch.setattr(currency, "_REPLAY_ROWS_PER_BATCH", 3)
     rep = report(rows, [("SIE", "2024-05-02", 130.0)], TWO_LOTS_FX, currency="USD",
                  as_of="2024-05-02", method=method)  # fmt: skip
     # each account as in test_two_sales_at_two_rates_in_usd: 500 x 1.00 + 500 x 1.05 - 1200

@@ -14,10 +14,10 @@ The conventions of DESIGN section 3b (Portfolio Performance's, made explicit):
   as-of rate - cost in C; the price part is the rest, ``(native value - native cost) x as-of
   rate``;
 * realized = proceeds in C - cost in C of the lots consumed; ``realized_fx_pnl`` = sum over
-  sales of (native cost consumed x that sale's rate) - cost in C consumed. The native cost
-  consumed by each sale is the cost consumed up to it less that up to the sale before; the
-  engine gives it on the ledger cut after each sale (FIFO reads it off the bought-quantity
-  axis instead, in one pass). Only positions in a foreign currency with sales at two or more
+  sales of (native cost consumed x that sale's rate) - cost in C consumed. FIFO reads the
+  native cost consumed by each sale off the bought-quantity axis and AVERAGE off running
+  sums, each in one vectorized pass; LIFO and HIFO take it from the sale-by-lot sweep of
+  :mod:`workbench.analytics._matching` (``O(n log n)``). Only positions in a foreign currency with sales at two or more
   rates need this; for the others one rate covers every sale;
 * cash is held per (account, currency); ``cash_fx_gain`` = the cash at the as-of rates - every
   cash movement at its date's rate, where the amount an FX row buys enters at what was paid
@@ -33,6 +33,7 @@ from __future__ import annotations
 import polars as pl
 
 from workbench.analytics._frames import EPS, TRADES, dividend_amount, end_units, round_qty
+from workbench.analytics._matching import sweep_frame
 from workbench.analytics.cash import cash_effect, cash_totals, fx_bought, main_currency
 from workbench.analytics.lots import GROUP, lots_from_prepared
 
@@ -206,80 +207,30 @@ def _consumed_average(trades: pl.DataFrame) -> pl.DataFrame | None:
     )
 
 
-#: rows of ledger cuts replayed per engine call (positions are batched whole)
-_REPLAY_ROWS_PER_BATCH = 4_000_000
+def _consumed_by_sweep(trades: pl.DataFrame, method: str) -> pl.DataFrame:
+    """LIFO/HIFO: native cost consumed by each sale, from the sale-by-lot sweep.
 
-
-def _consumed_replay(trades: pl.DataFrame, method: str) -> pl.DataFrame:
-    """Native cost consumed by each sale, by the lot engine on the ledger cut after each sale.
-
-    Each cut is its own group (its sale's seq joins the account key), so one engine call
-    covers many: ``O(sales x trades)`` rows per position, meant for personal ledgers; large
-    ledgers go in batches of whole positions so memory stays bounded.
+    The sweep ranks lots as the engine does (HIFO: cost per share in C, fee included, older
+    first on a tie), so it consumes the same lots; ``O(n log n)`` per position.
     """
-    sizes = (
-        trades.group_by(GROUP)
-        .agg(
-            _rows=(
-                (pl.col("type") == "SELL").cast(pl.Int64)
-                * pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
-            ).sum()
-        )
-        .sort(GROUP)
+    gross = pl.col("quantity") * pl.col("price")
+    gross_n = pl.col("quantity") * pl.col("native_price")
+    buy = pl.col("type") == "BUY"
+    rows = trades.sort("seq").select(
+        *GROUP,
+        "id",
+        "date",
+        "currency",
+        "fx",
+        buy=buy,
+        units="units",
+        to_row_units=pl.lit(1.0),
+        money=pl.when(buy).then(gross + pl.col("fee")).otherwise(gross - pl.col("fee")),
+        money_n=pl.when(buy)
+        .then(gross_n + pl.col("native_fee"))
+        .otherwise(gross_n - pl.col("native_fee")),
     )
-    if int(sizes["_rows"].sum()) <= _REPLAY_ROWS_PER_BATCH:
-        return _replay_batch(trades, method)
-    batches = sizes.select(*GROUP, _batch=pl.col("_rows").cum_sum() // _REPLAY_ROWS_PER_BATCH)
-    tagged = trades.join(batches, on=GROUP, how="left")
-    # one engine call per batch of positions (a handful), never per position or row
-    return pl.concat(
-        [_replay_batch(part.drop("_batch"), method) for part in tagged.partition_by("_batch")]
-    )
-
-
-def _replay_batch(trades: pl.DataFrame, method: str) -> pl.DataFrame:
-    """:func:`_consumed_replay` for positions whose cuts fit in memory together."""
-    sales = trades.filter(pl.col("type") == "SELL").select(*GROUP, _cut="seq", _fx="fx")
-    copies = (
-        trades.join(sales, on=GROUP, how="inner")
-        .filter(pl.col("seq") <= pl.col("_cut"))
-        .with_columns(_owner=pl.col("account"))
-        .with_columns(account=pl.col("account") + pl.lit("\x00") + pl.col("_cut").cast(pl.String))
-        .sort("_cut", "seq")
-        # seq keys rows inside the engine: unique again across the copies, order kept
-        .with_columns(seq=pl.int_range(pl.len(), dtype=pl.Int64))
-    )
-    native = _native_buys(trades)
-    left = (
-        lots_from_prepared(copies, method=method)
-        .join(native, on="id", how="left")
-        .group_by("account", "symbol")
-        .agg(open_n=(pl.col("remaining") * pl.col("cost_n") / pl.col("units")).sum())
-    )
-    bought = (
-        copies.filter(pl.col("type") == "BUY")
-        .join(native, on="id", how="left")
-        .group_by("account", "symbol")
-        .agg(bought_n=pl.col("cost_n").sum())
-    )
-    cuts = copies.select("account", "symbol", "_owner", "_cut", "_fx").unique(["account", "symbol"])
-    return (
-        cuts.join(bought, on=["account", "symbol"], how="left")
-        .join(left, on=["account", "symbol"], how="left")
-        .with_columns(pl.col("bought_n", "open_n").fill_null(0.0))
-        .select(
-            account="_owner",
-            symbol="symbol",
-            seq="_cut",
-            fx="_fx",
-            upto=pl.col("bought_n") - pl.col("open_n"),
-        )
-        .sort("seq")
-        .with_columns(
-            consumed_n=pl.col("upto") - pl.col("upto").shift(1).over(GROUP).fill_null(0.0)
-        )
-        .select("seq", *GROUP, "fx", "consumed_n")
-    )
+    return sweep_frame(rows, method).select(*GROUP, "fx", consumed_n="cost_n")
 
 
 def position_pnl_fx(tx: pl.DataFrame, *, method: str, target: str) -> pl.DataFrame:
@@ -347,7 +298,7 @@ def _with_realized_fx(
             if method == "average"
             else None
         )
-        consumed = found if found is not None else _consumed_replay(mine, method)
+        consumed = found if found is not None else _consumed_by_sweep(mine, method)
         per_sale = consumed.group_by(GROUP).agg(fx_cost=(pl.col("consumed_n") * pl.col("fx")).sum())
     out = out.join(rates.select(*GROUP, "_rate"), on=GROUP, how="left").join(
         per_sale, on=GROUP, how="left"
