@@ -16,6 +16,8 @@ into one line on stderr and exit status 1.
     |   +-- ProviderUnavailable  timeouts, 5xx, connection failures, open circuit
     |   +-- MalformedResponse    a body the parser cannot read
     +-- TradeError               a refused trade (bad side, quantity or symbol)
+    +-- LakeError                a Parquet lake with a missing part or a bad schema
+    +-- BatchError               a batch run that cannot start or finish
 """
 
 from __future__ import annotations
@@ -127,3 +129,11 @@ class MalformedResponse(QuoteError):
 
 class TradeError(WorkbenchError):
     """A trade that was refused; nothing was stored."""
+
+
+class LakeError(WorkbenchError):
+    """A Parquet lake that cannot be written or read (missing table or partition, bad schema)."""
+
+
+class BatchError(WorkbenchError):
+    """A batch run that cannot start or finish (bad option, a failing account, no engine)."""
