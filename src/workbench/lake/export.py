@@ -80,7 +80,7 @@ class LakeSummary:
         """A few lines for the terminal."""
         lines = [f"lake:         {self.path} (format {FORMAT} v{LAKE_VERSION})"]
         lines += [f"  {name + ':':<14}{rows:,} rows" for name, rows in self.rows.items()]
-        lines.append(f"  accounts:     {self.accounts:,} in {self.buckets} buckets")
+        lines.append(f"  {self.accounts:,} accounts in {self.buckets} buckets")
         return "\n".join(lines)
 
 
@@ -92,8 +92,11 @@ def _has_table(con: Any, name: str) -> bool:
 
 
 def _columns(path: Path) -> dict[str, str]:
-    schema = pl.read_parquet_schema(data_files(path)[0])
-    return {name: str(dtype) for name, dtype in schema.items()}
+    """Column -> Arrow type name (``int64``, ``date32[day]``, ``decimal128(18, 8)``, ``string``)."""
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(data_files(path)[0])
+    return {name: str(schema.field(name).type) for name in schema.names}
 
 
 def _copy(con: Any, sql: str, target: Path) -> int:

@@ -59,6 +59,8 @@ def _kind_ok(kind: str, arrow_type: Any) -> bool:
     import pyarrow as pa
 
     t = pa.types
+    if t.is_null(arrow_type):  # a column with no value at all, as writers type it
+        return True
     if kind == "int":
         return bool(t.is_integer(arrow_type))
     if kind == "num":
