@@ -60,7 +60,9 @@ def _tx(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
 
 def _write_lake(root: Path, tx: pl.DataFrame, prices: pl.DataFrame) -> Path:
     """A lake as another tool would write it: Polars, no manifest, one partition per account."""
-    tx.with_columns(part=pl.col("account")).write_parquet(root / "transactions", partition_by="part")
+    tx.with_columns(part=pl.col("account")).write_parquet(
+        root / "transactions", partition_by="part"
+    )
     (root / "prices").mkdir(parents=True)
     prices.write_parquet(root / "prices" / "prices.parquet")
     return root
@@ -69,10 +71,20 @@ def _write_lake(root: Path, tx: pl.DataFrame, prices: pl.DataFrame) -> Path:
 def test_ledger_covers_every_case(exported: tuple[Path, Path], reports: dict[str, Any]) -> None:
     """The fixture ledger has every type, deposit-only accounts, and accounts holding SPL that
     recorded no SPLIT row (so a split from another account matters)."""
-    db, lake = exported
+    _, lake = exported
     tx = pl.read_parquet(lake / "transactions")
     types = set(tx["type"].unique().to_list())
-    assert types == {"BUY", "SELL", "DIVIDEND", "INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL", "SPLIT"}
+    assert types == {
+        "BUY",
+        "SELL",
+        "DIVIDEND",
+        "INTEREST",
+        "FEE",
+        "TAX",
+        "DEPOSIT",
+        "WITHDRAWAL",
+        "SPLIT",
+    }
     traded = set(tx.filter(pl.col("type") == "BUY")["account"].to_list())
     assert set(reports) - traded  # deposits only
     split_recorders = set(tx.filter(pl.col("type") == "SPLIT")["account"].to_list())
@@ -104,10 +116,16 @@ def test_hand_computed_accounts(tmp_path: Path) -> None:
         (6, "2024-01-12", "A", "DIVIDEND", "XYZ", None, None, 0, 8, None, None),
     ])  # fmt: skip
     prices = pl.DataFrame(
-        {"symbol": ["XYZ", "XYZ"], "date": [dt.date(2024, 1, 3), dt.date(2024, 1, 12)], "close": [50.0, 31.0]}
+        {
+            "symbol": ["XYZ", "XYZ"],
+            "date": [dt.date(2024, 1, 3), dt.date(2024, 1, 12)],
+            "close": [50.0, 31.0],
+        }
     )
     out = tmp_path / "out"
-    run_batch(_write_lake(tmp_path / "lake", tx, prices), out, as_of=dt.date(2024, 1, 15), workers=1)
+    run_batch(
+        _write_lake(tmp_path / "lake", tx, prices), out, as_of=dt.date(2024, 1, 15), workers=1
+    )
     totals = {r["account"]: r for r in read_table(out, "totals").iter_rows(named=True)}
     a = totals["A"]
     # A: bought 10 @ 50 + 1 fee = 501 -> 20 shares @ 25.05 after the split; sold 4 @ 30 - 2
@@ -144,7 +162,9 @@ def test_oversold_account_is_named_and_nothing_written(tmp_path: Path) -> None:
     ])  # fmt: skip
     prices = pl.DataFrame({"symbol": ["XYZ"], "date": [dt.date(2024, 1, 2)], "close": [10.0]})
     lake = _write_lake(tmp_path / "lake", tx, prices)
-    with pytest.raises(BatchError, match="account 'bad': sells more XYZ than it holds on 2024-01-03"):
+    with pytest.raises(
+        BatchError, match="account 'bad': sells more XYZ than it holds on 2024-01-03"
+    ):
         run_batch(lake, tmp_path / "out", as_of=dt.date(2024, 1, 5), workers=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lake"]
 
@@ -165,7 +185,9 @@ def test_account_in_two_partitions_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_listed_account_without_rows_reports_zeros(exported: tuple[Path, Path], tmp_path: Path) -> None:
+def test_listed_account_without_rows_reports_zeros(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
     """An account in the accounts table without any transaction gets the all-zero rows that
     `report --account` prints for it."""
     import duckdb
@@ -179,11 +201,14 @@ def test_listed_account_without_rows_reports_zeros(exported: tuple[Path, Path], 
     report = cli_report(db, "empty")
     assert report["totals"]["total_value"] == 0.0
     assert mismatches(tmp_path / "out", {"empty": report}) == [
-        "accounts differ: " + str(sorted(set(read_table(tmp_path / "out", "totals")["account"]) - {"empty"}))
+        "accounts differ: "
+        + str(sorted(set(read_table(tmp_path / "out", "totals")["account"]) - {"empty"}))
     ]
 
 
-def test_missing_partition_fails_before_any_work(exported: tuple[Path, Path], tmp_path: Path) -> None:
+def test_missing_partition_fails_before_any_work(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
     """A lake with a lost partition is a LakeError naming it, and the CLI says so in one line."""
     copy = Path(shutil.copytree(exported[1], tmp_path / "lake"))
     victim = sorted((copy / "transactions").iterdir())[-1]
@@ -201,8 +226,12 @@ def test_missing_partition_fails_before_any_work(exported: tuple[Path, Path], tm
     ("options", "message"),
     [
         pytest.param({"engine": "dask"}, "unknown engine 'dask'", id="engine"),
-        pytest.param({"engine": "spark", "master": "banana"}, "unknown Spark master 'banana'", id="master"),
-        pytest.param({"master": "local[2]"}, "--master applies to the spark engine only", id="master-local"),
+        pytest.param(
+            {"engine": "spark", "master": "banana"}, "unknown Spark master 'banana'", id="master"
+        ),
+        pytest.param(
+            {"master": "local[2]"}, "--master applies to the spark engine only", id="master-local"
+        ),
         pytest.param({"cost_method": "lifo2"}, "unknown cost method 'lifo2'", id="cost-method"),
         pytest.param({"currency": "JPY"}, "--currency JPY", id="currency"),
     ],
@@ -223,7 +252,9 @@ def test_cli_usage_errors_and_currency(exported: tuple[Path, Path], tmp_path: Pa
     )  # fmt: skip
     assert ok.exit_code == 0, ok.output
     assert "totals:       60 rows" in ok.stdout
-    again = CliRunner().invoke(cli, ["batch", "--lake", str(exported[1]), "--out", str(tmp_path / "o")])
+    again = CliRunner().invoke(
+        cli, ["batch", "--lake", str(exported[1]), "--out", str(tmp_path / "o")]
+    )
     assert again.exit_code == 1
     assert "already exists" in again.stderr
 

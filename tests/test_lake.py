@@ -65,13 +65,17 @@ def test_manifest_lists_version_columns_and_partitions(exported: tuple[Path, Pat
     assert set(manifest["tables"]) == {"transactions", "prices", "instruments", "accounts"}
 
 
-def test_fx_rates_exported_when_the_table_exists(tmp_path: Path, exported: tuple[Path, Path]) -> None:
+def test_fx_rates_exported_when_the_table_exists(
+    tmp_path: Path, exported: tuple[Path, Path]
+) -> None:
     """A store with an fx_rates table gets it in the lake, with its rows."""
     db = tmp_path / "fx.duckdb"
     shutil.copy(exported[0], db)
     with duckdb.connect(str(db)) as con:
         con.execute("CREATE TABLE fx_rates (date DATE, base VARCHAR, quote VARCHAR, rate DOUBLE)")
-        con.execute("INSERT INTO fx_rates VALUES ('2024-01-02', 'EUR', 'USD', 1.1), ('2024-01-03', 'EUR', 'USD', 1.09)")
+        con.execute(
+            "INSERT INTO fx_rates VALUES ('2024-01-02', 'EUR', 'USD', 1.1), ('2024-01-03', 'EUR', 'USD', 1.09)"
+        )
     summary = export_lake(db, tmp_path / "lake", buckets=4)
     assert summary.rows["fx_rates"] == 2
     rates = pl.read_parquet(tmp_path / "lake" / "fx_rates")
@@ -131,7 +135,9 @@ def test_bad_column_type_names_file_and_column(lake_copy: Path) -> None:
     index = table.schema.get_field_index("quantity")
     table = table.set_column(index, "quantity", table.column("quantity").cast(pa.string()))
     pq.write_table(table, file)
-    with pytest.raises(LakeError, match=rf"{file}: transactions column 'quantity' is string, expected a number"):
+    with pytest.raises(
+        LakeError, match=rf"{file}: transactions column 'quantity' is string, expected a number"
+    ):
         open_lake(lake_copy)
 
 
@@ -158,7 +164,9 @@ def test_newer_or_unreadable_manifest(lake_copy: Path) -> None:
         open_lake(lake_copy)
 
 
-def test_lake_from_another_tool_without_manifest(exported: tuple[Path, Path], tmp_path: Path) -> None:
+def test_lake_from_another_tool_without_manifest(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
     """Polars-written tables (float money, no manifest, own partition layout) open fine."""
     _, lake = exported
     out = tmp_path / "other"
@@ -177,7 +185,17 @@ def test_lake_from_another_tool_without_manifest(exported: tuple[Path, Path], tm
 def test_cli_export_and_error(exported: tuple[Path, Path], tmp_path: Path) -> None:
     """`workbench lake export` prints what it wrote; a missing database is one line, exit 1."""
     result = CliRunner().invoke(
-        cli, ["lake", "export", "--db", str(exported[0]), "--out", str(tmp_path / "l"), "--buckets", "4"]
+        cli,
+        [
+            "lake",
+            "export",
+            "--db",
+            str(exported[0]),
+            "--out",
+            str(tmp_path / "l"),
+            "--buckets",
+            "4",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "transactions:" in result.stdout
