@@ -288,3 +288,42 @@ def test_export_then_batch_round_trip_of_the_demo(tmp_path: Path) -> None:
     whole = load_report(db, as_of=day).totals
     for key in ("market_value", "cash", "realized_pnl", "dividends", "net_deposits"):
         assert totals[key].sum() == pytest.approx(whole[key], abs=1e-6), key
+
+
+def test_lake_written_from_frames_gives_the_same_rows(local_out: Path, tmp_path: Path) -> None:
+    """The same synthetic ledger written straight from frames (`write_lake`, no database) gives
+    the rows the exported database gave, to the last digit."""
+    from workbench.batch.synthetic import as_transactions, synthetic_ledger
+    from workbench.lake import write_lake
+
+    ledger, prices, instruments = synthetic_ledger(60, rows_per_account=24)
+    write_lake(
+        tmp_path / "lake", as_transactions(ledger), prices, instruments=instruments, buckets=3
+    )
+    run_batch(tmp_path / "lake", tmp_path / "out", as_of=AS_OF, workers=1)
+    for table, keys in (("totals", ["account"]), ("positions", ["account", "symbol"])):
+        ours = read_table(tmp_path / "out", table).sort(keys)
+        assert ours.equals(read_table(local_out, table).sort(keys)), table
+
+
+def test_notebook_ranks_and_drills_into_an_account(
+    local_out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """notebooks/batch.py reads a batch output: its top account has the highest TWR in the
+    file, and the drilled-in report of the first account has that account's batch totals."""
+    import importlib.util
+
+    monkeypatch.setenv("WORKBENCH_BATCH_OUT", str(local_out))
+    path = Path(__file__).parents[1] / "notebooks" / "batch.py"
+    spec = importlib.util.spec_from_file_location("nb_batch", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _, defs = module.app.run()
+    performance = pl.read_parquet(sorted((local_out / "performance").glob("*.parquet")))
+    assert defs["top"]["twr"][0] == performance["twr"].drop_nulls().max()
+    assert defs["bottom"]["twr"][0] == performance["twr"].drop_nulls().min()
+    first = sorted(performance["account"].to_list())[0]
+    row = read_table(local_out, "totals").filter(pl.col("account") == first).row(0, named=True)
+    assert defs["report"].totals["total_value"] == pytest.approx(row["total_value"], abs=1e-6)

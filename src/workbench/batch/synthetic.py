@@ -179,3 +179,18 @@ def store_synthetic(
             ),
         )
     import_frame(db, ledger, source="synthetic")
+
+
+def as_transactions(ledger: pl.DataFrame) -> pl.DataFrame:
+    """Ledger CSV rows as the store's transaction columns (``id`` in row order, the ratio
+    ``new:old`` split into ``ratio_new``/``ratio_old``), for writing a lake without a database."""
+    ratio = pl.col("ratio").str.split_exact(":", 1)
+    return ledger.with_columns(
+        id=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+        fee=pl.col("fee").fill_null(0.0),
+        ratio_new=ratio.struct.field("field_0").cast(pl.Float64),
+        ratio_old=ratio.struct.field("field_1").cast(pl.Float64),
+    ).select(
+        "id", "date", "account", "type", "symbol", "quantity", "price", "fee", "amount",
+        "currency", "ratio_new", "ratio_old", "note",
+    )  # fmt: skip

@@ -6,7 +6,7 @@ before a batch reads it. Layout, columns and the bucket function: :mod:`workbenc
 
 from __future__ import annotations
 
-from workbench.lake.export import LakeSummary, export_lake, staged_directory
+from workbench.lake.export import LakeSummary, export_lake, staged_directory, write_lake
 from workbench.lake.schema import (
     BUCKET_COLUMN,
     DEFAULT_BUCKETS,
@@ -32,4 +32,5 @@ __all__ = [
     "export_lake",
     "open_lake",
     "staged_directory",
+    "write_lake",
 ]

@@ -173,13 +173,61 @@ def export_lake(
                 "partitions": {"": rows[name]},
                 "columns": _columns(tmp / name),
             }
-        manifest = {
-            "format": FORMAT,
-            "version": LAKE_VERSION,
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "buckets": buckets,
-            "bucket_function": f"crc32(utf8(account)) % {buckets}",
-            "tables": tables,
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        _write_manifest(tmp, buckets, tables)
     return LakeSummary(path=Path(out), rows=rows, buckets=buckets, accounts=len(accounts))
+
+
+def write_lake(
+    out: str | os.PathLike[str],
+    transactions: pl.DataFrame,
+    prices: pl.DataFrame,
+    *,
+    instruments: pl.DataFrame | None = None,
+    buckets: int = DEFAULT_BUCKETS,
+    overwrite: bool = False,
+) -> LakeSummary:
+    """Write a lake from frames (the store's transaction columns), without a database.
+
+    For generated data and for tools that hold their ledger elsewhere; the layout and manifest
+    are those of :func:`export_lake`.
+    """
+    if not 1 <= buckets <= 10_000:
+        raise LakeError(f"buckets must be between 1 and 10000, got {buckets}")
+    accounts = transactions["account"].unique().to_list()
+    mapping = pl.DataFrame(
+        {"account": accounts, BUCKET_COLUMN: [bucket_of(a, buckets) for a in accounts]},
+        schema={"account": pl.String, BUCKET_COLUMN: pl.Int32},
+    )
+    tx = transactions.join(mapping, on="account", how="left", maintain_order="left")
+    tables: dict[str, Any] = {}
+    rows: dict[str, int] = {}
+    with staged_directory(out, overwrite=overwrite) as tmp:
+        tx.write_parquet(tmp / "transactions", partition_by=BUCKET_COLUMN)
+        counts = dict(tx.group_by(BUCKET_COLUMN).len().iter_rows())
+        tables["transactions"] = {
+            "partitioning": [BUCKET_COLUMN],
+            "partitions": {f"{BUCKET_COLUMN}={b}": int(n) for b, n in sorted(counts.items())},
+            "columns": _columns(tmp / "transactions"),
+        }
+        rows["transactions"] = tx.height
+        for name, frame in (("prices", prices), ("instruments", instruments)):
+            if frame is None:
+                continue
+            (tmp / name).mkdir()
+            frame.write_parquet(tmp / name / "part-0.parquet")
+            rows[name] = frame.height
+            tables[name] = {"partitions": {"": frame.height}, "columns": _columns(tmp / name)}
+        _write_manifest(tmp, buckets, tables)
+    return LakeSummary(path=Path(out), rows=rows, buckets=buckets, accounts=len(accounts))
+
+
+def _write_manifest(tmp: Path, buckets: int, tables: dict[str, Any]) -> None:
+    manifest = {
+        "format": FORMAT,
+        "version": LAKE_VERSION,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "buckets": buckets,
+        "bucket_function": f"crc32(utf8(account)) % {buckets}",
+        "tables": tables,
+    }
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
