@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import polars as pl
@@ -70,13 +71,19 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _require_pyspark() -> None:
+def _pyspark() -> Any:
+    """The pyspark pieces the engine uses; BatchError naming the extra when pyspark is missing."""
     try:
-        import pyspark  # noqa: F401
+        from pyspark import StorageLevel
+        from pyspark.sql import SparkSession, functions
+        from pyspark.sql import types as spark_types
     except ImportError as exc:
         raise BatchError(
             f"the spark engine needs pyspark, which is not installed: {EXTRA}"
         ) from exc
+    return SimpleNamespace(
+        StorageLevel=StorageLevel, SparkSession=SparkSession, F=functions, T=spark_types
+    )
 
 
 def session(master: str) -> tuple[Any, bool]:
@@ -86,8 +93,7 @@ def session(master: str) -> tuple[Any, bool]:
         BatchError: pyspark missing, no Java runtime for a JVM master, Spark failed to start.
     """
     check_master(master)
-    _require_pyspark()
-    from pyspark.sql import SparkSession
+    SparkSession = _pyspark().SparkSession
 
     active = SparkSession.getActiveSession()
     if active is not None:
@@ -144,11 +150,10 @@ def _arrow_schema() -> Any:
 
 def spark_schema() -> Any:
     """The combined output as a Spark StructType (``table`` is a SQL keyword in DDL)."""
-    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
-
-    return StructType(
-        [StructField(name, StringType()) for name in ("table", "account", "symbol")]
-        + [StructField(name, DoubleType()) for name in NUMBERS]
+    T = _pyspark().T
+    return T.StructType(
+        [T.StructField(name, T.StringType()) for name in ("table", "account", "symbol")]
+        + [T.StructField(name, T.DoubleType()) for name in NUMBERS]
     )
 
 
@@ -196,9 +201,7 @@ def run_spark(
     spark, owned = session(master)
     try:
         with _quiet():
-            from pyspark import StorageLevel
-            from pyspark.sql import functions as F
-
+            ps = _pyspark()
             source = spark.read.parquet(lake.tables["transactions"].path.resolve().as_uri())
             columns = [c for c in TRANSACTION_COLUMNS if c in source.columns]
             job = Job(params=params, token=uuid.uuid4().hex)
@@ -216,11 +219,11 @@ def run_spark(
                 source.select(*columns)
                 .groupBy("account")
                 .applyInArrow(apply, schema=spark_schema())
-                .persist(StorageLevel.MEMORY_AND_DISK)
+                .persist(ps.StorageLevel.MEMORY_AND_DISK)
             )
             for name, cols in TABLES.items():
                 (
-                    result.filter(F.col("table") == name)
+                    result.filter(ps.F.col("table") == name)
                     .select(*cols)
                     .write.mode("errorifexists")
                     .parquet((staging / name).resolve().as_uri())

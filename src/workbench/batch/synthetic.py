@@ -13,6 +13,7 @@ interest and withdraws (no trades).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from typing import Any
 
@@ -40,23 +41,18 @@ def business_days(start: dt.date, count: int) -> list[dt.date]:
 
 def price_paths(symbols: list[str], days: list[dt.date], seed: int) -> pl.DataFrame:
     """Random-walk closes (4 decimals) per symbol; ``SPL`` halves on the split date."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    steps = rng.normal(0.0003, 0.015, size=(len(symbols), len(days)))
-    starts = rng.uniform(20.0, 300.0, size=(len(symbols), 1))
-    closes = np.round(starts * np.exp(np.cumsum(steps, axis=1)), 4)
-    frame = pl.DataFrame(
-        {
-            "symbol": np.repeat(np.array(symbols), len(days)),
-            "date": days * len(symbols),
-            "close": closes.reshape(-1),
-        },
-        schema={"symbol": pl.String, "date": pl.Date, "close": pl.Float64},
-    )
-    after_split = (pl.col("symbol") == SPLIT_SYMBOL) & (pl.col("date") >= SPLIT_DATE)
-    return frame.with_columns(
-        close=pl.when(after_split).then((pl.col("close") / 2).round(4)).otherwise("close")
+    rng = random.Random(seed)
+    rows: list[tuple[str, dt.date, float]] = []
+    for symbol in symbols:
+        level = math.log(rng.uniform(20.0, 300.0))
+        for day in days:
+            level += rng.gauss(0.0003, 0.015)
+            close = round(math.exp(level), 4)
+            if symbol == SPLIT_SYMBOL and day >= SPLIT_DATE:
+                close = round(close / 2, 4)
+            rows.append((symbol, day, close))
+    return pl.DataFrame(
+        rows, schema={"symbol": pl.String, "date": pl.Date, "close": pl.Float64}, orient="row"
     )
 
 
