@@ -145,7 +145,11 @@ def _estimate(results: list[tuple[int, int, float, float]], cores: int) -> None:
             print("  the Spark times do not grow with accounts here (noise): no estimate")
             continue
         per_core = slope * cores  # seconds of one core per account inside Spark
-        for accounts, workers, per_worker in ((1_000_000, 10, 8), (10_000_000, 50, 16)):
+        for accounts, workers, per_worker in (
+            (1_000_000, 4, 8),
+            (1_000_000, 16, 8),
+            (10_000_000, 50, 16),
+        ):
             estimate = fixed + accounts * per_core / (workers * per_worker)
             print(f"  estimate: {accounts:,} accounts on {workers} workers x {per_worker} cores"
                   f" ~ {estimate / 60:,.1f} min ({per_core * 1e3:.1f} ms per account per core)")  # fmt: skip

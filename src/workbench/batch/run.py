@@ -147,7 +147,9 @@ def run_batch(
     """Every account's totals, positions and performance from ``lake`` into ``out``.
 
     ``as_of`` defaults to today, as for ``workbench report``; ``master`` (spark engine only)
-    to ``local[*]``; ``workers`` (local engine) to the usable cores.
+    to ``local[*]``; ``workers`` (local engine) to the usable cores. The local engine spawns
+    worker processes, which import the calling script: call it from a script under
+    ``if __name__ == "__main__":``, as any multiprocessing code.
 
     Raises:
         BatchError: a bad option, a failing account (named), no pyspark or Java for spark.

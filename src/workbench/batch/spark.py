@@ -190,6 +190,15 @@ def _worker_message(exc: BaseException) -> str:
     return f"Spark job failed: {first.strip()}"
 
 
+def _parallelism(spark: Any) -> int:
+    """Partitions for the per-account work: two per core the session has (classic), else the
+    session's shuffle partitions (Spark Connect has no SparkContext)."""
+    try:
+        return max(1, 2 * int(spark.sparkContext.defaultParallelism))
+    except Exception:  # Spark Connect: no SparkContext
+        return max(1, int(spark.conf.get("spark.sql.shuffle.partitions")))
+
+
 def run_spark(
     lake: Lake, staging: Path, shared: Shared, params: Params, *, master: str = "local[*]"
 ) -> None:
@@ -215,8 +224,12 @@ def run_spark(
             def apply(table):  # type: ignore[no-untyped-def]
                 return apply_group(job, table)
 
+            # an explicit hash partitioning by account: the groupBy reuses it (no second
+            # shuffle), and adaptive execution cannot merge it into one partition, which it
+            # does for small inputs (rows are few; the work per row is what is large)
             result = (
                 source.select(*columns)
+                .repartition(_parallelism(spark), "account")
                 .groupBy("account")
                 .applyInArrow(apply, schema=spark_schema())
                 .persist(ps.StorageLevel.MEMORY_AND_DISK)
