@@ -14,6 +14,7 @@ with app.setup:
     from workbench.quotes.engine import fetch_quotes
     from workbench.quotes.history import fetch_history
     from workbench.quotes.providers import PROVIDER_NAMES
+    from workbench.refresh import describe_fetch_times, last_fetch_times
     from workbench.server import ensure_database
     from workbench.server.views import history_frame, load_choices, quotes_frame
 
@@ -35,7 +36,14 @@ def title():
 def database():
     db = ensure_database()
     choices = load_choices(db)
-    return (choices,)
+    return choices, db
+
+
+@app.cell
+def data_freshness(db):
+    # what `workbench refresh` last stored; the prices fetched below are shown, not stored
+    mo.md(f"<small>Stored data: {describe_fetch_times(last_fetch_times(db))}</small>")
+    return
 
 
 @app.cell
@@ -77,11 +85,11 @@ async def fetch(concurrency_picker, provider_picker, refresh_button, symbols):
             on_progress=lambda _done, _total: _bar.update(),
         )
     quotes = quotes_frame(quote_results)
-    return (quotes,)
+    return quote_results, quotes
 
 
 @app.cell
-def quote_table(quotes):
+def quote_table(quote_results, quotes):
     _failed = quotes.filter(quotes["error"].is_not_null())
     _ok = quotes.height - _failed.height
     mo.vstack(
@@ -95,6 +103,17 @@ def quote_table(quotes):
                     )
                 ),
                 kind="warn",
+            )
+            if _failed.height
+            else mo.md(""),
+            mo.accordion(
+                {
+                    "Every attempt's reason": mo.md(
+                        "\n".join(
+                            f"- `{r.symbol}`: {r.message}" for r in quote_results if r.message
+                        )
+                    )
+                }
             )
             if _failed.height
             else mo.md(""),

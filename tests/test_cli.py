@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.cli import cli
-from workbench.store import connect
+from workbench.store import SCHEMA_VERSION, connect
 
 WriteCsv = Callable[..., Path]
 LEDGER = "date,type,symbol,quantity,price,amount\n2024-01-02,DEPOSIT,,,,1000\n2024-01-03,BUY,ACME,2,10,\n"
@@ -25,9 +25,10 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 def test_init_creates_then_reports_current(db_path: Path) -> None:
     """`init` creates the file, and a second run says the schema is current."""
-    assert _run("init", "--db", str(db_path)) == (0, f"{db_path}: created (schema version 2)\n", "")
+    created = f"{db_path}: created (schema version {SCHEMA_VERSION})\n"
+    assert _run("init", "--db", str(db_path)) == (0, created, "")
     code, out, _ = _run("init", "--db", str(db_path))
-    assert (code, out) == (0, f"{db_path}: schema is current (version 2)\n")
+    assert (code, out) == (0, f"{db_path}: schema is current (version {SCHEMA_VERSION})\n")
 
 
 def test_import_then_reimport(db_path: Path, write_csv: WriteCsv) -> None:

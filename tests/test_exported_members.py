@@ -28,9 +28,11 @@ def test_every_error_derives_from_workbench_error() -> None:
     errors = [
         getattr(workbench, n)
         for n in workbench.__all__
-        if n.endswith(("Error", "Busy", "Found", "Limited", "Unavailable", "Response", "Rows"))
+        if n.endswith(
+            ("Error", "Busy", "Found", "Limited", "Unavailable", "Response", "Rows", "Currency")
+        )
     ]
-    assert len(errors) == 13
+    assert len(errors) == 15
     assert all(issubclass(e, workbench.WorkbenchError) for e in errors)
 
 

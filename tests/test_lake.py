@@ -62,19 +62,24 @@ def test_manifest_lists_version_columns_and_partitions(exported: tuple[Path, Pat
     assert sum(tx["partitions"].values()) == frame.height
     counts = dict(frame.group_by("bucket").len().iter_rows())
     assert {f"bucket={b}": n for b, n in counts.items()} == tx["partitions"]
-    assert set(manifest["tables"]) == {"transactions", "prices", "instruments", "accounts"}
+    assert set(manifest["tables"]) == {
+        "transactions",
+        "prices",
+        "instruments",
+        "accounts",
+        "fx_rates",
+    }
 
 
-def test_fx_rates_exported_when_the_table_exists(
-    tmp_path: Path, exported: tuple[Path, Path]
-) -> None:
-    """A store with an fx_rates table gets it in the lake, with its rows."""
+def test_fx_rates_exported_with_their_rows(tmp_path: Path, exported: tuple[Path, Path]) -> None:
+    """The store's FX reference rates go into the lake's fx_rates table, row for row."""
     db = tmp_path / "fx.duckdb"
     shutil.copy(exported[0], db)
     with duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE fx_rates (date DATE, base VARCHAR, quote VARCHAR, rate DOUBLE)")
         con.execute(
-            "INSERT INTO fx_rates VALUES ('2024-01-02', 'EUR', 'USD', 1.1), ('2024-01-03', 'EUR', 'USD', 1.09)"
+            "INSERT INTO fx_rates (date, base, quote, rate, source, fetched_at) VALUES"
+            " ('2024-01-02', 'EUR', 'USD', 1.1, 'test', now()),"
+            " ('2024-01-03', 'EUR', 'USD', 1.09, 'test', now())"
         )
     summary = export_lake(db, tmp_path / "lake", buckets=4)
     assert summary.rows["fx_rates"] == 2

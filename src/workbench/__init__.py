@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import (
+    FXError,
     InvalidRow,
     InvalidRows,
     LedgerError,
@@ -27,12 +28,14 @@ from workbench.errors import (
     StoreError,
     SymbolNotFound,
     TradeError,
+    UnknownCurrency,
     WorkbenchError,
 )
 
 if TYPE_CHECKING:
     from workbench.analytics import areport, build_report, load_report
     from workbench.demo import generate, write_demo
+    from workbench.fx import rates_for
     from workbench.ledger import import_csv, import_frame, record_trade
     from workbench.quotes import fetch_history, fetch_quotes, make_client
     from workbench.store import connect
@@ -51,6 +54,7 @@ _LAZY = {
     "import_frame": "workbench.ledger",
     "load_report": "workbench.analytics",
     "make_client": "workbench.quotes",
+    "rates_for": "workbench.fx",
     "record_trade": "workbench.ledger",
     "write_demo": "workbench.demo",
 }
@@ -66,6 +70,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "FXError",
     "InvalidRow",
     "InvalidRows",
     "LedgerError",
@@ -79,6 +84,7 @@ __all__ = [
     "StoreError",
     "SymbolNotFound",
     "TradeError",
+    "UnknownCurrency",
     "WorkbenchError",
     "__version__",
     "areport",
@@ -91,6 +97,7 @@ __all__ = [
     "import_frame",
     "load_report",
     "make_client",
+    "rates_for",
     "record_trade",
     "write_demo",
 ]

@@ -10,14 +10,24 @@ into one line on stderr and exit status 1.
     +-- LedgerError
     |   +-- InvalidRows          one or more bad rows, each an InvalidRow(file, line, field)
     |   +-- OversoldError        a sell of more than is held
+    |   +-- MappingError         a broker mapping file (or preset) with bad keys
+    |   +-- UnknownLayout        a file no preset recognises, with the columns seen
     +-- QuoteError
     |   +-- SymbolNotFound
     |   +-- RateLimited          carries retry_after (seconds) when the provider said
+    |   |   +-- DailyLimitReached  the day's requests are used up
     |   +-- ProviderUnavailable  timeouts, 5xx, connection failures, open circuit
     |   +-- MalformedResponse    a body the parser cannot read
     +-- TradeError               a refused trade (bad side, quantity or symbol)
+    +-- FXError                  bad FX rate values; fetch failures are QuoteErrors
+    |   +-- UnknownCurrency      a malformed code, or one a rate source does not publish
+    +-- RefreshLocked            another refresh of the same database is running
     +-- LakeError                a Parquet lake with a missing part or a bad schema
     +-- BatchError               a batch run that cannot start or finish
+
+Messages quote what users typed or files held, so ``str()`` of any of them escapes
+non-printable characters the way ``repr`` does (``\\x1b``, ``\\n``, ``\\u202e``): a value
+holding a terminal escape sequence or a line break is shown, never acted on.
 """
 
 from __future__ import annotations
@@ -26,8 +36,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def escape_controls(text: str) -> str:
+    """``text`` with every non-printable character written as in a ``repr``.
+
+    Control characters (ANSI escape sequences, line breaks, tabs), format characters such as
+    bidirectional overrides, and separators other than the space become ``\\x1b``, ``\\n``,
+    ``\\u202e``, ...; everything printable, backslashes and quotes included, is kept as it is,
+    so a message stays readable and escaping twice changes nothing.
+
+        >>> escape_controls("\\x1b[2J2024-01-02")
+        '\\\\x1b[2J2024-01-02'
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 class WorkbenchError(Exception):
     """Root of every error a workbench user can cause or meet."""
+
+    def __str__(self) -> str:
+        # one line, and nothing a terminal would interpret (see the module docstring)
+        return escape_controls(super().__str__())
 
 
 class StoreError(WorkbenchError):
@@ -64,7 +94,7 @@ class InvalidRow:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+        return escape_controls(f"{self.file}:{self.line}: {self.field}: {self.message}")
 
 
 class InvalidRows(LedgerError):
@@ -129,6 +159,45 @@ class MalformedResponse(QuoteError):
 
 class TradeError(WorkbenchError):
     """A trade that was refused; nothing was stored."""
+
+
+class FXError(WorkbenchError):
+    """FX reference rates that cannot be read, stored or fetched.
+
+    Fetch failures of a provider are :class:`QuoteError` subclasses (the same engine as
+    quotes); this is for bad rate values and currencies no source has.
+    """
+
+
+class UnknownCurrency(FXError):
+    """A currency code that is malformed, or that a rate source does not publish."""
+
+
+class RefreshLocked(WorkbenchError):
+    """Another ``workbench refresh`` holds the refresh lock of this database.
+
+    ``holder`` is the process id written in the lock file, when it could be read.
+    """
+
+    def __init__(self, lock: Path | str, holder: int | None = None) -> None:
+        self.lock = Path(lock)
+        self.holder = holder
+        by = f"process {holder}" if holder is not None else "another process"
+        super().__init__(
+            f"a refresh is already running ({by} holds {self.lock}); this run did nothing"
+        )
+
+
+class DailyLimitReached(RateLimited):
+    """The provider's requests for the day are used up (Alpha Vantage's 25 a day)."""
+
+
+class MappingError(LedgerError):
+    """A mapping file (or preset) that cannot be used: each problem names its key."""
+
+
+class UnknownLayout(LedgerError):
+    """A file whose header matches no preset and is not workbench's own layout."""
 
 
 class LakeError(WorkbenchError):

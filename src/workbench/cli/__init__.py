@@ -11,7 +11,16 @@ from typing import Any
 
 import click
 
-from workbench.cli import demo_cmd, lake_cmds, ledger_cmds, quote_cmds, report_cmd, serve_cmd
+from workbench.cli import (
+    demo_cmd,
+    fx_cmds,
+    lake_cmds,
+    ledger_cmds,
+    quote_cmds,
+    refresh_cmd,
+    report_cmd,
+    serve_cmd,
+)
 from workbench.cli.options import WorkbenchGroup
 
 
@@ -24,7 +33,16 @@ def cli() -> None:
     """
 
 
-for module in (ledger_cmds, demo_cmd, quote_cmds, report_cmd, serve_cmd, lake_cmds):
+for module in (
+    ledger_cmds,
+    demo_cmd,
+    quote_cmds,
+    report_cmd,
+    serve_cmd,
+    fx_cmds,
+    refresh_cmd,
+    lake_cmds,
+):
     module.register(cli)
 
 

@@ -44,7 +44,7 @@ REQUIRED: dict[str, dict[str, str]] = {
     "prices": {"symbol": "str", "date": "date", "close": "num"},
     "instruments": {"symbol": "str", "currency": "str"},
     "accounts": {"name": "str", "currency": "str"},
-    "fx_rates": {},
+    "fx_rates": {"date": "date", "base": "str", "quote": "str", "rate": "num"},
 }  # fmt: skip
 #: tables a lake must have; the others are read when present
 MANDATORY = ("transactions", "prices")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from workbench.store.connection import connect, harden, open_connection, run_in_thread
+from workbench.store.connection import connect, open_connection, run_in_thread
 from workbench.store.schema import SCHEMA_VERSION, current_version, migrate
 from workbench.store.tables import (
     date_span,
     insert_quotes,
+    last_fetched,
     priced_symbols,
     query_frame,
     read_accounts,
@@ -25,8 +26,8 @@ __all__ = [
     "connect",
     "current_version",
     "date_span",
-    "harden",
     "insert_quotes",
+    "last_fetched",
     "migrate",
     "open_connection",
     "priced_symbols",

@@ -80,6 +80,40 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "ALTER TABLE imports ADD COLUMN kind VARCHAR NOT NULL DEFAULT 'transactions'",
     ],
+    3: [
+        # version 3: reference FX rates as published (1 base = rate quote) with provenance.
+        # DOUBLE, not DECIMAL: every published rate (ECB's 4-6 significant digits, Yahoo's
+        # 17) round-trips exactly, and rates of small units (1 IDR in EUR) keep their digits.
+        # Writes replace a changed rate of a (date, base, quote); see workbench.fx.store.
+        """CREATE TABLE fx_rates (
+            date DATE NOT NULL,
+            base VARCHAR NOT NULL,
+            quote VARCHAR NOT NULL,
+            rate DOUBLE NOT NULL,
+            source VARCHAR NOT NULL,
+            fetched_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (date, base, quote)
+        )""",
+    ],
+    4: [
+        # version 4: requests sent per provider and UTC day (Alpha Vantage's daily cap)
+        """CREATE TABLE provider_usage (
+            provider VARCHAR NOT NULL,
+            day DATE NOT NULL,
+            requests BIGINT NOT NULL,
+            exhausted BOOLEAN NOT NULL DEFAULT false,
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (provider, day)
+        )""",
+    ],
+    5: [
+        # version 5: instruments known by ISIN (broker files), and the ticker each is filed under
+        """CREATE TABLE instrument_ids (
+            isin VARCHAR PRIMARY KEY,
+            symbol VARCHAR NOT NULL,
+            name VARCHAR
+        )""",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)
