@@ -31,7 +31,7 @@ from workbench.batch.kernel import (
     split_tables,
 )
 from workbench.errors import BatchError
-from workbench.lake.export import staged_directory
+from workbench.lake.export import occupied, staged_directory
 from workbench.lake.schema import Lake, open_lake
 
 ENGINES = ("local", "spark")
@@ -158,7 +158,7 @@ def run_batch(
         >>> run_batch("lake/", "out/", engine="spark", as_of=date(2025, 12, 31)).describe()
     """
     base = _check_options(engine, master, cost_method, currency)
-    if Path(out).exists() and not overwrite:
+    if occupied(Path(out)) and not overwrite:
         raise BatchError(f"{out} already exists; remove it or pass --overwrite")
     checked = open_lake(lake)
     day = as_of or dt.date.today()

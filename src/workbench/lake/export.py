@@ -39,16 +39,23 @@ _TABLE_SQL = {
 }
 
 
+def occupied(path: Path) -> bool:
+    """Whether ``path`` exists as anything but an empty directory (which may be replaced)."""
+    if not path.exists():
+        return False
+    return not path.is_dir() or any(path.iterdir())
+
+
 @contextmanager
 def staged_directory(out: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
     """A fresh sibling directory to write into; renamed to ``out`` only if the block succeeds.
 
     A failure removes the staging directory, so ``out`` is either absent, the old contents
-    (with ``overwrite``) or complete. Raises LakeError when ``out`` exists and ``overwrite``
-    is off.
+    (with ``overwrite``) or complete. Raises LakeError when ``out`` exists, is not an empty
+    directory, and ``overwrite`` is off.
     """
     target = Path(out)
-    if target.exists() and not overwrite:
+    if occupied(target) and not overwrite:
         raise LakeError(f"{target} already exists; remove it or pass --overwrite")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"
