@@ -327,3 +327,29 @@ def test_notebook_ranks_and_drills_into_an_account(
     first = sorted(performance["account"].to_list())[0]
     row = read_table(local_out, "totals").filter(pl.col("account") == first).row(0, named=True)
     assert defs["report"].totals["total_value"] == pytest.approx(row["total_value"], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "An exception was thrown from the Python worker: Traceback (most recent call last):\n"
+            "  File \"kernel.py\", line 1\nworkbench.errors.BatchError: account 'x': sells more\n",
+            "account 'x': sells more",
+            id="workbench-error",
+        ),
+        pytest.param(
+            "Traceback:\nModuleNotFoundError: No module named 'polars'\n",
+            "the Spark workers' Python cannot import what the batch needs (No module named 'polars')",
+            id="missing-module",
+        ),
+        pytest.param(
+            "Job aborted.\nCaused by:\njava.lang.OutOfMemoryError: Java heap space\n",
+            "Spark job failed: java.lang.OutOfMemoryError: Java heap space",
+            id="other",
+        ),
+    ],
+)
+def test_worker_errors_are_one_line(text: str, expected: str) -> None:
+    """A failure inside Spark becomes one line: the worker's own error, not a JVM stack trace."""
+    assert spark_engine._worker_message(RuntimeError(text)).startswith(expected)

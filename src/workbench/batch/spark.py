@@ -185,7 +185,7 @@ def _worker_message(exc: BaseException) -> str:
             " install the workbench wheel on the workers (README: Scale-out on Spark) or point"
             " PYSPARK_PYTHON at an interpreter that has it"
         )
-    errors = re.findall(r"^\s*(\w+(?:Error|Exception): .+)$", text, flags=re.MULTILINE)
+    errors = re.findall(r"^\s*([\w.]+(?:Error|Exception): .+)$", text, flags=re.MULTILINE)
     first = errors[-1] if errors else (text.strip().splitlines() or [type(exc).__name__])[0]
     return f"Spark job failed: {first.strip()}"
 
