@@ -109,7 +109,6 @@ def session(master: str) -> tuple[Any, bool]:
         if master.startswith("local"):
             # workers must run this interpreter: the one that has workbench and polars
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-            os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         builder = SparkSession.builder.master(master).appName("workbench batch")
         if master.startswith("local"):
             cores = os.cpu_count() or 2
