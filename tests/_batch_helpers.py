@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,14 @@ def mismatches(out: Path, reports: dict[str, Any]) -> list[str]:
                 if not _close(value, row[key], MONEY_TOL):
                     problems.append(f"{account} {position['symbol']}.{key}: {value} != {row[key]}")
     return problems
+
+
+def forget_pyspark() -> None:
+    """Drop pyspark (and py4j) from ``sys.modules`` once a test is done with it.
+
+    marimo's kernel registers a pyspark formatter at start when pyspark is already imported,
+    and that import of ``pyspark.sql.connect`` fails in a run-mode kernel (its ``__main__``
+    has no ``__spec__``): an app served from this test process afterwards would break.
+    """
+    for name in [m for m in sys.modules if m.split(".")[0] in ("pyspark", "py4j")]:
+        del sys.modules[name]

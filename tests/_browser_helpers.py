@@ -26,7 +26,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-APP_NAMES = ("ledger", "portfolio", "quotes", "risk")
+APP_NAMES = ("batch", "ledger", "portfolio", "quotes", "risk")
 WORKBENCH = Path(sys.executable).with_name("workbench")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from _batch_helpers import AS_OF, build_lake, cli_report, mismatches, read_table
+from _batch_helpers import AS_OF, build_lake, cli_report, forget_pyspark, mismatches, read_table
 from click.testing import CliRunner
 
 from workbench.batch import OUTPUT_MANIFEST, run_batch
@@ -269,8 +269,12 @@ def test_spark_missing_pyspark_or_java_is_clear(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
     monkeypatch.setattr(spark_engine, "java_runtime", lambda: None)
-    with pytest.raises(BatchError, match="needs a Java runtime"):
-        spark_engine.session("local[1]")
+    try:
+        with pytest.raises(BatchError, match="needs a Java runtime"):
+            spark_engine.session("local[1]")
+    finally:
+        monkeypatch.undo()
+        forget_pyspark()
 
 
 def test_export_then_batch_round_trip_of_the_demo(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from _batch_helpers import AS_OF, build_lake, cli_report, mismatches, read_table
+from _batch_helpers import AS_OF, build_lake, cli_report, forget_pyspark, mismatches, read_table
 
 from workbench.batch import run_batch
 from workbench.errors import BatchError
@@ -25,9 +25,10 @@ from workbench.errors import BatchError
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def spark_session() -> Iterator[Any]:
-    """A local[2] SparkSession whose Python workers run this interpreter."""
+    """A local[2] SparkSession whose Python workers run this interpreter, shared by every
+    Spark test (all are in this module); pyspark leaves the process's modules afterwards."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
@@ -42,6 +43,7 @@ def spark_session() -> Iterator[Any]:
     spark.sparkContext.setLogLevel("ERROR")
     yield spark
     spark.stop()
+    forget_pyspark()
 
 
 @pytest.fixture(scope="module")
