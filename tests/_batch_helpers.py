@@ -34,12 +34,14 @@ def build_lake(root: Path, *, accounts: int = ACCOUNTS, buckets: int = 8) -> tup
     return db, lake
 
 
-def cli_report(db: Path, account: str, *, as_of: dt.date = AS_OF, method: str = "fifo") -> Any:
+def cli_report(
+    db: Path, account: str, *, as_of: dt.date = AS_OF, method: str = "fifo", currency: str = "USD"
+) -> Any:
     """What ``workbench report --account A --json`` prints, parsed."""
     result = CliRunner().invoke(
         cli,
         ["report", "--db", str(db), "--account", account, "--as-of", as_of.isoformat(),
-         "--cost-method", method, "--json"],
+         "--cost-method", method, "--currency", currency, "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
@@ -69,6 +71,13 @@ def mismatches(out: Path, reports: dict[str, Any]) -> list[str]:
     for account, report in reports.items():
         got = totals.get(account, {})
         for key, value in report["totals"].items():
+            if key == "cash_by_currency":
+                mine = json.loads(got.get(key) or "{}")
+                if set(mine) != set(value) or any(
+                    not _close(v, mine[c], MONEY_TOL) for c, v in value.items()
+                ):
+                    problems.append(f"{account} cash_by_currency: report {value}, batch {mine}")
+                continue
             if not _close(value, got.get(key), MONEY_TOL):
                 problems.append(f"{account} totals.{key}: report {value}, batch {got.get(key)}")
         expected_perf = report["performance"] | {
@@ -85,6 +94,12 @@ def mismatches(out: Path, reports: dict[str, Any]) -> list[str]:
             row = mine[position["symbol"]]
             for key, value in position.items():
                 if key in ("account", "symbol"):
+                    continue
+                if isinstance(value, str) or isinstance(row[key], str):
+                    if value != row[key]:
+                        problems.append(
+                            f"{account} {position['symbol']}.{key}: {value} != {row[key]}"
+                        )
                     continue
                 if not _close(value, row[key], MONEY_TOL):
                     problems.append(f"{account} {position['symbol']}.{key}: {value} != {row[key]}")

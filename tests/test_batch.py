@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from workbench.batch import OUTPUT_MANIFEST, run_batch
 from workbench.batch import spark as spark_engine
 from workbench.cli import cli
-from workbench.errors import BatchError, LakeError
+from workbench.errors import BatchError, LakeError, WorkbenchError
 from workbench.lake import export_lake
 
 
@@ -152,6 +152,23 @@ def test_other_cost_method_equals_report(exported: tuple[Path, Path], tmp_path: 
     assert problems == []
 
 
+def test_other_currency_equals_report(exported: tuple[Path, Path], tmp_path: Path) -> None:
+    """--currency EUR gives what `report --currency EUR` gives (the same rates: the lake's
+    fx_rates, else the bundled ECB history), for a few accounts."""
+    db, lake = exported
+    out = tmp_path / "out"
+    run_batch(lake, out, as_of=AS_OF, currency="EUR", workers=1)
+    wanted = ["a000001", "a000004", "a000025"]
+    reports = {a: cli_report(db, a, currency="EUR") for a in wanted}
+    assert reports["a000001"]["base_currency"] == "EUR"
+    problems = [p for p in mismatches(out, reports) if not p.startswith("accounts differ")]
+    assert problems == []
+    usd = read_table(tmp_path / "out", "totals").filter(pl.col("account") == "a000001")
+    assert usd["total_value"][0] != pytest.approx(
+        cli_report(db, "a000001")["totals"]["total_value"]
+    )
+
+
 def test_oversold_account_is_named_and_nothing_written(tmp_path: Path) -> None:
     """A ledger selling more than it holds fails naming the account; no output directory or
     staging directory is left."""
@@ -233,12 +250,12 @@ def test_missing_partition_fails_before_any_work(
             {"master": "local[2]"}, "--master applies to the spark engine only", id="master-local"
         ),
         pytest.param({"cost_method": "lifo2"}, "unknown cost method 'lifo2'", id="cost-method"),
-        pytest.param({"currency": "JPY"}, "--currency JPY", id="currency"),
+        pytest.param({"currency": "not-a-code"}, "not a currency code", id="currency"),
     ],
 )
 def test_bad_options(options: dict[str, Any], message: str, tmp_path: Path) -> None:
     """Bad options fail before the lake is read (none exists here), naming the bad value."""
-    with pytest.raises(BatchError, match=message.replace("[", r"\[")):
+    with pytest.raises(WorkbenchError, match=message.replace("[", r"\[")):
         run_batch(tmp_path / "no-lake", tmp_path / "out", **options)
 
 

@@ -21,6 +21,7 @@ into one line on stderr and exit status 1.
     +-- TradeError               a refused trade (bad side, quantity or symbol)
     +-- FXError                  bad FX rate values; fetch failures are QuoteErrors
     |   +-- UnknownCurrency      a malformed code, or one a rate source does not publish
+    |   +-- MissingRate          no exchange rate on or before a date for a currency pair
     +-- RefreshLocked            another refresh of the same database is running
     +-- LakeError                a Parquet lake with a missing part or a bad schema
     +-- BatchError               a batch run that cannot start or finish
@@ -171,6 +172,34 @@ class FXError(WorkbenchError):
 
 class UnknownCurrency(FXError):
     """A currency code that is malformed, or that a rate source does not publish."""
+
+
+class MissingRate(FXError):
+    """No exchange rate on or before a date for a pair (never replaced by a silent 1).
+
+    ``source`` and ``target`` are the pair asked for, ``date`` the day (None when no rate of
+    the pair exists at all), ``leg`` the published pair that lacked a rate in a cross rate.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        target: str,
+        date: object,
+        *,
+        leg: tuple[str, str] | None = None,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.date = date
+        self.leg = leg
+        if date is None:
+            msg = f"no exchange rate for {source}->{target}: no rates connect the two currencies"
+        else:
+            msg = f"no exchange rate for {source}->{target} on or before {date}"
+            if leg is not None and leg != (source, target):
+                msg += f" (no {leg[0]}->{leg[1]} rate by then)"
+        super().__init__(msg + "; import or fetch rates with `workbench fx`")
 
 
 class RefreshLocked(WorkbenchError):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,20 +31,21 @@ from workbench.analytics.report import (
 from workbench.errors import BatchError, WorkbenchError
 from workbench.store.tables import TRANSACTION_COLUMNS
 
-#: output table -> its columns, in order
+#: output table -> its columns, in order (``cash_by_currency`` is the report's JSON object as text)
 TABLES: dict[str, list[str]] = {
-    "totals": ["account", *TOTAL_FIELDS],
+    "totals": ["account", *TOTAL_FIELDS, "cash_by_currency"],
     "positions": list(POSITION_FIELDS),
     "performance": ["account", *PERFORMANCE_FIELDS, *RISK_FIELDS],
 }
-_KEYS = ["table", "account", "symbol"]
+#: the text columns of the combined frame; every other column is a Float64 number
+TEXT: list[str] = ["table", "account", "symbol", "currency", "cash_by_currency"]
 #: every number any table has, once (market_value is in totals and positions)
 NUMBERS: list[str] = list(
-    dict.fromkeys(c for cols in TABLES.values() for c in cols if c not in _KEYS)
+    dict.fromkeys(c for cols in TABLES.values() for c in cols if c not in TEXT)
 )
-COMBINED_SCHEMA: dict[str, Any] = {
-    "table": pl.String, "account": pl.String, "symbol": pl.String,
-} | dict.fromkeys(NUMBERS, pl.Float64)  # fmt: skip
+COMBINED_SCHEMA: dict[str, Any] = dict.fromkeys(TEXT, pl.String) | dict.fromkeys(
+    NUMBERS, pl.Float64
+)
 _MONEY = ("quantity", "price", "fee", "amount", "ratio_new", "ratio_old")
 _TEXT = ("account", "type", "symbol", "currency", "note")
 
@@ -80,10 +82,12 @@ class Params:
 
 @dataclass
 class Shared:
-    """Data every account needs: closes up to the as-of date and every account's SPLIT rows."""
+    """Data every account needs: closes up to the as-of date, every account's SPLIT rows and
+    the FX rates to the reporting currency (None when the whole lake is in it)."""
 
     prices: pl.DataFrame
     splits: pl.DataFrame
+    rates: pl.DataFrame | None = None
     _by_symbol: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -101,9 +105,12 @@ class Shared:
     def to_bytes(self) -> bytes:
         """Both frames as one Arrow IPC payload (for a Spark broadcast or closure)."""
         buffer = io.BytesIO()
+        rates = None if self.rates is None else self.rates.write_ipc(None).getvalue()
         pl.DataFrame(
             {"prices": [self.prices.write_ipc(None).getvalue()],
-             "splits": [self.splits.write_ipc(None).getvalue()]}
+             "splits": [self.splits.write_ipc(None).getvalue()],
+             "rates": [rates]},
+            schema={"prices": pl.Binary, "splits": pl.Binary, "rates": pl.Binary},
         ).write_ipc(buffer)  # fmt: skip
         return buffer.getvalue()
 
@@ -111,14 +118,21 @@ class Shared:
     def from_bytes(cls, payload: bytes) -> Shared:
         """The inverse of :meth:`to_bytes`."""
         row = pl.read_ipc(io.BytesIO(payload)).row(0, named=True)
+        rates = None if row["rates"] is None else pl.read_ipc(io.BytesIO(row["rates"]))
         return cls(
             prices=pl.read_ipc(io.BytesIO(row["prices"])),
             splits=pl.read_ipc(io.BytesIO(row["splits"])),
+            rates=rates,
         )
 
 
-def shared_from_frames(prices: pl.DataFrame, transactions: pl.DataFrame, as_of: dt.date) -> Shared:
-    """Shared data from a prices frame and (at least) the SPLIT rows of every account."""
+def shared_from_frames(
+    prices: pl.DataFrame,
+    transactions: pl.DataFrame,
+    as_of: dt.date,
+    rates: pl.DataFrame | None = None,
+) -> Shared:
+    """Shared data from a prices frame, (at least) the SPLIT rows of every account, and rates."""
     closes = (
         prices.select("symbol", "date", pl.col("close").cast(pl.Float64))
         .filter(pl.col("date") <= as_of)
@@ -127,7 +141,7 @@ def shared_from_frames(prices: pl.DataFrame, transactions: pl.DataFrame, as_of: 
     splits = normalize_transactions(transactions).filter(
         (pl.col("type") == "SPLIT") & (pl.col("date") <= as_of)
     )
-    return Shared(prices=closes, splits=splits)
+    return Shared(prices=closes, splits=splits, rates=rates)
 
 
 def _check_rows(account: str, frame: pl.DataFrame) -> None:
@@ -178,11 +192,15 @@ def account_rows(
             account=account,
             cost_method=params.cost_method,
             base_currency=params.base_currency,
+            rates=shared.rates,
         )
     except WorkbenchError as exc:
         raise BatchError(f"account {account!r}: {exc}") from exc
     data = report.to_dict()
-    rows: list[dict[str, Any]] = [{"table": "totals", "account": account} | data["totals"]]
+    totals = data["totals"] | {
+        "cash_by_currency": json.dumps(data["totals"]["cash_by_currency"], sort_keys=True)
+    }
+    rows: list[dict[str, Any]] = [{"table": "totals", "account": account} | totals]
     rows += [{"table": "positions"} | p for p in data["positions"]]
     risk = {k: data["risk"][k] for k in RISK_FIELDS}
     rows.append({"table": "performance", "account": account} | data["performance"] | risk)

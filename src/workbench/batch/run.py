@@ -19,7 +19,6 @@ from typing import Any
 
 import polars as pl
 
-from workbench import config
 from workbench.batch.kernel import (
     TABLES,
     Params,
@@ -75,19 +74,56 @@ def _check_options(engine: str, master: str | None, cost_method: str, currency: 
         raise BatchError(
             f"unknown cost method {cost_method!r}; expected one of {', '.join(COST_METHODS)}"
         )
-    base = config.BASE_CURRENCY
-    wanted = (currency or base).upper()
-    if wanted != base.upper():
-        # build_report on this version converts nothing: refusing beats mislabelled numbers
-        raise BatchError(
-            f"--currency {wanted}: this workbench reports in the base currency {base} only"
-            " (set WORKBENCH_BASE_CURRENCY, or use a version whose report takes --currency)"
+    from workbench.analytics.report import reporting_currency
+
+    return reporting_currency(currency)
+
+
+def _rates(lake: Lake, as_of: dt.date, target: str) -> pl.DataFrame | None:
+    """The FX rates ``report`` would use: for every currency of the lake's rows up to ``as_of``
+    and ``target``, from the lake's fx_rates, else the bundled ECB history (one function,
+    :func:`workbench.fx.rates_for`, over the lake's table instead of the store's)."""
+    import duckdb
+
+    from workbench.analytics import fx as fxm
+    from workbench.fx import rates_for
+
+    rows = pl.concat(
+        [
+            pl.scan_parquet(f)
+            .filter(pl.col("date") <= as_of)
+            .select(
+                pl.col("currency").cast(pl.String),
+                pl.when(pl.col("type").str.to_uppercase() == "FX")
+                .then(pl.col("symbol"))
+                .cast(pl.String)
+                .alias("bought"),
+            )
+            .collect()
+            for f in lake.tables["transactions"].files
+        ]
+    )
+    codes = set(rows["currency"].drop_nulls().to_list()) | set(
+        rows["bought"].drop_nulls().to_list()
+    )
+    plain = {fxm.split_unit(c)[0] for c in codes | {target}}
+    if len(plain) <= 1:
+        return None
+    table = lake.table("fx_rates")
+    if table is None:
+        return rates_for(None, sorted(plain))
+    source = "source" if "source" in table.columns else "'lake' AS source"
+    with duckdb.connect() as con:
+        con.execute(
+            "CREATE TABLE fx_rates AS SELECT date, base, quote, CAST(rate AS DOUBLE) AS rate,"
+            f" {source} FROM read_parquet(?)",
+            [[str(f) for f in table.files]],
         )
-    return base
+        return rates_for(con, sorted(plain))
 
 
-def _shared(lake: Lake, as_of: dt.date) -> Shared:
-    """Closes up to ``as_of`` and every account's SPLIT rows, read once on the driver."""
+def _shared(lake: Lake, as_of: dt.date, target: str) -> Shared:
+    """Closes up to ``as_of``, every account's SPLIT rows and the FX rates, read once."""
     prices = pl.concat(
         [
             pl.read_parquet(f, columns=["symbol", "date", "close"]).with_columns(
@@ -106,7 +142,7 @@ def _shared(lake: Lake, as_of: dt.date) -> Shared:
         if frames
         else normalize_transactions(pl.read_parquet(lake.tables["transactions"].files[0]).head(0))
     )
-    return shared_from_frames(prices, tx, as_of)
+    return shared_from_frames(prices, tx, as_of, _rates(lake, as_of, target))
 
 
 def _listed_accounts(lake: Lake) -> list[str]:
@@ -164,7 +200,7 @@ def run_batch(
     day = as_of or dt.date.today()
     params = Params(as_of=day, cost_method=cost_method.lower(), base_currency=base)
     started = time.perf_counter()
-    shared = _shared(checked, day)
+    shared = _shared(checked, day, base)
     with staged_directory(out, overwrite=overwrite) as staging:
         if engine == "spark":
             from workbench.batch.spark import run_spark
@@ -191,7 +227,7 @@ def run_batch(
             "master": (master or "local[*]") if engine == "spark" else None,
             "as_of": day.isoformat(),
             "cost_method": params.cost_method,
-            "base_currency": base,
+            "currency": base,
             "lake": str(Path(lake).resolve()),
             "lake_version": checked.version,
         }

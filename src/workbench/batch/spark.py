@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from workbench.batch.kernel import NUMBERS, TABLES, Params, Shared, accounts_frame
+from workbench.batch.kernel import NUMBERS, TABLES, TEXT, Params, Shared, accounts_frame
 from workbench.errors import BatchError, WorkbenchError
 from workbench.lake.schema import Lake
 from workbench.store.tables import TRANSACTION_COLUMNS
@@ -142,8 +142,7 @@ def _arrow_schema() -> Any:
     import pyarrow as pa
 
     return pa.schema(
-        [("table", pa.string()), ("account", pa.string()), ("symbol", pa.string())]
-        + [(name, pa.float64()) for name in NUMBERS]
+        [(name, pa.string()) for name in TEXT] + [(name, pa.float64()) for name in NUMBERS]
     )
 
 
@@ -151,7 +150,7 @@ def spark_schema() -> Any:
     """The combined output as a Spark StructType (``table`` is a SQL keyword in DDL)."""
     T = _pyspark().T
     return T.StructType(
-        [T.StructField(name, T.StringType()) for name in ("table", "account", "symbol")]
+        [T.StructField(name, T.StringType()) for name in TEXT]
         + [T.StructField(name, T.DoubleType()) for name in NUMBERS]
     )
 

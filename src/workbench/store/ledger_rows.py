@@ -83,8 +83,10 @@ def insert_rows(
     )
     # each new account and symbol with the currency of its first row
     accounts = rows.select("account", "currency").unique("account", keep="first")
+    # an FX row's symbol is a currency, not an instrument
     instruments = (
-        rows.select("symbol", "currency")
+        rows.filter(pl.col("type") != "FX")
+        .select("symbol", "currency")
         .filter(pl.col("symbol").is_not_null())
         .unique("symbol", keep="first")
     )
