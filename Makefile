@@ -7,12 +7,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DB     ?= data/workbench.duckdb
 
-.PHONY: install run demo report test lint typecheck notebooks-check pytest browser audit plain-install bench clean
+.PHONY: install run demo report test lint typecheck notebooks-check pytest browser java audit plain-install bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,spark]"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install workbench with its test tools
@@ -32,6 +32,13 @@ browser:  ## Debian's chromium for the browser tests (Playwright cannot download
 	fi
 	@/usr/bin/chromium --version
 
+java:  ## a Java runtime for the Spark tests (pyspark starts a JVM); Debian's OpenJDK 17
+	@if ! command -v java >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	fi
+	@java -version 2>&1 | head -1
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -42,7 +49,7 @@ typecheck: install
 notebooks-check: install
 	$(BIN)/marimo check --strict notebooks/
 
-pytest: install browser
+pytest: install browser java
 	$(BIN)/pytest
 
 audit: install  ## dependency audit; says plainly what it could not check
@@ -59,6 +66,7 @@ bench: install  ## the side-by-side benchmarks (minutes; prints ratios)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/fetch.py
 	$(BIN)/python benchmarks/analytics.py
+	$(BIN)/python benchmarks/batch.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

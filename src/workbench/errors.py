@@ -23,6 +23,8 @@ into one line on stderr and exit status 1.
     |   +-- UnknownCurrency      a malformed code, or one a rate source does not publish
     |   +-- MissingRate          no exchange rate on or before a date for a currency pair
     +-- RefreshLocked            another refresh of the same database is running
+    +-- LakeError                a Parquet lake with a missing part or a bad schema
+    +-- BatchError               a batch run that cannot start or finish
 
 Messages quote what users typed or files held, so ``str()`` of any of them escapes
 non-printable characters the way ``repr`` does (``\\x1b``, ``\\n``, ``\\u202e``): a value
@@ -225,3 +227,11 @@ class MappingError(LedgerError):
 
 class UnknownLayout(LedgerError):
     """A file whose header matches no preset and is not workbench's own layout."""
+
+
+class LakeError(WorkbenchError):
+    """A Parquet lake that cannot be written or read (missing table or partition, bad schema)."""
+
+
+class BatchError(WorkbenchError):
+    """A batch run that cannot start or finish (bad option, a failing account, no engine)."""

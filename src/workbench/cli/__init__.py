@@ -15,6 +15,7 @@ from workbench.cli import (
     demo_cmd,
     fx_cmds,
     gains_cmd,
+    lake_cmds,
     ledger_cmds,
     quote_cmds,
     refresh_cmd,
@@ -42,6 +43,7 @@ for module in (
     fx_cmds,
     refresh_cmd,
     gains_cmd,
+    lake_cmds,
 ):
     module.register(cli)
 
