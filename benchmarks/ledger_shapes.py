@@ -7,6 +7,9 @@
   and quantities with decimals, no notes.
 - ``many-accounts``: one account per 20 rows (50,000 at a million rows), each trading 3 of
   500 symbols, 30% sells, a deposit per account and some dividends.
+- ``fixed-lots``: a savings plan or a bot: one account, 20 symbols, lots of 1, 5 or 10 at one
+  whole price a day between 90 and 110, 30% sells, so most rows repeat another row exactly (the
+  same trade twice on a day is two rows, told apart by their occurrence number).
 
 Every ledger is valid (no sell exceeds the holding): each (account, symbol) pair's first row is
 a BUY, made large enough that the running holding never goes below one share. Rows are in
@@ -19,7 +22,7 @@ import datetime as dt
 
 import polars as pl
 
-SHAPES = ("demo", "one-account", "many-accounts")
+SHAPES = ("demo", "one-account", "many-accounts", "fixed-lots")
 
 
 def _business_days(start: dt.date, end: dt.date) -> pl.Series:
@@ -28,7 +31,13 @@ def _business_days(start: dt.date, end: dt.date) -> pl.Series:
 
 
 def _trades(
-    *, rows: int, accounts: pl.Series, symbols: pl.Series, sell_share: float, seed: int
+    *,
+    rows: int,
+    accounts: pl.Series,
+    symbols: pl.Series,
+    sell_share: float,
+    seed: int,
+    lots: bool = False,
 ) -> pl.DataFrame:
     """``rows`` BUY/SELL rows of the given (account, symbol) per row, in date order, valid."""
     import numpy as np
@@ -38,14 +47,20 @@ def _trades(
     day_index = np.sort(rng.integers(0, len(days), rows))
     sell = rng.random(rows) < sell_share
     quantity = np.round(rng.uniform(0.5, 100.0, rows), 4)
+    price = np.round(rng.uniform(1.0, 500.0, rows), 2)
+    fee = np.round(rng.choice([0.0, 0.0, 1.0, 4.95, 9.99], rows), 2)
+    if lots:
+        quantity = rng.choice([1.0, 5.0, 10.0], rows)
+        price = (90 + day_index % 21).astype(float)  # one price a day: rows repeat
+        fee = np.zeros(rows)
     frame = pl.DataFrame(
         {
             "date": days.gather(day_index),
             "account": accounts,
             "symbol": symbols,
             "quantity": quantity,
-            "price": np.round(rng.uniform(1.0, 500.0, rows), 2),
-            "fee": np.round(rng.choice([0.0, 0.0, 1.0, 4.95, 9.99], rows), 2),
+            "price": price,
+            "fee": fee,
             "_sell": sell,
         }
     ).with_columns(_first=pl.int_range(pl.len()).over("account", "symbol") == 0)
@@ -87,6 +102,22 @@ def one_account(rows: int, seed: int = 11) -> pl.DataFrame:
         symbols=symbols,
         sell_share=0.4,
         seed=seed,
+    )
+
+
+def fixed_lots(rows: int, seed: int = 17) -> pl.DataFrame:
+    """One account, 20 symbols, lots of 1, 5 or 10 at whole prices: most rows repeat."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    symbols = pl.Series([f"F{i:02d}" for i in range(20)]).gather(rng.integers(0, 20, rows))
+    return _trades(
+        rows=rows,
+        accounts=pl.repeat("plan", rows, eager=True),
+        symbols=symbols,
+        sell_share=0.3,
+        seed=seed,
+        lots=True,
     )
 
 
@@ -149,4 +180,6 @@ def ledger(shape: str, rows: int) -> pl.DataFrame:
         return one_account(rows)
     if shape == "many-accounts":
         return many_accounts(rows)
+    if shape == "fixed-lots":
+        return fixed_lots(rows)
     raise ValueError(f"unknown shape {shape!r} (one of {', '.join(SHAPES)})")
