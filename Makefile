@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DB     ?= data/workbench.duckdb
 
-.PHONY: install run demo report test lint typecheck notebooks-check pytest browser audit bench clean
+.PHONY: install run demo report test lint typecheck notebooks-check pytest browser audit plain-install bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,10 @@ audit: install  ## dependency audit; says plainly what it could not check
 		$(BIN)/python .ci/audit.py; \
 	else echo "pip-audit: NOT CHECKED - pip-audit could not be installed"; fi
 
-test: lint typecheck notebooks-check pytest audit  ## everything CI runs
+plain-install:  ## `pip install .` without extras in a clean venv runs demo, report, quote-server, serve
+	.ci/plain_install.sh $(PYTHON)
+
+test: lint typecheck notebooks-check pytest audit plain-install  ## everything CI runs
 
 bench: install  ## the side-by-side benchmarks (minutes; prints ratios)
 	$(BIN)/python benchmarks/ingest.py

@@ -17,6 +17,7 @@ with app.setup:
     from workbench.ledger import import_csv
     from workbench.quotes.providers import PROVIDER_NAMES
     from workbench.quotes.trading import trade_at_market
+    from workbench.refresh import describe_fetch_times, last_fetch_times
     from workbench.server import ensure_database, sandbox, writes_allowed
     from workbench.server.views import filter_transactions, for_display
 
@@ -46,6 +47,17 @@ def load_ledger(db, get_revision):
     with store.connect(db, read_only=True) as _con:
         transactions = store.read_transactions(_con)
     return (transactions,)
+
+
+@app.cell
+def data_freshness(db, get_revision):
+    get_revision()
+    mo.md(
+        "<small>"
+        + describe_fetch_times(last_fetch_times(db))
+        + " `workbench refresh` updates them.</small>"
+    )
+    return
 
 
 @app.cell

@@ -14,6 +14,7 @@ with app.setup:
     from workbench.quotes.engine import fetch_quotes
     from workbench.quotes.history import fetch_history
     from workbench.quotes.providers import PROVIDER_NAMES
+    from workbench.refresh import describe_fetch_times, last_fetch_times
     from workbench.server import ensure_database
     from workbench.server.views import history_frame, load_choices, quotes_frame
 
@@ -35,7 +36,14 @@ def title():
 def database():
     db = ensure_database()
     choices = load_choices(db)
-    return (choices,)
+    return choices, db
+
+
+@app.cell
+def data_freshness(db):
+    # what `workbench refresh` last stored; the prices fetched below are shown, not stored
+    mo.md(f"<small>Stored data: {describe_fetch_times(last_fetch_times(db))}</small>")
+    return
 
 
 @app.cell

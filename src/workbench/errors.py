@@ -17,7 +17,12 @@ into one line on stderr and exit status 1.
     |   +-- MalformedResponse    a body the parser cannot read
     +-- TradeError               a refused trade (bad side, quantity or symbol)
     +-- FXError                  bad FX rate values; fetch failures are QuoteErrors
-        +-- UnknownCurrency      a malformed code, or one a rate source does not publish
+    |   +-- UnknownCurrency      a malformed code, or one a rate source does not publish
+    +-- RefreshLocked            another refresh of the same database is running
+
+Messages quote what users typed or files held, so ``str()`` of any of them escapes
+non-printable characters the way ``repr`` does (``\\x1b``, ``\\n``, ``\\u202e``): a value
+holding a terminal escape sequence or a line break is shown, never acted on.
 """
 
 from __future__ import annotations
@@ -26,8 +31,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def escape_controls(text: str) -> str:
+    """``text`` with every non-printable character written as in a ``repr``.
+
+    Control characters (ANSI escape sequences, line breaks, tabs), format characters such as
+    bidirectional overrides, and separators other than the space become ``\\x1b``, ``\\n``,
+    ``\\u202e``, ...; everything printable, backslashes and quotes included, is kept as it is,
+    so a message stays readable and escaping twice changes nothing.
+
+        >>> escape_controls("\\x1b[2J2024-01-02")
+        '\\\\x1b[2J2024-01-02'
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 class WorkbenchError(Exception):
     """Root of every error a workbench user can cause or meet."""
+
+    def __str__(self) -> str:
+        # one line, and nothing a terminal would interpret (see the module docstring)
+        return escape_controls(super().__str__())
 
 
 class StoreError(WorkbenchError):
@@ -64,7 +89,7 @@ class InvalidRow:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+        return escape_controls(f"{self.file}:{self.line}: {self.field}: {self.message}")
 
 
 class InvalidRows(LedgerError):
@@ -141,3 +166,18 @@ class FXError(WorkbenchError):
 
 class UnknownCurrency(FXError):
     """A currency code that is malformed, or that a rate source does not publish."""
+
+
+class RefreshLocked(WorkbenchError):
+    """Another ``workbench refresh`` holds the refresh lock of this database.
+
+    ``holder`` is the process id written in the lock file, when it could be read.
+    """
+
+    def __init__(self, lock: Path | str, holder: int | None = None) -> None:
+        self.lock = Path(lock)
+        self.holder = holder
+        by = f"process {holder}" if holder is not None else "another process"
+        super().__init__(
+            f"a refresh is already running ({by} holds {self.lock}); this run did nothing"
+        )

@@ -11,7 +11,15 @@ from typing import Any
 
 import click
 
-from workbench.cli import demo_cmd, fx_cmds, ledger_cmds, quote_cmds, report_cmd, serve_cmd
+from workbench.cli import (
+    demo_cmd,
+    fx_cmds,
+    ledger_cmds,
+    quote_cmds,
+    refresh_cmd,
+    report_cmd,
+    serve_cmd,
+)
 from workbench.cli.options import WorkbenchGroup
 
 
@@ -24,7 +32,7 @@ def cli() -> None:
     """
 
 
-for module in (ledger_cmds, demo_cmd, quote_cmds, report_cmd, serve_cmd, fx_cmds):
+for module in (ledger_cmds, demo_cmd, quote_cmds, report_cmd, serve_cmd, fx_cmds, refresh_cmd):
     module.register(cli)
 
 

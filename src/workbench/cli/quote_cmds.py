@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from workbench.cli.options import db_option
+from workbench.errors import escape_controls
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -137,7 +138,8 @@ def quotes_cmd(
                     f"{r.symbol:<12} {q.price:>14,.4f} {q.currency or '':<4} {when}  [{r.provider}]"
                 )
             else:
-                click.echo(f"{r.symbol:<12} {'-':>14} {'':<4} error: {r.message or r.error}")
+                symbol = escape_controls(r.symbol)  # the user's argument, shown not run
+                click.echo(f"{symbol:<12} {'-':>14} {'':<4} error: {r.message or r.error}")
     if not any(r.ok for r in results):
         if not as_json:
             click.echo("error: no quote could be fetched", err=True)
@@ -148,9 +150,15 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError as exc:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+    from workbench.ledger.validate import date_bounds
+
+    earliest, latest = date_bounds()
+    if not earliest <= day <= latest:
+        raise click.BadParameter(f"{day} is out of range ({earliest} to {latest})")
+    return day
 
 
 @click.command("history")
@@ -233,7 +241,7 @@ def history_cmd(
     else:
         for item, r in zip(out, results, strict=True):
             if r.error:
-                click.echo(f"{r.symbol:<12} error: {r.message or r.error}")
+                click.echo(f"{escape_controls(r.symbol):<12} error: {r.message or r.error}")
                 continue
             shown: list[dict[str, Any]] = item["bars"]
             last = f", last close {shown[-1]['close']:,.4f} on {shown[-1]['date']}" if shown else ""

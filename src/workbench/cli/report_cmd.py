@@ -50,7 +50,14 @@ def report(
 ) -> None:
     """Positions, P&L, cash, performance (TWR, XIRR, Modified Dietz) and risk as of a date."""
     from workbench.analytics.report import load_report
+    from workbench.ledger.validate import date_bounds
 
+    earliest, latest = date_bounds()
+    if as_of is not None and not earliest <= as_of.date() <= latest:
+        # a year like 9999 would build a daily series across millennia
+        raise click.BadParameter(
+            f"{as_of.date()} is out of range ({earliest} to {latest})", param_hint="--as-of"
+        )
     result = load_report(
         db,
         as_of=as_of.date() if as_of else None,

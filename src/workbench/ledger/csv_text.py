@@ -5,10 +5,21 @@ read again with Python's ``csv`` module to say which line is at fault, a record 
 lines (a quoted field with a line break) moves the line numbers of the rows after it, and
 rows with every field empty (blank lines, or a spreadsheet's ``,,,,`` rows) are skipped
 rather than reported as rows with every field missing.
+
+The header is also read as written (Polars renames a repeated name to ``x_duplicated_0``
+and replaces bytes that are not UTF-8): two columns meaning one field, and a header that is
+not UTF-8, are errors on line 1.
+
+Formula neutralising (the OWASP advice on CSV injection): a text cell a spreadsheet would
+run as a formula (starting with ``= + - @``, a tab or a carriage return) is exported with a
+leading single quote, and reading takes one leading quote off such a cell, so an export
+imports back to the values it was written from. :func:`neutralise_formulas` is the writing
+side.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -20,10 +31,56 @@ from pathlib import Path
 import polars as pl
 
 from workbench.errors import InvalidRow, InvalidRows
-from workbench.ledger.columns import canonicalize
+from workbench.ledger.columns import canonical_name, canonicalize
 
-#: bytes read to tell an empty file (blanks only) from one with a header
+#: bytes read to tell an empty file (blanks only) from one with a header, and to read the header
 _EMPTY_PROBE = 1 << 16
+#: a text cell a spreadsheet would run as a formula, after any quotes added to neutralise it
+_FORMULA = r"^'*[=+\-@\t\r]"
+#: a cell neutralised by :func:`neutralise_formulas` (a leading quote before a formula start)
+_NEUTRALISED = r"^'+[=+\-@\t\r]"
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text columns with every cell a spreadsheet would run as a formula prefixed with ``'``.
+
+    A cell starting with ``= + - @``, a tab or a carriage return, after any single quotes,
+    gets one more quote, so ``=cmd|' /C calc'!A0`` is written ``'=cmd|' /C calc'!A0`` and a
+    note that was ``'=x`` is written ``''=x`` (reading takes exactly one quote off). Numbers
+    and dates are not text and are never touched: ``-5`` in a number column stays ``-5``.
+    """
+    text = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+    if not text:
+        return frame
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA))
+        .then("'" + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text
+    )
+
+
+def _restore_formulas(text: pl.DataFrame) -> pl.DataFrame:
+    """Take the quote :func:`neutralise_formulas` added off every cell that has one.
+
+    Only columns with a cell starting with a quote are looked at again.
+    """
+    columns = [c for c in text.columns if text.schema[c] == pl.String]
+    if not columns or text.is_empty():
+        return text
+    # a literal prefix test first: a regex over every cell of a million-row file cost 0.4 s
+    found = text.select(pl.col(c).str.starts_with("'").any() for c in columns).row(0)
+    marked = [c for c, hit in zip(columns, found, strict=True) if hit]
+    if not marked:
+        return text
+    return text.with_columns(
+        pl.when(pl.col(c).str.contains(_NEUTRALISED))
+        .then(pl.col(c).str.slice(1))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in marked
+    )
 
 
 @dataclass(frozen=True)
@@ -62,15 +119,23 @@ def read_text_csv(
     ``path`` already under way (the importer also wants the hash); else it runs here, beside
     the parse.
 
+    Cells that an export neutralised against formula injection are read back as they were
+    (see the module docstring).
+
     Raises:
-        InvalidRows: the file is empty, is not a CSV (with the line at fault), has no header,
-            or repeats a column.
+        InvalidRows: the file is empty, is not UTF-8 or not a CSV (with the line at fault),
+            has no header, or has two columns meaning one field.
     """
     name = str(path)
     with path.open("rb") as handle:
         start = handle.read(_EMPTY_PROBE)
     if not start.strip(b"\xef\xbb\xbf \t\r\n") and len(start) < _EMPTY_PROBE:
         raise InvalidRows([InvalidRow(name, 1, "file", "empty file: expected a header row")])
+    header = _header(name, start, whole=len(start) < _EMPTY_PROBE)
+    if header is not None:
+        repeated = _repeated_columns(name, header, known=known, synonyms=synonyms)
+        if repeated:
+            raise InvalidRows(repeated)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # counting line ends (to tell whether any record spans lines) overlaps the parse
         counted = facts or pool.submit(file_facts, path)
@@ -84,9 +149,54 @@ def read_text_csv(
     lines = None if frame.height == physical - 1 else _record_lines(path, frame.height)
     blank = _blank_rows(frame)
     text, ignored = canonicalize(frame, file=name, known=known, synonyms=synonyms, lines=lines)
+    if header is not None and len(header) == frame.width:
+        # name ignored columns as the file does, not as Polars renamed them
+        written = dict(zip(frame.columns, header, strict=True))
+        ignored = [written[c] for c in ignored]
     if blank is not None:
         text = text.filter(~blank)
-    return text, ignored
+    return _restore_formulas(text), ignored
+
+
+def _header(name: str, start: bytes, *, whole: bool) -> list[str] | None:
+    """The header's fields as written, from the file's first bytes ``start`` (``whole``: the
+    entire file); None when they hold no complete header record that ``csv`` accepts (the
+    parse then says what is wrong).
+
+    Raises:
+        InvalidRows: ``start`` is not UTF-8 (the header, or a row near it), with the line.
+    """
+    try:
+        # incremental: a character cut at the end of the probe is not an error
+        text = codecs.getincrementaldecoder("utf-8")().decode(start, final=whole)
+    except UnicodeDecodeError as bad:
+        raise InvalidRows([_not_utf8(name, start, bad)]) from bad
+    text = text.removeprefix("\ufeff")
+    if not whole:
+        text = text[: text.rfind("\n") + 1]  # complete lines only
+    try:
+        for _start, fields in _records(io.StringIO(text, newline="")):
+            return fields
+    except _BadRecord:
+        return None
+    return None
+
+
+def _repeated_columns(
+    name: str, header: list[str], *, known: tuple[str, ...], synonyms: dict[str, str]
+) -> list[InvalidRow]:
+    """One problem per known field that two or more columns of ``header`` mean (``date,date``
+    or ``date,trade_date``), naming the columns and their positions."""
+    by_field: dict[str, list[str]] = {}
+    for position, column in enumerate(header, start=1):
+        field = canonical_name(column, synonyms)
+        if field in known:
+            by_field.setdefault(field, []).append(f"{column!r} (column {position})")
+    return [
+        InvalidRow(name, 1, field, f"{len(cols)} columns mean {field}: {', '.join(cols)}; keep one")
+        for field, cols in by_field.items()
+        if len(cols) > 1
+    ]
 
 
 class _BadRecord(Exception):
@@ -122,6 +232,9 @@ def _record_lines(path: Path, rows: int) -> pl.Series | None:
             starts = [start for start, _ in _records(handle)][1:]
         except _BadRecord:
             return None
+        except UnicodeDecodeError as bad:
+            # Polars replaces some bytes that are not UTF-8 instead of refusing them
+            raise InvalidRows([_unreadable(path, bad)]) from bad
     if len(starts) != rows:
         return None
     return pl.Series("line", starts, dtype=pl.Int64)
@@ -153,13 +266,10 @@ def _unreadable(path: Path, exc: Exception) -> InvalidRow:
     """
     name = str(path)
     raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as bad:
-        line = raw[: bad.start].count(b"\n") + 1
-        return InvalidRow(
-            name, line, "file", f"not UTF-8 text (byte 0x{raw[bad.start]:02x}); save it as UTF-8"
-        )
+    not_utf8 = _first_not_utf8(name, raw)
+    if not_utf8 is not None:
+        return not_utf8
+    text = raw.decode("utf-8-sig")
     try:
         header: list[str] | None = None
         for start, fields in _records(io.StringIO(text, newline="")):
@@ -175,3 +285,20 @@ def _unreadable(path: Path, exc: Exception) -> InvalidRow:
         return InvalidRow(name, bad.line, "file", f"not a readable CSV: {reason}")
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return InvalidRow(name, 1, "file", f"not a readable CSV: {first}")
+
+
+def _first_not_utf8(name: str, raw: bytes) -> InvalidRow | None:
+    """The line of the first byte of ``raw`` that is not UTF-8, or None if all of it is."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return _not_utf8(name, raw, bad)
+    return None
+
+
+def _not_utf8(name: str, raw: bytes, bad: UnicodeDecodeError) -> InvalidRow:
+    """The problem for ``bad``, raised decoding ``raw`` (a file, or its first bytes)."""
+    line = raw[: bad.start].count(b"\n") + 1
+    return InvalidRow(
+        name, line, "file", f"not UTF-8 text (byte 0x{raw[bad.start]:02x}); save it as UTF-8"
+    )

@@ -1,6 +1,9 @@
 """Export transactions, prices and quotes to CSV or Parquet.
 
 A transactions export uses the ledger CSV columns, so it imports again (adding nothing).
+CSV exports neutralise text cells a spreadsheet would run as formulas (a leading ``'``, see
+:func:`workbench.ledger.csv_text.neutralise_formulas`); the import reads them back as they
+were. Parquet keeps every value as it is (no spreadsheet runs it).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from workbench.errors import WorkbenchError
+from workbench.ledger.csv_text import neutralise_formulas
 from workbench.store import connect, query_frame
 
 TABLES = ("transactions", "prices", "quotes")
@@ -70,7 +74,7 @@ def _write(frame: pl.DataFrame, path: Path, fmt: str) -> None:
     # write to a sibling file and rename, so a failed export never leaves half a file behind
     tmp = path.with_name(path.name + ".partial")
     if fmt == "csv":
-        frame.write_csv(tmp)
+        neutralise_formulas(frame).write_csv(tmp)
     else:
         frame.write_parquet(tmp)
     tmp.replace(path)

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from workbench import config
-from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError
+from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError, escape_controls
 from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize
 from workbench.ledger.csv_text import file_facts, read_text_csv
 from workbench.ledger.holdings import oversold_rows
@@ -51,7 +51,8 @@ class ImportResult:
         text = f"{self.source}: {self.rows} rows, {verb} {self.added}, {self.duplicates} already imported"
         if self.ignored_columns:
             text += f" (ignored columns: {', '.join(self.ignored_columns)})"
-        return text
+        # file and column names come from outside: never echo a terminal escape sequence raw
+        return escape_controls(text)
 
 
 def _oversell_problems(file: str, violations: pl.DataFrame) -> list[InvalidRow]:

@@ -11,6 +11,7 @@ import polars as pl
 from workbench.errors import InvalidRow, InvalidRows
 from workbench.ledger.columns import PRICE_COLUMNS, PRICE_SYNONYMS
 from workbench.ledger.csv_text import read_text_csv
+from workbench.ledger.validate import date_bounds
 from workbench.store import connect, upsert_instruments, upsert_prices
 
 _NUMBERS = ("close", "open", "high", "low", "volume")
@@ -42,8 +43,14 @@ def import_prices_csv(
         *(pl.col(c).cast(pl.Float64, strict=False).alias(f"_{c}") for c in present),
     )
     problems: list[InvalidRow] = []
+    earliest, latest = date_bounds()
     checks: list[tuple[str, pl.Expr, str]] = [
         ("date", pl.col("_date").is_null(), "not a date (expected YYYY-MM-DD)"),
+        (
+            "date",
+            ~pl.col("_date").is_between(earliest, latest),
+            f"out of range (expected {earliest} to {latest})",
+        ),
         ("symbol", pl.col("symbol").is_null(), "missing"),
         ("close", pl.col("close").is_null(), "missing"),
     ]

@@ -6,6 +6,7 @@ All checks are Polars expressions over the whole frame; only bad rows are collec
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
@@ -23,6 +24,20 @@ MONEY = pl.Decimal(18, 8)
 NUMERIC = ("quantity", "price", "fee", "amount")
 _RATIO = r"^\s*([0-9]+(?:\.[0-9]+)?)\s*[:/]\s*([0-9]+(?:\.[0-9]+)?)\s*$"
 _DATE_FORMAT = "%Y-%m-%d"
+#: the earliest date a ledger or price row may have
+EARLIEST_DATE = dt.date(1900, 1, 1)
+
+
+def date_bounds(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The dates a ledger or price row may have: 1900-01-01 to the end of next year.
+
+    A year such as 0001 or 9999 is a typo or a poisoned file, and would send every daily
+    series (and a default as-of date) across millennia; a row dated within next year is
+    accepted (a planned transfer, a settlement date).
+    """
+    year = (today or dt.date.today()).year
+    return EARLIEST_DATE, dt.date(year + 1, 12, 31)
+
 
 #: typed columns of a validated ledger frame, in order
 TYPED_COLUMNS = (
@@ -206,6 +221,11 @@ def validate_rows(
             "date",
             unparsable("date"),
             pl.lit("not a date (expected YYYY-MM-DD): ") + _quoted("date"),
+        ),
+        _Check(
+            "date",
+            ~pl.col("_date").is_between(*date_bounds()),
+            pl.lit("out of range (expected {} to {}): ".format(*date_bounds())) + _quoted("date"),
         ),
         _Check("type", missing("type"), pl.lit("missing")),
         _Check(

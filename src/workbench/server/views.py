@@ -101,7 +101,7 @@ class Choices:
     priced_symbols: list[str]
     #: symbols ever traded in the ledger
     traded_symbols: list[str]
-    #: the first ledger date and the last ledger or price date
+    #: the first ledger date and the last ledger or price date, neither later than today
     first_date: dt.date
     last_date: dt.date
     instruments: pl.DataFrame
@@ -123,8 +123,11 @@ def load_choices(db: str | os.PathLike[str] | None) -> Choices:
         priced_symbols = store.priced_symbols(con)
         traded_symbols = store.traded_symbols(con)
     today = dt.date.today()
-    first = first_tx or today
-    last = max(d for d in (last_tx, last_price, first) if d is not None)
+    # the apps' default period ends today at the latest: a row dated in a later year (or a
+    # database written before dates were bounded) must not make every viewer compute a
+    # daily series up to it
+    first = min(first_tx or today, today)
+    last = min(max(d for d in (last_tx, last_price, first) if d is not None), today)
     etfs = instruments.filter(
         pl.col("symbol").is_in(priced_symbols) & (pl.col("asset_class") == "etf")
     )

@@ -7,6 +7,7 @@ from workbench.store.schema import SCHEMA_VERSION, current_version, migrate
 from workbench.store.tables import (
     date_span,
     insert_quotes,
+    last_fetched,
     priced_symbols,
     query_frame,
     read_accounts,
@@ -27,6 +28,7 @@ __all__ = [
     "date_span",
     "harden",
     "insert_quotes",
+    "last_fetched",
     "migrate",
     "open_connection",
     "priced_symbols",

@@ -240,3 +240,17 @@ def traded_symbols(con: duckdb.DuckDBPyConnection) -> list[str]:
         "SELECT DISTINCT symbol FROM transactions WHERE symbol IS NOT NULL ORDER BY symbol"
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def last_fetched(con: duckdb.DuckDBPyConnection) -> dict[str, dt.datetime | None]:
+    """When quotes and daily bars were last stored: ``{"quotes": t, "prices": t}`` (UTC, or
+    None for an empty table)."""
+    row = con.execute(
+        "SELECT (SELECT epoch_us(max(fetched_at)) FROM quotes),"
+        " (SELECT epoch_us(max(fetched_at)) FROM prices)"
+    ).fetchall()[0]
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return {
+        name: None if micros is None else epoch + dt.timedelta(microseconds=micros)
+        for name, micros in zip(("quotes", "prices"), row, strict=True)
+    }
