@@ -163,7 +163,7 @@ def move_staged(con: duckdb.DuckDBPyConnection, *, first_id: int, import_id: int
     con.execute(
         "INSERT INTO transactions SELECT id + ?, date, account, type, symbol, quantity, price,"
         " fee, amount, currency, ratio_new, ratio_old, note, ?, row_key"
-        f" FROM {STAGING} ORDER BY id",
+        f" FROM {STAGING}",  # staged in id order, which the insert keeps (no sort)
         [first_id, import_id],
     )
 
