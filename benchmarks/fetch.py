@@ -2,10 +2,20 @@
 
 Starts ``workbench quote-server --universe N --latency-ms L`` in a separate process (uvicorn),
 then fetches N symbols at concurrency C with each client, in rotating order, and prints wall
-times, client CPU, server CPU, the ideal bound N x latency / C and the ratios the bars use:
+times, client CPU, server CPU, the ideal bound N x latency / C and the ratios the bars use.
+Clients:
 
-- workbench wall / ideal            (bar: <= 1.5)
-- workbench throughput / aiohttp's  (bar: >= 0.9)
+- ``workbench``: the engine as a user gets it (batches of 100 on ``/v1/quotes``);
+- ``wb-single``: the engine asking one symbol per request (its default client: the
+  hand-written HTTP/1.1 transport for ``http://``);
+- ``wb-aiohttp``: the same, through the aiohttp transport under httpx's API (the
+  one-transport alternative: the hand-written one stays only if >= 10% faster than this);
+- ``aiohttp``: plain aiohttp, one request per symbol (the DESIGN.md section 6 baseline);
+- ``httpx``: plain ``httpx.AsyncClient``.
+
+Ratios printed: wb-single / ideal (bar <= 1.5), wb-single vs aiohttp throughput (bar >= 0.9),
+wb-single vs wb-aiohttp (>= 1.10 keeps the hand-written transport), and symbols per second
+batched vs one request per symbol.
 
     .venv/bin/python benchmarks/fetch.py            # 2,000 symbols, 20 ms, concurrency 100
     .venv/bin/python benchmarks/fetch.py --quick    # a smoke run: 400 symbols, one round
@@ -116,7 +126,7 @@ async def run_httpx(base: str, symbols: list[str], concurrency: int) -> int:
 
 
 async def run_workbench(base: str, symbols: list[str], concurrency: int) -> int:
-    """workbench.quotes.fetch_quotes with the workbench provider (its default client)."""
+    """workbench.quotes.fetch_quotes with the workbench provider: batches, default client."""
     from workbench.quotes.engine import fetch_quotes
     from workbench.quotes.providers import get_provider
 
@@ -125,7 +135,41 @@ async def run_workbench(base: str, symbols: list[str], concurrency: int) -> int:
     return sum(r.ok for r in results)
 
 
-CLIENTS = {"workbench": run_workbench, "aiohttp": run_aiohttp, "httpx": run_httpx}
+async def run_workbench_single(base: str, symbols: list[str], concurrency: int) -> int:
+    """The engine asking one symbol per request (its default client)."""
+    from workbench.quotes.engine import fetch_quotes
+    from workbench.quotes.providers import WorkbenchApiProvider
+
+    provider = WorkbenchApiProvider(base_url=base, batch_size=1)
+    results = await fetch_quotes(symbols, provider=provider, concurrency=concurrency)
+    return sum(r.ok for r in results)
+
+
+async def run_workbench_aiohttp(base: str, symbols: list[str], concurrency: int) -> int:
+    """One symbol per request through the aiohttp transport for http:// too (one transport)."""
+    from workbench.quotes.aiohttp_transport import AiohttpTransport
+    from workbench.quotes.client import USER_AGENT, QuoteClient
+    from workbench.quotes.engine import fetch_quotes
+    from workbench.quotes.providers import WorkbenchApiProvider
+
+    provider = WorkbenchApiProvider(base_url=base, batch_size=1)
+    client = QuoteClient(
+        transport=AiohttpTransport(limit=concurrency), headers={"user-agent": USER_AGENT}
+    )
+    async with client:
+        results = await fetch_quotes(
+            symbols, provider=provider, concurrency=concurrency, client=client
+        )
+    return sum(r.ok for r in results)
+
+
+CLIENTS = {
+    "workbench": run_workbench,
+    "wb-single": run_workbench_single,
+    "wb-aiohttp": run_workbench_aiohttp,
+    "aiohttp": run_aiohttp,
+    "httpx": run_httpx,
+}
 
 
 def main() -> None:
@@ -193,7 +237,7 @@ def main() -> None:
         f" {args.concurrency}, {args.rounds} round(s), {os.cpu_count()} CPUs"
     )
     print(f"ideal bound N x latency / concurrency = {ideal:.3f} s\n")
-    print(f"{'client':<10} {'wall med':>9} {'wall min':>9} {'x ideal':>8} {'req/s':>7}"
+    print(f"{'client':<10} {'wall med':>9} {'wall min':>9} {'x ideal':>8} {'sym/s':>7}"
           f" {'client CPU/req':>15} {'server CPU/req':>15}")  # fmt: skip
     median = {n: statistics.median(walls[n]) for n in names}
     for name in names:
@@ -204,27 +248,33 @@ def main() -> None:
             f" {median[name] / ideal:>7.2f}x {args.symbols / median[name]:>7.0f}"
             f" {per_req:>12.0f} us {server_per_req:>12.0f} us"
         )
-    if "workbench" in names:
-        best = {n: min(walls[n]) for n in names}
-        print("\n(median / best round; best is least disturbed by other load on the machine)")
-        print(
-            f"workbench / ideal             : {median['workbench'] / ideal:.2f}x"
-            f" / {best['workbench'] / ideal:.2f}x   (bar <= 1.5)"
-        )
-        if "aiohttp" in names:
-            # rounds run back to back, so a per-round ratio cancels slow drifts in machine load
-            paired = [a / w for a, w in zip(walls["aiohttp"], walls["workbench"], strict=False)]
+    best = {n: min(walls[n]) for n in names}
+    print("\n(median / best round; best is least disturbed by other load on the machine)")
+
+    def paired(a: str, b: str) -> str:
+        # rounds run back to back, so a per-round ratio cancels slow drifts in machine load
+        ratios = [x / y for x, y in zip(walls[a], walls[b], strict=False)]
+        rounds = ", ".join(f"{r:.2f}" for r in ratios)
+        return f"{statistics.median(ratios):.2f}x (rounds: {rounds})"
+
+    for name in ("wb-single", "workbench"):
+        if name in names:
             print(
-                f"workbench / aiohttp, median of per-round ratios: {statistics.median(paired):.2f}x"
-                f" (rounds: {', '.join(f'{r:.2f}' for r in paired)})"
+                f"{name} / ideal{'':<13}: {median[name] / ideal:.2f}x"
+                f" / {best[name] / ideal:.2f}x{'   (bar <= 1.5)' if name == 'wb-single' else ''}"
             )
-        for other in names:
-            if other != "workbench":
-                bar = "   (bar >= 0.9)" if other == "aiohttp" else ""
-                print(
-                    f"workbench throughput / {other:<7}: {median[other] / median['workbench']:.2f}x"
-                    f" / {best[other] / best['workbench']:.2f}x{bar}"
-                )
+    if "wb-single" in names and "aiohttp" in names:
+        print(f"wb-single throughput / aiohttp  : {paired('aiohttp', 'wb-single')}   (bar >= 0.9)")
+    if "wb-single" in names and "wb-aiohttp" in names:
+        print(
+            f"hand-written / aiohttp transport: {paired('wb-aiohttp', 'wb-single')}"
+            "   (keep it only if >= 1.10)"
+        )
+    if "workbench" in names and "wb-single" in names:
+        print(
+            f"symbols/s batched {args.symbols / median['workbench']:,.0f} vs one per request"
+            f" {args.symbols / median['wb-single']:,.0f}: {paired('wb-single', 'workbench')}"
+        )
 
 
 if __name__ == "__main__":

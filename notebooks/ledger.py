@@ -18,7 +18,7 @@ with app.setup:
     from workbench.quotes.providers import PROVIDER_NAMES
     from workbench.quotes.trading import trade_at_market
     from workbench.refresh import describe_fetch_times, last_fetch_times
-    from workbench.server import ensure_database, sandbox, writes_allowed
+    from workbench.server import ensure_database, run_sql, writes_allowed
     from workbench.server.views import filter_transactions, for_display
 
 
@@ -28,7 +28,8 @@ def title():
     # Ledger
 
     Every transaction in the database, filterable, and a SQL explorer over the tables.
-    SQL runs on a read-only connection with file access disabled and settings locked.
+    SQL runs read-only on a snapshot of the tables, with no file access, locked settings,
+    a deadline and a cap on the rows shown.
     """)
     return
 
@@ -133,21 +134,16 @@ def sql_query(sql_input):
 
 @app.cell
 def sql_result(db, sql_text):
-    sql_error = None
-    sql_frame = None
-    try:
-        with sandbox(db) as _con:
-            sql_frame = mo.sql(sql_text, engine=_con, output=False)
-    except Exception as _exc:
-        # a viewer's failing SQL is shown in place, not as a cell error; marimo re-raises
-        # DuckDB parser/catalog errors as its own MarimoSQLException, so catch broadly
-        sql_error = str(_exc)
+    # a snapshot in a sandbox of its own, with a deadline and a row cap (workbench.server)
+    _result = run_sql(db, sql_text)
+    sql_error, sql_frame = _result.error, _result.frame
     if sql_error is not None:
         _view = mo.callout(mo.md(f"`{sql_error}`"), kind="danger")
     elif sql_frame is None:
         _view = mo.md("_(the statement returned no rows)_")
     else:
-        _view = mo.ui.table(for_display(sql_frame), page_size=10, selection=None)
+        _table = mo.ui.table(for_display(sql_frame), page_size=10, selection=None)
+        _view = mo.vstack([mo.md(f"_{_result.note()}_"), _table]) if _result.truncated else _table
     _view
     return sql_error, sql_frame
 

@@ -70,34 +70,58 @@ def controls(choices):
         value=choices.default_benchmark or NO_BENCHMARK,
         label="Benchmark",
     )
-    mo.hstack([account_picker, date_picker, method_picker, benchmark_picker], wrap=True, gap=1)
+    currency_picker = mo.ui.dropdown(
+        options=analytics.REPORTING_CURRENCIES,
+        value=analytics.reporting_currency(),
+        label="Currency",
+    )
+    fx_effect = mo.ui.switch(value=True, label="With currency effect")
+    mo.hstack(
+        [account_picker, date_picker, method_picker, benchmark_picker, currency_picker, fx_effect],
+        wrap=True,
+        gap=1,
+    )
     return (
         ALL_ACCOUNTS,
         NO_BENCHMARK,
         account_picker,
         benchmark_picker,
+        currency_picker,
         date_picker,
+        fx_effect,
         method_picker,
     )
 
 
 @app.cell
 def selection(
-    ALL_ACCOUNTS, NO_BENCHMARK, account_picker, benchmark_picker, date_picker, method_picker
+    ALL_ACCOUNTS,
+    NO_BENCHMARK,
+    account_picker,
+    benchmark_picker,
+    currency_picker,
+    date_picker,
+    method_picker,
 ):
     account = None if account_picker.value == ALL_ACCOUNTS else account_picker.value
     benchmark = None if benchmark_picker.value == NO_BENCHMARK else benchmark_picker.value
     start, as_of = date_picker.value
     cost_method = method_picker.value
-    return account, as_of, benchmark, cost_method, start
+    currency = currency_picker.value
+    return account, as_of, benchmark, cost_method, currency, start
 
 
 @app.cell
-async def load(account, as_of, benchmark, cost_method, db):
+async def load(account, as_of, benchmark, cost_method, currency, db):
     # in a worker thread: the kernel stays responsive while the ledger is read and valued
     try:
         report = await analytics.areport(
-            db, as_of=as_of, account=account, cost_method=cost_method, benchmark=benchmark
+            db,
+            as_of=as_of,
+            account=account,
+            cost_method=cost_method,
+            benchmark=benchmark,
+            currency=currency,
         )
     except WorkbenchError as _exc:  # e.g. a benchmark without prices in the chosen period
         mo.stop(True, mo.callout(mo.md(f"Cannot build the report: {_exc}"), kind="warn"))
@@ -123,13 +147,15 @@ def period(benchmark, db, report, start, as_of):
 
 
 @app.cell
-def kpis(period_risk, period_twr, report):
+def kpis(fx_effect, period_risk, period_twr, report):
     _t = report.totals
     _ccy = report.base_currency
+    # without the currency effect: every native amount at the as-of rate (the price part)
+    _fx = 1.0 if fx_effect.value else 0.0
     kpi_values = {
         "total_value": _t["total_value"],
-        "unrealized_pnl": _t["unrealized_pnl"],
-        "realized_pnl": _t["realized_pnl"],
+        "unrealized_pnl": _t["unrealized_pnl"] - (1.0 - _fx) * _t["unrealized_fx_pnl"],
+        "realized_pnl": _t["realized_pnl"] - (1.0 - _fx) * _t["realized_fx_pnl"],
         "income": _t["dividends"] + _t["interest"],
         "period_twr": period_twr,
         "xirr": report.performance["xirr"],
@@ -140,9 +166,12 @@ def kpis(period_risk, period_twr, report):
     _tiles = [
         mo.stat(money(_t["total_value"], currency=_ccy), label="Total value",
                 caption=f"cash {money(_t['cash'])}"),
-        mo.stat(money(_t["unrealized_pnl"]), label="Unrealized P&L",
-                caption=f"cost {money(_t['cost_basis'])}"),
-        mo.stat(money(_t["realized_pnl"]), label="Realized P&L", caption=report.cost_method.upper()),
+        mo.stat(money(kpi_values["unrealized_pnl"]), label="Unrealized P&L",
+                caption=f"of it FX {money(_fx * _t['unrealized_fx_pnl'])}"),
+        mo.stat(money(kpi_values["realized_pnl"]), label="Realized P&L",
+                caption=f"of it FX {money(_fx * _t['realized_fx_pnl'])}"),
+        mo.stat(money(_t["cash_fx_gain"]), label="Cash currency gain",
+                caption=", ".join(f"{c} {money(v)}" for c, v in report.cash_by_currency.items())),
         mo.stat(money(kpi_values["income"]), label="Dividends + interest",
                 caption=f"fees {money(_t['fees'])}, taxes {money(_t['taxes'])}"),
         mo.stat(percent(period_twr), label="TWR (period)",
@@ -156,14 +185,15 @@ def kpis(period_risk, period_twr, report):
         [
             mo.hstack(_tiles, wrap=True, justify="start", gap=1),
             mo.md(
-                f"<small>As of {report.as_of}; amounts in {report.base_currency}"
-                + (
-                    f" (instruments in {', '.join(report.currencies)} are added without FX"
-                    " conversion)"
-                    if len(report.currencies) > 1
-                    else ""
-                )
+                f"<small>As of {report.as_of}; amounts in {report.base_currency}, each row at"
+                " its date's rate and holdings and cash at the as-of rates"
+                + ("" if fx_effect.value else " (P&L shown without the currency effect)")
                 + ". Demo data is synthetic.</small>"
+            ),
+            *(
+                mo.callout(mo.md("  \n".join(report.warnings)), kind="warn")
+                for _ in [0]
+                if report.warnings
             ),
         ]
     )
@@ -187,8 +217,8 @@ def value_and_returns(aligned, benchmark, period_series):
 
 
 @app.cell
-def pnl_selector(report):
-    pnl_view = mo.ui.altair_chart(charts.pnl_chart(report.positions))
+def pnl_selector(fx_effect, report):
+    pnl_view = mo.ui.altair_chart(charts.pnl_fx_chart(report.positions, with_fx=fx_effect.value))
     mo.vstack([mo.md("## Positions\n\nClick a bar to filter the tables below."), pnl_view])
     return (pnl_view,)
 
@@ -206,12 +236,13 @@ def holdings(pnl_view, report):
     )
     if selected_symbols:
         shown_positions = shown_positions.filter(pl.col("symbol").is_in(selected_symbols))
-    _columns = ["account", "symbol", "quantity", "price", "market_value", "cost_basis",
-                "unrealized_pnl", "realized_pnl", "dividends"]  # fmt: skip
+    _columns = ["account", "symbol", "currency", "quantity", "price", "fx_rate", "market_value",
+                "cost_basis", "unrealized_pnl", "unrealized_fx_pnl", "realized_pnl",
+                "realized_fx_pnl", "dividends"]  # fmt: skip
     mo.ui.table(
         for_display(
             shown_positions.select(_columns),
-            money_columns=_columns[3:],
+            money_columns=[c for c in _columns[4:] if c != "fx_rate"],
         ),
         selection=None,
         page_size=15,
@@ -275,9 +306,19 @@ def explanation(as_of, cost_method, db, position_picker, report):
         _ledger, _prices, report.positions,
         account=_account, symbol=_symbol, method=cost_method, as_of=as_of,
     )  # fmt: skip
+    _pos = report.positions.filter(
+        (pl.col("account") == _account) & (pl.col("symbol") == _symbol)
+    ).row(0, named=True)
+    _rates = analytics.explain_rates(_ledger, report, account=_account, symbol=_symbol)
     mo.vstack(
         [
             mo.md(explained.summary()),
+            mo.md(
+                f"In {report.base_currency}: 1 {_pos['currency']} = {_pos['fx_rate']:.6g}"
+                f" {report.base_currency} as of {report.as_of}; unrealized FX part"
+                f" {money(_pos['unrealized_fx_pnl'])}, realized FX part"
+                f" {money(_pos['realized_fx_pnl'])}. Each trade's rate is in *Rates*."
+            ),
             mo.ui.tabs(
                 {
                     "Open lots": mo.ui.table(
@@ -286,6 +327,7 @@ def explanation(as_of, cost_method, db, position_picker, report):
                     ),
                     "Flows": mo.ui.table(for_display(explained.flows), selection=None),
                     "Prices": mo.ui.table(for_display(explained.prices), selection=None),
+                    "Rates": mo.ui.table(for_display(_rates), selection=None),
                 }
             ),
         ]

@@ -85,11 +85,11 @@ async def fetch(concurrency_picker, provider_picker, refresh_button, symbols):
             on_progress=lambda _done, _total: _bar.update(),
         )
     quotes = quotes_frame(quote_results)
-    return (quotes,)
+    return quote_results, quotes
 
 
 @app.cell
-def quote_table(quotes):
+def quote_table(quote_results, quotes):
     _failed = quotes.filter(quotes["error"].is_not_null())
     _ok = quotes.height - _failed.height
     mo.vstack(
@@ -103,6 +103,17 @@ def quote_table(quotes):
                     )
                 ),
                 kind="warn",
+            )
+            if _failed.height
+            else mo.md(""),
+            mo.accordion(
+                {
+                    "Every attempt's reason": mo.md(
+                        "\n".join(
+                            f"- `{r.symbol}`: {r.message}" for r in quote_results if r.message
+                        )
+                    )
+                }
             )
             if _failed.height
             else mo.md(""),

@@ -72,8 +72,20 @@ def controls(choices):
         value=(choices.first_date, choices.last_date),
         label="Period",
     )
+    currency_picker = mo.ui.dropdown(
+        options=analytics.REPORTING_CURRENCIES,
+        value=analytics.reporting_currency(),
+        label="Currency",
+    )
     mo.hstack(
-        [account_picker, benchmark_picker, date_picker, window_picker, convention_picker],
+        [
+            account_picker,
+            benchmark_picker,
+            date_picker,
+            window_picker,
+            convention_picker,
+            currency_picker,
+        ],
         wrap=True,
         gap=1,
     )
@@ -82,13 +94,22 @@ def controls(choices):
         account_picker,
         benchmark_picker,
         convention_picker,
+        currency_picker,
         date_picker,
         window_picker,
     )
 
 
 @app.cell
-async def load(ALL_ACCOUNTS, account_picker, benchmark_picker, convention_picker, date_picker, db):
+async def load(
+    ALL_ACCOUNTS,
+    account_picker,
+    benchmark_picker,
+    convention_picker,
+    currency_picker,
+    date_picker,
+    db,
+):
     start, as_of = date_picker.value
     convention = convention_picker.value
     benchmark = benchmark_picker.value
@@ -99,6 +120,7 @@ async def load(ALL_ACCOUNTS, account_picker, benchmark_picker, convention_picker
             account=None if account_picker.value == ALL_ACCOUNTS else account_picker.value,
             benchmark=benchmark,
             convention=convention,
+            currency=currency_picker.value,
         )
     except WorkbenchError as _exc:  # e.g. a benchmark without prices in the chosen period
         mo.stop(True, mo.callout(mo.md(f"Cannot build the report: {_exc}"), kind="warn"))

@@ -87,9 +87,15 @@ def wait_healthy(
 
 @contextlib.contextmanager
 def serve_process(
-    db: Path, *, token: str | None = None, token_file: Path | None = None
+    db: Path,
+    *,
+    token: str | None = None,
+    token_file: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run ``workbench serve`` as a subprocess on a free port; yields (base URL, process).
+
+    ``extra_env`` adds environment variables (e.g. ``WORKBENCH_SQL_TIMEOUT``).
 
     Its output goes to ``serve.log`` beside the database (a pipe nobody reads could fill up).
     """
@@ -103,6 +109,7 @@ def serve_process(
     if token is not None:
         env["WORKBENCH_TOKEN"] = token
     env["WORKBENCH_NOTEBOOKS"] = str(NOTEBOOKS)
+    env.update(extra_env or {})
     log_path = db.parent / "serve.log"
     base = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:

@@ -108,7 +108,7 @@ def _free_port() -> int:
         return port
 
 
-def _mirror_app() -> Any:
+def _mirror_app(hits: list[str] | None = None) -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -132,17 +132,29 @@ def _mirror_app() -> Any:
 
     routes = [Route(MIRROR_PREFIX + path, recorded(name)) for path, name in MIRROR_ROUTES.items()]
     routes.append(Route(MIRROR_PREFIX + "/v1/{symbol}", workbench_quote))
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    if hits is None:
+        return app
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            hits.append(scope["path"])
+        await app(scope, receive, send)
+
+    return counting
 
 
 @contextlib.contextmanager
-def running_mirror() -> Iterator[str]:
-    """Serve the recorded bodies on 127.0.0.1; yields the base URL including ``/mirror``."""
+def running_mirror(hits: list[str] | None = None) -> Iterator[str]:
+    """Serve the recorded bodies on 127.0.0.1; yields the base URL including ``/mirror``.
+
+    With ``hits``, the path of every request is appended to it.
+    """
     import uvicorn
 
     port = _free_port()
     config = uvicorn.Config(
-        _mirror_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        _mirror_app(hits), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -40,18 +40,23 @@ class RunningServer:
         """Server-side monotonic times of every request for ``symbol``."""
         return [r.time for r in self.state.requests if r.symbol == symbol]
 
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on."""
+        return int(self.base_url.rsplit(":", 1)[1])
+
     def stop(self) -> None:
         """Stop accepting connections and shut down (in-flight requests may finish)."""
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
 
-def start_server(**flags: Any) -> RunningServer:
-    """Start a quote server with ``create_app(**flags)`` on a free port; wait until it listens."""
+def start_server(*, port: int = 0, **flags: Any) -> RunningServer:
+    """Start a quote server with ``create_app(**flags)`` on ``port`` (0: a free one); wait."""
     app = create_app(**flags)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app, log_level="critical", access_log=False, lifespan="on", timeout_graceful_shutdown=0.3
@@ -73,7 +78,7 @@ def quote_server() -> Iterator[Callable[..., RunningServer]]:
     running: list[RunningServer] = []
 
     def start(**flags: Any) -> RunningServer:
-        server = start_server(**flags)
+        server = start_server(**flags)  # port=N restarts a stopped server on its port
         running.append(server)
         return server
 

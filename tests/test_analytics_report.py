@@ -43,12 +43,14 @@ PRICES = [
 AS_OF = "2024-03-31"
 
 POSITION_KEYS = {
-    "account", "symbol", "quantity", "cost_basis", "price", "market_value",
-    "unrealized_pnl", "realized_pnl", "dividends",
+    "account", "symbol", "currency", "quantity", "cost_basis", "price", "fx_rate",
+    "market_value", "unrealized_pnl", "unrealized_fx_pnl", "realized_pnl", "realized_fx_pnl",
+    "dividends",
 }  # fmt: skip
 TOTAL_KEYS = {
-    "market_value", "cash", "total_value", "cost_basis", "unrealized_pnl", "realized_pnl",
-    "dividends", "interest", "fees", "taxes", "net_deposits",
+    "market_value", "cash", "total_value", "cost_basis", "unrealized_pnl", "unrealized_fx_pnl",
+    "realized_pnl", "realized_fx_pnl", "dividends", "interest", "fees", "taxes", "net_deposits",
+    "cash_fx_gain", "cash_by_currency",
 }  # fmt: skip
 
 
@@ -78,15 +80,18 @@ def test_json_matches_the_contract_and_the_hand_numbers(ledger_db: Path) -> None
     assert data["risk"]["convention"] == "empyrical"
     by_symbol = {p["symbol"]: p for p in data["positions"]}
     assert by_symbol["X"] == {
-        "account": "default", "symbol": "X", "quantity": 16.0, "cost_basis": 1501.6, "price": 120.0,
-        "market_value": 1920.0, "unrealized_pnl": 418.4, "realized_pnl": 38.6, "dividends": 0.0,
+        "account": "default", "symbol": "X", "currency": "USD", "quantity": 16.0,
+        "cost_basis": 1501.6, "price": 120.0, "fx_rate": 1.0, "market_value": 1920.0,
+        "unrealized_pnl": 418.4, "unrealized_fx_pnl": 0.0, "realized_pnl": 38.6,
+        "realized_fx_pnl": 0.0, "dividends": 0.0,
     }  # fmt: skip
     assert by_symbol["Y"]["dividends"] == 10.0
     assert by_symbol["Z"]["account"] == "ira"
     assert data["totals"] == {
         "market_value": 4070.0, "cash": 8047.0, "total_value": 12117.0, "cost_basis": 3501.6,
         "unrealized_pnl": 568.4, "realized_pnl": 38.6, "dividends": 10.0, "interest": 0.0,
-        "fees": 3.0, "taxes": 0.0, "net_deposits": 11500.0,
+        "fees": 3.0, "taxes": 0.0, "net_deposits": 11500.0, "unrealized_fx_pnl": 0.0,
+        "realized_fx_pnl": 0.0, "cash_fx_gain": 0.0, "cash_by_currency": {"USD": 8047.0},
     }  # fmt: skip
     for value in data["performance"].values():
         assert isinstance(value, float)
@@ -287,17 +292,18 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("method", ["fifo", "lifo", "hifo", "average"])
 def test_demo_report_reconciles(demo_db: Path, method: str) -> None:
-    """On the demo ledger every cost method reconciles: value = deposits + P&L + income - costs.
+    """On the demo ledger every cost method reconciles in USD: value = deposits + P&L + income - costs.
 
     total_value = net_deposits + unrealized + realized + dividends + interest - taxes
-    - (fees - trade fees), and realized + unrealized is the same under every method.
+    - (fees - trade fees) + cash_fx_gain (DESIGN 3b), and realized + unrealized is the same
+    under every method.
     """
     report = load_report(demo_db, as_of=dt.date(2025, 12, 31), cost_method=method)
     t = report.totals
     trade_fees = float(report.positions["trade_fees"].sum())
     expected = (
         t["net_deposits"] + t["unrealized_pnl"] + t["realized_pnl"] + t["dividends"]
-        + t["interest"] - t["taxes"] - (t["fees"] - trade_fees)
+        + t["interest"] - t["taxes"] - (t["fees"] - trade_fees) + t["cash_fx_gain"]
     )  # fmt: skip
     assert t["total_value"] == pytest.approx(expected, abs=0.01)
     fifo = load_report(demo_db, as_of=dt.date(2025, 12, 31)).totals

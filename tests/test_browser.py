@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _browser_helpers import WORKBENCH, cell_errors, copy_db, demo_template, serve_process
+from _browser_helpers import (
+    NOTEBOOKS,
+    WORKBENCH,
+    cell_errors,
+    copy_db,
+    demo_template,
+    serve_process,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -228,3 +236,64 @@ def test_portfolio_app_controls_and_a_concurrent_import(
     assert amount(after) == pytest.approx(amount(taxable) + 1000, abs=0.01)
     assert log.errors() == []
     page.close()
+
+
+@pytest.fixture(scope="module")
+def limited(
+    tmp_path_factory: pytest.TempPathFactory, browser: Any
+) -> Iterator[tuple[str, Path, Any]]:
+    """`workbench serve` with a 3 s SQL deadline on its own database; yields (URL, db, context)."""
+    home = tmp_path_factory.mktemp("limited")
+    db = copy_db(demo_template(tmp_path_factory), home / "workbench.duckdb")
+    with serve_process(db, token=TOKEN, extra_env={"WORKBENCH_SQL_TIMEOUT": "3"}) as (base, _):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 4000})
+        ctx.new_page().goto(f"{base}/?access_token={TOKEN}")
+        yield base, db, ctx
+        ctx.close()
+
+
+def type_sql(page: Any, statement: str) -> None:
+    """Replace the ledger's SQL with ``statement`` and send it (the editor sends on blur)."""
+    page.locator(".cm-content").first.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(statement)
+    page.locator("h1").first.click()
+
+
+def test_ledger_sql_deadline_row_cap_and_no_paths(limited: tuple[str, Path, Any]) -> None:
+    """Typed SQL stops at the deadline, long results are capped with a note, no path shows."""
+    base, db, ctx = limited
+    page, log = open_app(ctx, base, "ledger")
+    type_sql(page, "SELECT count(*) FROM range(10000000) a, range(10000000) b")
+    page.get_by_text("viewer queries have a 3 s deadline").wait_for(timeout=60_000)
+    type_sql(page, "SELECT range AS x, range * 2 AS y FROM range(1000000)")
+    page.get_by_text("Showing the first 10,000 rows").wait_for(timeout=60_000)
+    type_sql(page, "SELECT * FROM duckdb_databases()")
+    page.get_by_text("system", exact=True).first.wait_for(timeout=60_000)
+    shown = page.content()
+    assert str(db.parent) not in shown
+    assert str(NOTEBOOKS) not in shown
+    assert log.errors() == []
+    page.close()
+
+
+def test_closed_tab_with_a_running_query_does_not_stop_writers(
+    limited: tuple[str, Path, Any], tmp_path: Path
+) -> None:
+    """A viewer starts a query of minutes and closes the tab: an import succeeds right after."""
+    base, db, ctx = limited
+    page, _log = open_app(ctx, base, "ledger")
+    type_sql(page, "SELECT count(*) FROM range(10000000) a, range(20000000) b")
+    page.wait_for_timeout(1000)  # the query is running in the server now
+    page.close()
+    csv = tmp_path / "deposit.csv"
+    csv.write_text("date,account,type,amount\n2025-12-30,taxable,DEPOSIT,5\n")
+    done = subprocess.run(
+        [str(WORKBENCH), "import", str(csv), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "WORKBENCH_BUSY_TIMEOUT": "20"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "added 1" in done.stdout

@@ -59,21 +59,26 @@ def _replay(ledger: pl.DataFrame) -> tuple[list[str], dict[tuple[str, str], Deci
     problems: list[str] = []
     for n, row in enumerate(ledger.iter_rows(named=True)):
         key = (row["account"], row["symbol"])
-        money = (row["account"], row["currency"])
+        # pence (GBp) are paid from pound cash: amounts in pence count 1/100 in GBP
+        unit = Decimal("0.01") if row["currency"] == "GBp" else Decimal(1)
+        money = (row["account"], "GBP" if row["currency"] == "GBp" else row["currency"])
         kind = row["type"]
         if kind == "BUY":
             held[key] += _dec(row["quantity"])
-            cash[money] -= _dec(row["quantity"]) * _dec(row["price"]) + _dec(row["fee"])
+            cash[money] -= (_dec(row["quantity"]) * _dec(row["price"]) + _dec(row["fee"])) * unit
         elif kind == "SELL":
             if _dec(row["quantity"]) > held[key]:
                 problems.append(f"row {n}: sells {row['quantity']} of {key}, holds {held[key]}")
             held[key] -= _dec(row["quantity"])
-            cash[money] += _dec(row["quantity"]) * _dec(row["price"]) - _dec(row["fee"])
+            cash[money] += (_dec(row["quantity"]) * _dec(row["price"]) - _dec(row["fee"])) * unit
         elif kind == "SPLIT":
             new, old = (Decimal(x) for x in row["ratio"].split(":"))
             held[key] = held[key] * new / old
+        elif kind == "FX":  # pays currency, receives the currency named in symbol
+            cash[money] -= _dec(row["quantity"]) * _dec(row["price"]) + _dec(row["fee"])
+            cash[(row["account"], row["symbol"])] += _dec(row["quantity"])
         else:
-            cash[money] += CASH_SIGN[kind] * _dec(row["amount"])
+            cash[money] += CASH_SIGN[kind] * _dec(row["amount"]) * unit
         if cash[money] < 0:
             problems.append(f"row {n}: cash of {money} is {cash[money]}")
     return problems, dict(cash)
@@ -83,13 +88,13 @@ def _replay(ledger: pl.DataFrame) -> tuple[list[str], dict[tuple[str, str], Deci
 
 
 def test_instruments_cover_sectors_classes_and_two_currencies() -> None:
-    """About 20 instruments: equities in several sectors, ETFs, a bond fund, crypto, USD and EUR."""
+    """About 20 instruments: equities in several sectors, ETFs, a bond fund, crypto; USD, EUR and GBp."""
     frame = demo_instruments_frame()
     assert frame.columns == ["symbol", "name", "asset_class", "sector", "currency"]
     assert 18 <= frame.height <= 24
     assert frame.get_column("symbol").is_unique().all()
     assert set(frame.get_column("asset_class")) == {"equity", "etf", "bond", "crypto"}
-    assert set(frame.get_column("currency")) == {"USD", "EUR"}
+    assert set(frame.get_column("currency")) == {"USD", "EUR", "GBp"}
     equity_sectors = frame.filter(pl.col("asset_class") == "equity").get_column("sector")
     assert equity_sectors.n_unique() >= 6
     assert all("synthetic" in name for name in frame.get_column("name"))
@@ -234,15 +239,16 @@ def test_another_seed_gives_other_data(demo: DemoData) -> None:
 
 
 def test_default_ledger_has_every_type_both_currencies_and_three_accounts(demo: DemoData) -> None:
-    """All nine transaction types, USD and EUR, three accounts, every row labelled synthetic."""
+    """All ten transaction types (FX included), USD and EUR, three accounts, every row labelled synthetic."""
     ledger = demo.transactions
     assert ledger.columns == [
         "date", "account", "type", "symbol", "quantity", "price", "fee", "amount",
         "currency", "ratio", "note",
     ]  # fmt: skip
-    assert set(ledger.get_column("type")) == ALL_TYPES
-    assert set(ledger.get_column("currency")) == {"USD", "EUR"}
-    assert demo.accounts == ["crypto", "ira", "taxable"]
+    assert set(ledger.get_column("type")) == ALL_TYPES | {"FX"}
+    # GBP: the depot's pound cash (from FX rows); GBp: its pence-quoted stock
+    assert set(ledger.get_column("currency")) == {"USD", "EUR", "GBP", "GBp"}
+    assert demo.accounts == ["crypto", "depot", "ira", "taxable"]
     assert ledger.get_column("note").str.starts_with("synthetic demo data").all()
     assert 500 <= ledger.height <= 5000
     dates = ledger.get_column("date")
@@ -379,8 +385,8 @@ def test_write_demo_stores_everything_once(
     expected = {
         "transactions": demo.transactions.height,
         "prices": demo.prices.height,
-        "instruments": 20,
-        "accounts": 3,
+        "instruments": 21,
+        "accounts": 4,
     }
     assert _counts(db) == expected
     assert summary.transactions_added == demo.transactions.height
@@ -425,7 +431,7 @@ def test_cli_demo_prints_a_labelled_summary(tmp_path: Path) -> None:
     assert "Synthetic demo data (seed 7)" in result.stdout
     assert f"transactions: {counts['transactions']:,} (all new)" in result.stdout
     assert f"price rows:   {counts['prices']:,}" in result.stdout
-    assert "accounts:     3" in result.stdout
+    assert "accounts:     4" in result.stdout
     assert str(db) in result.stdout
     assert "2021-01-04 .. 2025-12-31" in result.stdout
     assert "generating" in result.stderr
@@ -446,3 +452,26 @@ def test_cli_demo_scaled_and_bad_sizes(tmp_path: Path) -> None:
             cli, ["demo", "--db", str(tmp_path / "x.duckdb"), "--transactions", bad]
         )
         assert refused.exit_code == 2, (bad, refused.output)
+
+
+def test_demo_fx_rows_pay_the_ecb_reference_plus_the_markup(demo: DemoData) -> None:
+    """Quarterly FX rows: taxable buys 1,000 EUR with USD, depot 500 GBP with EUR, each at ECB's
+    rate in force x 1.005 (USD per EUR; EUR per GBP = 1 / EUR->GBP), fees 2 USD and 1.50 EUR."""
+    from workbench.analytics.fx import rate_on
+    from workbench.fx.offline import bundled_rates
+
+    rows = demo.transactions.filter(pl.col("type") == "FX")
+    ecb = bundled_rates(currencies=["USD", "GBP"])
+    expected = {"taxable": ("EUR", "USD", 1000.0, 2.0), "depot": ("GBP", "EUR", 500.0, 1.5)}
+    for account, (bought, paid, amount, fee) in expected.items():
+        mine = rows.filter(pl.col("account") == account)
+        assert mine.height >= 15  # four a year over five years, less the first quarter
+        for row in mine.iter_rows(named=True):
+            assert (row["symbol"], row["currency"]) == (bought, paid)
+            assert (row["quantity"], row["fee"]) == (amount, fee)
+            ecb_rows = ecb.filter(pl.col("date") <= row["date"])
+            usd = ecb_rows.filter(pl.col("quote") == "USD")["rate"][-1]
+            gbp = ecb_rows.filter(pl.col("quote") == "GBP")["rate"][-1]
+            reference = usd if bought == "EUR" else 1 / gbp
+            assert row["price"] == pytest.approx(reference * 1.005, abs=1e-6)
+            assert rate_on(ecb, bought, paid, row["date"]).rate == pytest.approx(reference)

@@ -101,19 +101,25 @@ def test_portfolio_kpis_match_the_report(demo_db: Path) -> None:
 
 
 def test_portfolio_controls_change_the_numbers(demo_db: Path) -> None:
-    """Account, period and cost method flow through: the period TWR chains to the full ones."""
+    """Account, period, cost method and currency flow through: the period TWR chains to the full ones."""
     start, end = dt.date(2024, 1, 1), dt.date(2024, 12, 31)
     overrides = {
         "account": "ira", "as_of": end, "benchmark": None, "cost_method": "lifo", "start": start,
+        "currency": "EUR",
     }  # fmt: skip
     _, defs = notebook("portfolio").run(defs=overrides)
-    report = analytics.load_report(demo_db, as_of=end, account="ira", cost_method="lifo")
+    report = analytics.load_report(
+        demo_db, as_of=end, account="ira", cost_method="lifo", currency="EUR"
+    )
+    assert defs["report"].base_currency == "EUR"
     assert defs["kpi_values"]["total_value"] == pytest.approx(
         report.totals["total_value"], abs=0.01
     )
     assert defs["report"].cost_method == "lifo"
     # time-weighted returns chain: (1 + TWR to end) = (1 + TWR to start-1) x (1 + TWR of the period)
-    before = analytics.load_report(demo_db, as_of=start - dt.timedelta(days=1), account="ira")
+    before = analytics.load_report(
+        demo_db, as_of=start - dt.timedelta(days=1), account="ira", currency="EUR"
+    )
     expected = (1 + report.performance["twr"]) / (1 + before.performance["twr"]) - 1
     assert defs["kpi_values"]["period_twr"] == pytest.approx(expected, rel=1e-7, abs=1e-9)
     assert defs["period_series"]["date"].min() >= start
@@ -142,6 +148,7 @@ def test_risk_convention_switch(demo_db: Path) -> None:
         "convention_picker": picked("calendar365"),
         "date_picker": picked((FIRST_DAY, LAST_DAY)),
         "window_picker": picked(21),
+        "currency_picker": picked("USD"),
     }
     _, defs = notebook("risk").run(defs=controls)
     report = analytics.load_report(
@@ -291,6 +298,7 @@ def test_portfolio_explains_a_report_it_cannot_build(demo_db: Path) -> None:
         "benchmark": "WBUS",
         "cost_method": "fifo",
         "start": day,
+        "currency": "USD",
     }
     outputs, defs = notebook("portfolio").run(defs=overrides)
     assert "report" not in defs

@@ -95,7 +95,8 @@ def test_quotes_from_a_real_server_via_base_url(quote_server: Start, db_path: Pa
     assert first["price"] == latest_price("U00003", seed=13, at=at)
     assert first["provider"] == "workbench"
     assert second["error"] == "not found"
-    assert server.state.request_count() == 2
+    # both symbols in one batch request (GET /v1/quotes?symbols=U00003,U00004)
+    assert [(r.kind, r.count) for r in server.state.requests] == [("batch", 2)]
 
 
 def test_quotes_fall_back_across_comma_separated_providers(
@@ -235,3 +236,57 @@ def test_a_progress_bar_is_drawn_when_stderr_is_a_terminal(tmp_path: Path) -> No
     assert len(json.loads(proc.stdout)) == 3  # stdout stays pure JSON
     assert b"quotes" in drawn
     assert b"100%" in drawn
+
+
+def test_quotes_deadline_ends_the_rest_as_rate_limited(quote_server: Start, db_path: Path) -> None:
+    """--rate-limit 1 --batch-size 1 --deadline 1.2: at most the symbols of the slots at 0 s and
+    1 s are priced, the rest 'rate limited', every one in the JSON."""
+    server = quote_server(universe=6)
+    symbols = [f"U{i:05d}" for i in range(1, 7)]
+    code, out, _ = run(
+        "quotes", *symbols, "--base-url", server.base_url, "--rate-limit", "1",
+        "--batch-size", "1", "--deadline", "1.2", "--json", "--db", str(db_path),
+    )  # fmt: skip
+    rows = json.loads(out)
+    assert code == (0 if any(r["error"] is None for r in rows) else 1)
+    assert [r["symbol"] for r in rows] == symbols
+    errors = [r["error"] for r in rows]
+    assert errors.count(None) <= 2  # slots at 0 s and 1 s
+    assert errors.count("rate limited") == 6 - errors.count(None)
+    assert server.state.request_count() == errors.count(None)
+
+
+def test_quote_server_outage_flag_is_checked(db_path: Path) -> None:
+    """--outage takes AFTER:SECONDS; anything else is a usage error (exit 2)."""
+    code, _, err = run("quote-server", "--outage", "soon", "--db", str(db_path))
+    assert code == 2
+    assert "AFTER:SECONDS" in err
+
+
+def test_the_progress_bar_shows_a_wait_for_the_rate_limit(
+    quote_server: Start, tmp_path: Path
+) -> None:
+    """Paced at 2 requests/s, the bar's label says what it waits for."""
+    server = quote_server(universe=6)
+    main_fd, child_fd = pty.openpty()
+    exe = str(Path(sys.executable).parent / "workbench")
+    symbols = [f"U{i:05d}" for i in range(1, 7)]
+    args = [
+        exe, "quotes", *symbols, "--base-url", server.base_url, "--rate-limit", "2",
+        "--batch-size", "1", "--json", "--db", str(tmp_path / "w.duckdb"),
+    ]  # fmt: skip
+    proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=child_fd, timeout=60, check=False)
+    os.close(child_fd)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(main_fd)
+    assert proc.returncode == 0
+    assert all(r["error"] is None for r in json.loads(proc.stdout))
+    assert b"waiting: workbench: 2/s" in drawn

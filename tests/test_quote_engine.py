@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import random
 import socket
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,36 +16,18 @@ import pytest
 from _quote_helpers import RunningServer, quote_server
 
 from workbench.demo.market import daily_bars, latest_price
-from workbench.errors import ProviderUnavailable, RateLimited, SymbolNotFound, TradeError
+from workbench.errors import SymbolNotFound, TradeError
+from workbench.quotes.breaker import CLOSED
 from workbench.quotes.client import make_client
 from workbench.quotes.engine import fetch_quotes, iter_quotes
 from workbench.quotes.history import fetch_history
-from workbench.quotes.limits import (
-    CLOSED,
-    HALF_OPEN,
-    OPEN,
-    Attempts,
-    CircuitBreaker,
-    Guards,
-    RetryPolicy,
-    TokenBucket,
-)
+from workbench.quotes.limits import Guards, RetryPolicy
 from workbench.quotes.trading import trade_at_market
 
 __all__ = ["quote_server"]  # the fixture is imported for pytest, not unused
 
 Start = Callable[..., RunningServer]
 FAST = RetryPolicy(retries=2, backoff=0.01, max_delay=2.0)
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 # -- results, order, streaming ----------------------------------------------------------------
@@ -75,7 +56,8 @@ async def test_slow_symbols_stream_after_fast_ones(quote_server: Start) -> None:
     """The iterator yields results as they complete: a slow first symbol arrives last."""
     server = quote_server(slow_symbols={"ACME": 0.8})
     symbols = ["ACME", "NWND", "GLBX", "INIT", "UMBR", "STRK", "WAYN", "TYRL"]
-    seen = [r.symbol async for r in iter_quotes(symbols, provider=server.provider(), concurrency=3)]
+    provider = server.provider(batch_size=1)  # one request per symbol, so each ends on its own
+    seen = [r.symbol async for r in iter_quotes(symbols, provider=provider, concurrency=3)]
     assert sorted(seen) == sorted(symbols)
     assert seen[-1] == "ACME"
 
@@ -121,11 +103,24 @@ async def test_a_503_burst_is_retried_to_success_with_bounded_requests(quote_ser
 async def test_a_provider_that_always_fails_gets_at_most_retries_plus_one_requests(
     quote_server: Start,
 ) -> None:
-    """With every request a 503, each symbol is 'unavailable' after at most 1 + retries requests."""
+    """With every request a 503, each symbol is 'unavailable' after at most 1 + retries requests.
+
+    The message lists every attempt's reason.
+    """
     server = quote_server(fail_rate=1.0)
     symbols = [f"U{i:05d}" for i in range(1, 9)]
-    results = await fetch_quotes(symbols, provider=server.provider(), concurrency=4, policy=FAST)
+    results = await fetch_quotes(
+        symbols,
+        provider=server.provider(batch_size=1),
+        concurrency=4,
+        policy=FAST,
+        guards=Guards(max_outage=0.5),
+    )
     assert {r.error for r in results} == {"unavailable"}
+    tried = [r for r in results if r.attempts == 3]
+    assert tried
+    for r in tried:
+        assert (r.message or "").startswith("workbench: unavailable, unavailable, unavailable (")
     assert all(server.state.request_count(s) <= 3 for s in symbols)
     assert server.state.request_count() <= len(symbols) * 3
 
@@ -135,7 +130,7 @@ async def test_429_retry_after_is_honoured(quote_server: Start) -> None:
     """After a 429 with Retry-After: 0.4 the next request for that symbol comes >= 0.4 s later."""
     server = quote_server(fail_first=1, fail_status=429, retry_after=0.4)
     symbols = ["ACME", "NWND"]
-    results = await fetch_quotes(symbols, provider=server.provider(), policy=FAST)
+    results = await fetch_quotes(symbols, provider=server.provider(batch_size=1), policy=FAST)
     assert all(r.ok for r in results)
     for symbol in symbols:
         first, second = server.times(symbol)
@@ -146,9 +141,9 @@ async def test_429_retry_after_is_honoured(quote_server: Start) -> None:
 
 @pytest.mark.asyncio
 async def test_a_retry_after_longer_than_the_cap_is_not_waited_for(quote_server: Start) -> None:
-    """Retry-After: 60 with a 1 s cap ends as 'rate limited' after one request, without sleeping."""
+    """Retry-After: 60 over max_pause 1 s ends as 'rate limited' after one request, no sleeping."""
     server = quote_server(fail_first=5, fail_status=429, retry_after=60)
-    policy = RetryPolicy(retries=3, backoff=0.01, max_delay=1.0)
+    policy = RetryPolicy(retries=3, backoff=0.01, max_pause=1.0)
     results = await asyncio.wait_for(
         fetch_quotes(["ACME"], provider=server.provider(), policy=policy), timeout=20
     )
@@ -174,11 +169,16 @@ async def test_the_client_rate_limit_keeps_under_the_server_limit(quote_server: 
 
 @pytest.mark.asyncio
 async def test_server_rate_limit_429s_are_retried_to_success(quote_server: Start) -> None:
-    """A server limited to 10 req/s answers 429 to a burst of 16; retries get every quote."""
+    """A server limited to 10 req/s answers 429 to a burst of 16; pacing gets every quote.
+
+    No retries at all: 429s are waited out, not counted against the retry budget.
+    """
     server = quote_server(rate_limit=10, retry_after=0.3, universe=16)
     symbols = [f"U{i:05d}" for i in range(1, 17)]
-    policy = RetryPolicy(retries=4, backoff=0.05, max_delay=2.0)
-    results = await fetch_quotes(symbols, provider=server.provider(), concurrency=16, policy=policy)
+    policy = RetryPolicy(retries=0)
+    results = await fetch_quotes(
+        symbols, provider=server.provider(batch_size=1), concurrency=16, policy=policy
+    )
     assert all(r.ok for r in results), [r.message for r in results if not r.ok]
     assert 429 in {r.status for r in server.state.requests}
 
@@ -204,6 +204,7 @@ async def test_a_refused_connection_is_unavailable_not_timeout() -> None:
     results = await fetch_quotes(["ACME"], provider=provider, policy=FAST)
     assert results[0].error == "unavailable"
     assert results[0].attempts == 3
+    assert "connection failed" in (results[0].message or "")
 
 
 @pytest.mark.asyncio
@@ -214,7 +215,13 @@ async def test_the_server_going_away_mid_run_ends_every_symbol(quote_server: Sta
     results = []
 
     async def run() -> None:
-        stream = iter_quotes(symbols, provider=server.provider(), concurrency=4, policy=FAST)
+        stream = iter_quotes(
+            symbols,
+            provider=server.provider(batch_size=1),
+            concurrency=4,
+            policy=FAST,
+            guards=Guards(max_outage=1.0),
+        )
         async with contextlib.aclosing(stream):
             async for result in stream:
                 results.append(result)
@@ -260,100 +267,27 @@ async def test_not_found_falls_back_too(quote_server: Start) -> None:
 
 @pytest.mark.asyncio
 async def test_the_breaker_opens_then_closes_after_the_cooldown(quote_server: Start) -> None:
-    """3 failures open the breaker (no more requests); after the cool-down a probe closes it."""
+    """3 of 3 calls failing open it (no more requests); after the cool-down a probe closes it.
+
+    The symbols it held back report the provider's last real reason, not the breaker's.
+    """
     server = quote_server(fail_rate=1.0)
-    guards = Guards(failure_threshold=3, cooldown=0.3)
+    guards = Guards(min_calls=3, window=3, cooldown=0.3, max_outage=0.2)
     symbols = ["ACME", "NWND", "GLBX", "INIT", "UMBR", "STRK"]
+    provider = server.provider(batch_size=1)
     results = await fetch_quotes(
-        symbols, provider=server.provider(), concurrency=1, retries=0, guards=guards
+        symbols, provider=provider, concurrency=1, retries=0, guards=guards
     )
     assert {r.error for r in results} == {"unavailable"}
     assert server.state.request_count() == 3
-    assert "circuit open" in (results[-1].message or "")
+    assert "not sent, the provider is failing (last: workbench: HTTP 503" in (
+        results[-1].message or ""
+    )
     server.state.fail_rate = 0.0
     await asyncio.sleep(0.35)
-    again = await fetch_quotes(symbols, provider=server.provider(), retries=0, guards=guards)
+    again = await fetch_quotes(symbols, provider=provider, retries=0, guards=guards)
     assert all(r.ok for r in again)
-    assert guards.get("workbench", None).breaker.state == CLOSED
-
-
-def test_breaker_state_machine_with_a_fake_clock() -> None:
-    """closed -> open at the threshold -> half-open after cooldown (one probe) -> closed or open."""
-    clock = FakeClock()
-    breaker = CircuitBreaker(failure_threshold=2, cooldown=10, clock=clock)
-    breaker.record_failure()
-    assert breaker.state == CLOSED
-    breaker.record_failure()
-    assert breaker.state == OPEN
-    assert not breaker.allow()
-    assert breaker.retry_in() == 10
-    clock.now += 10
-    assert breaker.state == HALF_OPEN
-    assert breaker.allow()
-    assert not breaker.allow()  # only one probe
-    breaker.record_failure()
-    assert breaker.state == OPEN
-    clock.now += 10
-    assert breaker.allow()
-    breaker.record_success()
-    assert breaker.state == CLOSED
-    assert breaker.allow()
-
-
-def test_a_success_resets_the_consecutive_failure_count() -> None:
-    """Failures must be consecutive to open the breaker."""
-    breaker = CircuitBreaker(failure_threshold=2, cooldown=1, clock=FakeClock())
-    for _ in range(5):
-        breaker.record_failure()
-        breaker.record_success()
-    assert breaker.state == CLOSED
-
-
-def test_token_bucket_spaces_requests_after_the_burst() -> None:
-    """Rate 4/s, burst 2: two go at once, then one every 0.25 s; idle time refills."""
-    clock = FakeClock()
-    bucket = TokenBucket(4, burst=2, clock=clock)
-    assert [bucket.reserve() for _ in range(4)] == [0.0, 0.0, 0.25, 0.5]
-    clock.now += 10
-    assert bucket.reserve() == 0.0
-
-
-def test_token_bucket_refuses_a_slot_beyond_max_wait_without_taking_it() -> None:
-    """Rate 1/s: the third request would wait 2 s; with max_wait 1.5 it is refused, not queued."""
-    bucket = TokenBucket(1, burst=1, clock=FakeClock())
-    assert [bucket.reserve(max_wait=1.5) for _ in range(2)] == [0.0, 1.0]
-    assert bucket.reserve(max_wait=1.5) is None
-    assert bucket.reserve() == 2.0  # the refused request left its slot free
-
-
-@pytest.mark.asyncio
-async def test_a_slow_provider_rate_limit_gives_up_instead_of_queueing_long(
-    quote_server: Start,
-) -> None:
-    """A 2/s provider with max_queue_wait 0.6: the first symbols go, the rest are 'rate limited'."""
-    server = quote_server(universe=6)
-    symbols = [f"U{i:05d}" for i in range(1, 7)]
-    policy = RetryPolicy(retries=0, max_queue_wait=0.6)
-    results = await fetch_quotes(
-        symbols, provider=server.provider(rate_limit=2), concurrency=6, policy=policy
-    )
-    # burst 2 at once, then slots at 0.5 s (taken) and 1.0 s, 1.5 s, 2.0 s (over 0.6 s: refused)
-    assert sorted(r.error or "ok" for r in results) == ["ok"] * 3 + ["rate limited"] * 3
-    assert server.state.request_count() == 3
-
-
-def test_backoff_doubles_with_jitter_and_is_capped() -> None:
-    """Delays lie in [0.5, 1) x backoff x 2^n, never above max_delay; a long Retry-After gives up."""
-    attempts = Attempts(
-        policy=RetryPolicy(backoff=0.1, max_delay=0.5), timeout=1, rng=random.Random(3)
-    )
-    unavailable = ProviderUnavailable("x")
-    for n, base in enumerate([0.1, 0.2, 0.4, 0.5, 0.5]):
-        delay = attempts._delay(n, unavailable)
-        assert delay is not None
-        assert 0.5 * base <= delay < base
-    assert attempts._delay(0, RateLimited("x", retry_after=0.3)) == pytest.approx(0.3, abs=0.011)
-    assert attempts._delay(0, RateLimited("x", retry_after=0.6)) is None
+    assert guards.get(provider).breaker.state == CLOSED
 
 
 # -- clients, history, storage, trades ------------------------------------------------------

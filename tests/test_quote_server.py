@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import socket
@@ -201,3 +202,68 @@ def test_the_quote_server_command_serves_on_the_given_port() -> None:
     assert "quote server on http://127.0.0.1" in stderr.decode()
     at = dt.datetime.fromisoformat(body["time"].replace("Z", "+00:00"))
     assert body["price"] == latest_price("U00005", seed=2, at=at)
+
+
+# -- the batch route ------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_the_batch_route_answers_quotes_and_per_symbol_errors() -> None:
+    """GET /v1/quotes?symbols=: quote objects like /v1/{symbol}, unknown ones under errors."""
+    async with asgi_client(seed=9, universe=3) as client:
+        response = await client.get("/v1/quotes", params={"symbols": "acme,U00002,NOPE,ACME"})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"quotes", "errors"}
+    assert body["errors"] == {"NOPE": "not found"}
+    assert [q["symbol"] for q in body["quotes"]] == ["ACME", "U00002"]  # upper-cased, once each
+    for quote in body["quotes"]:
+        assert set(quote) == {"symbol", "price", "volume", "currency", "time"}
+        at = dt.datetime.fromisoformat(quote["time"].replace("Z", "+00:00"))
+        assert quote["price"] == latest_price(quote["symbol"], seed=9, at=at)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param({}, id="no-symbols"),
+        pytest.param({"symbols": " , "}, id="empty-list"),
+        pytest.param({"symbols": ",".join(f"U{i:05d}" for i in range(1, 502))}, id="501"),
+    ],
+)
+async def test_a_batch_without_symbols_or_over_500_is_400(query: dict[str, str]) -> None:
+    """The batch route takes 1 to 500 symbols (DESIGN.md section 5); otherwise 400."""
+    async with asgi_client(universe=600) as client:
+        response = await client.get("/v1/quotes", params=query)
+    assert response.status_code == 400
+    assert "error" in response.json()
+
+
+@pytest.mark.asyncio
+async def test_a_batch_is_one_request_to_the_rate_limit_and_the_request_log() -> None:
+    """rate_limit=2: two batches of 100 pass, the third is 429; the log holds one row each."""
+    symbols = ",".join(f"U{i:05d}" for i in range(1, 101))
+    async with asgi_client(universe=100, rate_limit=2) as client:
+        app = client._transport.app  # type: ignore[attr-defined]
+        statuses = [
+            (await client.get("/v1/quotes", params={"symbols": symbols})).status_code
+            for _ in range(3)
+        ]
+    assert statuses == [200, 200, 429]
+    log = list(app.quote_state.requests)
+    assert [(r.kind, r.count, r.status) for r in log] == [("batch", 100, 200)] * 2 + [
+        ("batch", 100, 429)
+    ]
+    assert app.quote_state.request_count("U00050") == 3
+
+
+@pytest.mark.asyncio
+async def test_an_outage_answers_503_for_its_length_then_recovers() -> None:
+    """outage=(2, 0.3): requests 1-2 answer, then 503 for 0.3 s, then answers again."""
+    async with asgi_client(outage=(2, 0.3)) as client:
+        before = [(await client.get("/v1/ACME")).status_code for _ in range(4)]
+        await asyncio.sleep(0.35)
+        after = (await client.get("/v1/ACME")).status_code
+    assert before == [200, 200, 503, 503]
+    assert after == 200

@@ -93,7 +93,9 @@ def test_refresh_stores_quotes_and_only_the_missing_history(
     assert (code, err) == (0, "")
     assert out.count("\n") == 1
     assert out.startswith("refresh: 1 held symbols + benchmark WBUS; quotes 2/2; history 2 fetched")
-    assert {r.symbol for r in server.state.requests} == {"ACME", "WBUS"}
+    # quotes go in one batch request (kind "batch", symbols "ACME,WBUS"), history one by one
+    asked = {symbol for r in server.state.requests for symbol in r.symbol.split(",")}
+    assert asked == {"ACME", "WBUS"}
     with connect(db_path, read_only=True) as con:
         quotes = read_latest_quotes(con)
         prices = read_prices(con)
@@ -122,11 +124,11 @@ def test_a_second_refresh_asks_for_no_history(
     server = quote_server()
     args = ("refresh", "--base-url", server.base_url, "--benchmark", "WBUS", "--db", str(db_path))
     assert run(*args)[0] == 0
-    before = [r.kind for r in server.state.requests]
+    before = [(r.kind, r.count) for r in server.state.requests]
     code, out, _ = run(*args)
     assert code == 0
-    again = [r.kind for r in server.state.requests][len(before) :]
-    assert sorted(again) == ["quote", "quote"]
+    again = [(r.kind, r.count) for r in server.state.requests][len(before) :]
+    assert again == [("batch", 2)]  # both quotes in one batch request, no history
     assert "history 0 fetched, 2 up to date, 0 new bars" in out
 
 

@@ -10,14 +10,18 @@ into one line on stderr and exit status 1.
     +-- LedgerError
     |   +-- InvalidRows          one or more bad rows, each an InvalidRow(file, line, field)
     |   +-- OversoldError        a sell of more than is held
+    |   +-- MappingError         a broker mapping file (or preset) with bad keys
+    |   +-- UnknownLayout        a file no preset recognises, with the columns seen
     +-- QuoteError
     |   +-- SymbolNotFound
     |   +-- RateLimited          carries retry_after (seconds) when the provider said
+    |   |   +-- DailyLimitReached  the day's requests are used up
     |   +-- ProviderUnavailable  timeouts, 5xx, connection failures, open circuit
     |   +-- MalformedResponse    a body the parser cannot read
     +-- TradeError               a refused trade (bad side, quantity or symbol)
     +-- FXError                  bad FX rate values; fetch failures are QuoteErrors
     |   +-- UnknownCurrency      a malformed code, or one a rate source does not publish
+    |   +-- MissingRate          no exchange rate on or before a date for a currency pair
     +-- RefreshLocked            another refresh of the same database is running
 
 Messages quote what users typed or files held, so ``str()`` of any of them escapes
@@ -168,6 +172,34 @@ class UnknownCurrency(FXError):
     """A currency code that is malformed, or that a rate source does not publish."""
 
 
+class MissingRate(FXError):
+    """No exchange rate on or before a date for a pair (never replaced by a silent 1).
+
+    ``source`` and ``target`` are the pair asked for, ``date`` the day (None when no rate of
+    the pair exists at all), ``leg`` the published pair that lacked a rate in a cross rate.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        target: str,
+        date: object,
+        *,
+        leg: tuple[str, str] | None = None,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.date = date
+        self.leg = leg
+        if date is None:
+            msg = f"no exchange rate for {source}->{target}: no rates connect the two currencies"
+        else:
+            msg = f"no exchange rate for {source}->{target} on or before {date}"
+            if leg is not None and leg != (source, target):
+                msg += f" (no {leg[0]}->{leg[1]} rate by then)"
+        super().__init__(msg + "; import or fetch rates with `workbench fx`")
+
+
 class RefreshLocked(WorkbenchError):
     """Another ``workbench refresh`` holds the refresh lock of this database.
 
@@ -181,3 +213,15 @@ class RefreshLocked(WorkbenchError):
         super().__init__(
             f"a refresh is already running ({by} holds {self.lock}); this run did nothing"
         )
+
+
+class DailyLimitReached(RateLimited):
+    """The provider's requests for the day are used up (Alpha Vantage's 25 a day)."""
+
+
+class MappingError(LedgerError):
+    """A mapping file (or preset) that cannot be used: each problem names its key."""
+
+
+class UnknownLayout(LedgerError):
+    """A file whose header matches no preset and is not workbench's own layout."""

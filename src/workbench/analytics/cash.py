@@ -6,6 +6,10 @@ missing), INTEREST ``+amount``, FEE and TAX ``-amount``, DEPOSIT ``+amount``, WI
 ``-amount``, SPLIT none. A ``fee`` on a non-trade row (e.g. a wire fee on a deposit) is also
 paid from cash. DEPOSIT and WITHDRAWAL are the only *external* flows; everything else is
 internal to the portfolio and so part of its performance.
+
+Cash is held per (account, currency) (DESIGN 3b): a row's cash effect is in its ``currency``.
+An ``FX`` row (a currency exchange) pays ``quantity * price + fee`` of ``currency`` and
+receives ``quantity`` of the currency named in ``symbol``: two legs, see :func:`fx_bought`.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ def cash_effect() -> pl.Expr:
     kind = pl.col("type")
     gross = (pl.col("quantity") * pl.col("price")).fill_null(0.0)
     body = (
-        pl.when(kind == "BUY")
+        pl.when(kind.is_in(("BUY", "FX")))
         .then(-gross)
         .when(kind == "SELL")
         .then(gross)
@@ -41,6 +45,66 @@ def cash_effect() -> pl.Expr:
         .otherwise(0.0)
     )
     return body - pl.col("fee")
+
+
+def fx_bought() -> pl.Expr:
+    """The second leg of an FX row: ``quantity`` of the currency in ``symbol`` (0 otherwise)."""
+    return pl.when(pl.col("type") == "FX").then(pl.col("quantity").fill_null(0.0)).otherwise(0.0)
+
+
+def cash_legs(tx: pl.DataFrame) -> pl.DataFrame:
+    """Every cash movement of prepared rows as (date, account, currency, cash): one leg per
+    row in its ``currency``, and the bought leg of each FX row in its ``symbol``. Sub-unit
+    codes (GBp) stand as they are: :func:`cash_totals` counts them in their currency."""
+    legs = tx.select("date", "account", "currency", cash=cash_effect())
+    bought = tx.filter(pl.col("type") == "FX").select(
+        "date", "account", currency=pl.col("symbol"), cash=fx_bought()
+    )
+    return pl.concat([legs, bought]) if not bought.is_empty() else legs
+
+
+def cash_totals(tx: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Cash legs summed per ``keys`` (which include currency), sub-units in their currency:
+    summed first, so the relabelling touches a few rows, not every row."""
+    summed = cash_legs(tx).group_by(keys).agg(pl.col("cash").sum())
+    relabelled = main_currency(summed)
+    if relabelled is summed:
+        return summed
+    return relabelled.group_by(keys).agg(pl.col("cash").sum())
+
+
+def main_currency(
+    frame: pl.DataFrame, column: str = "currency", amount: str | None = "cash"
+) -> pl.DataFrame:
+    """Sub-unit amounts (GBp/GBX, ZAc, ILA) as amounts of their currency: pence cash is pounds.
+
+    With ``amount=None`` only the currency is relabelled (for amounts already converted).
+    """
+    from workbench.analytics.fx import SUBUNITS
+
+    present = set(frame[column].unique().to_list()) & set(SUBUNITS)
+    if not present:
+        return frame
+    parents = {code: SUBUNITS[code][0] for code in present}
+    factors = {code: SUBUNITS[code][1] for code in present}
+    relabel = pl.col(column).replace(parents)
+    if amount is None:
+        return frame.with_columns(relabel)
+    return frame.with_columns(
+        pl.col(amount) * pl.col(column).replace_strict(factors, default=1.0), relabel
+    )
+
+
+def cash_by_currency(
+    transactions: pl.DataFrame,
+    *,
+    as_of: dt.date | None = None,
+    account: str | None = None,
+) -> pl.DataFrame:
+    """Native cash per (account, currency) on ``as_of``: account, currency, cash (sub-units
+    such as pence count in their currency)."""
+    tx, _ = prepare(transactions, as_of=as_of, account=account)
+    return cash_totals(tx, ["account", "currency"]).sort("account", "currency")
 
 
 def inflow() -> pl.Expr:

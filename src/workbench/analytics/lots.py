@@ -293,3 +293,11 @@ def position_pnl(
     """
     tx, _ = prepare(transactions, as_of=as_of, account=account)
     return pnl_from_prepared(tx, method=method)
+
+
+def lots_from_prepared(tx: pl.DataFrame, *, method: str = "fifo") -> pl.DataFrame:
+    """Every BUY lot of prepared rows with what remains of it, for callers that value lots in
+    other terms (e.g. native and reporting currency): id (the BUY's), account, symbol, units
+    (end units bought), cost (as bought, fee included), remaining (end units left)."""
+    lots, _ = _lots(tx, method)
+    return lots.select("id", "account", "symbol", "units", "cost", "remaining")

@@ -5,6 +5,10 @@ tracked in *base units* (shares before any split) and closes converted to prices
 unit, so a split changes neither value nor history and a gap in the price history around a
 split cannot mis-value. Days without a close use the last close before them; a symbol with no
 close yet uses its last trade price.
+
+In a reporting currency C (DESIGN 3b) each day values holdings and the cash of each currency
+at that day's rates, and deposits and withdrawals convert at their own date's rate: the daily
+series TWR, Modified Dietz, XIRR and risk read, unchanged.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import datetime as dt
 
 import polars as pl
 
+from workbench.analytics import fx as fxm
 from workbench.analytics._frames import TRADES, prepare
-from workbench.analytics.cash import cash_effect, inflow, outflow
+from workbench.analytics.cash import cash_effect, cash_totals, inflow, outflow
 from workbench.analytics.positions import latest_date
 
 SERIES_COLUMNS = [
@@ -44,6 +49,18 @@ def _base_marks(tx: pl.DataFrame, splits: pl.DataFrame, prices: pl.DataFrame) ->
     )
 
 
+def daily_rates(
+    uses: pl.DataFrame, end: dt.date, target: str, table: fxm.RateTable
+) -> pl.DataFrame:
+    """Rates to ``target`` for every day from each currency's first use to ``end``:
+    date, currency, fx. ``uses`` has date and currency (every row that needs a rate)."""
+    first = uses.group_by("currency").agg(first=pl.col("date").min())
+    days = first.select(
+        "currency", date=pl.date_ranges("first", pl.lit(end), interval="1d")
+    ).explode("date")
+    return fxm.lookup(days, target, table).select("date", "currency", "fx")
+
+
 def value_from_prepared(
     tx: pl.DataFrame,
     splits: pl.DataFrame,
@@ -51,8 +68,19 @@ def value_from_prepared(
     *,
     start: dt.date | None,
     end: dt.date,
+    target: str | None = None,
+    rates: fxm.RateTable | None = None,
 ) -> pl.DataFrame:
-    """:func:`value_series` on rows already passed through ``prepare``."""
+    """:func:`value_series` on rows already passed through ``prepare``.
+
+    With ``target`` and ``rates`` (and an ``fx`` column on ``tx``, the rate of each row's
+    date), values are in ``target``; without, amounts are added as they stand.
+    """
+    convert = target is not None and rates is not None and "fx" in tx.columns
+    if convert and set(tx["currency"].unique().to_list()) | set(
+        tx.filter(pl.col("type") == "FX")["symbol"].to_list()
+    ) <= {target}:
+        convert = False
     if tx.is_empty():
         return _empty()
     first = tx["date"].min()
@@ -63,9 +91,13 @@ def value_from_prepared(
         delta=pl.when(pl.col("type") == "BUY").then(base).otherwise(-base).sum(),
         trade_base=(pl.col("price") * pl.col("cum")).sort_by("seq").last(),
     )
-    span = trades.group_by("symbol").agg(first=pl.col("date").min())
+    # the symbol's currency rides along from its one row per symbol (never joined on the grid)
+    span = trades.group_by("symbol").agg(
+        first=pl.col("date").min(),
+        currency=pl.col("currency").sort_by("seq").last() if convert else pl.lit(""),
+    )
     grid = (
-        span.select("symbol", date=pl.date_ranges("first", pl.lit(end), interval="1d"))
+        span.select("symbol", "currency", date=pl.date_ranges("first", pl.lit(end), interval="1d"))
         .explode("date")
         .join(deltas, on=["symbol", "date"], how="left")
         .sort("symbol", "date")
@@ -82,21 +114,58 @@ def value_from_prepared(
             check_sortedness=False,
         )
     )
-    market = grid.group_by("date").agg(
-        market_value=(pl.col("held") * pl.coalesce("close_base", "trade_base").fill_null(0.0)).sum()
-    )
-    cash = tx.group_by("date").agg(
-        cash=cash_effect().sum(), inflow=inflow().sum(), outflow=outflow().sum()
-    )
+    price = pl.coalesce("close_base", "trade_base").fill_null(0.0)
     days = pl.DataFrame({"date": pl.date_range(first, end, interval="1d", eager=True)})
+    if convert:
+        assert target is not None
+        assert rates is not None
+        legs = cash_totals(tx, ["currency", "date"])
+        uses = pl.concat(
+            [
+                legs.select("date", "currency"),
+                trades.group_by("currency").agg(pl.col("date").min()).select("date", "currency"),
+            ]
+        )
+        rates_by_day = daily_rates(uses, end, target, rates)
+        # value per (day, currency) natively first: the rates join a small frame
+        market = (
+            grid.group_by("date", "currency")
+            .agg(native=(pl.col("held") * price).sum())
+            .join(rates_by_day, on=["date", "currency"], how="left")
+            .group_by("date")
+            .agg(market_value=(pl.col("native") * pl.col("fx")).sum())
+        )
+        cash_native = (
+            legs.select("currency", "date", delta="cash")
+            .join(rates_by_day, on=["date", "currency"], how="right")
+            .sort("currency", "date")
+            .with_columns(held=pl.col("delta").fill_null(0.0).cum_sum().over("currency"))
+            .group_by("date")
+            .agg(cash=(pl.col("held") * pl.col("fx")).sum())
+        )
+        flows = tx.group_by("date").agg(
+            inflow=(inflow() * pl.col("fx")).sum(), outflow=(outflow() * pl.col("fx")).sum()
+        )
+        series = days.join(market, on="date", how="left").join(cash_native, on="date", how="left")
+        series = series.join(flows, on="date", how="left").with_columns(
+            pl.col("cash").fill_null(0.0).round(8)
+        )
+    else:
+        market = grid.group_by("date").agg(market_value=(pl.col("held") * price).sum())
+        cash = tx.group_by("date").agg(
+            cash=cash_effect().sum(), inflow=inflow().sum(), outflow=outflow().sum()
+        )
+        series = (
+            days.join(market, on="date", how="left")
+            .join(cash, on="date", how="left")
+            .sort("date")
+            .with_columns(pl.col("cash").fill_null(0.0).cum_sum().round(8))
+        )
     series = (
-        days.join(market, on="date", how="left")
-        .join(cash, on="date", how="left")
-        .sort("date")
-        .with_columns(pl.col("market_value", "cash", "inflow", "outflow").fill_null(0.0))
+        series.sort("date")
+        .with_columns(pl.col("market_value", "inflow", "outflow").fill_null(0.0))
         .with_columns(
             market_value=pl.col("market_value").round(8),
-            cash=pl.col("cash").cum_sum().round(8),
             net_deposits=(pl.col("inflow") - pl.col("outflow")).cum_sum(),
         )
         .with_columns(total_value=pl.col("market_value") + pl.col("cash"))

@@ -7,10 +7,12 @@ returns into cumulative or monthly figures), so a chart carries only the rows it
     charts.value_chart(series)                        # date, value, net_deposits
     charts.returns_chart(daily, benchmark="SPY")      # date, return, SPY
     charts.pnl_chart(positions)                       # clickable: selects a symbol
+    charts.pnl_fx_chart(report.positions)             # the same, price and FX parts apart
 """
 
 from __future__ import annotations
 
+from workbench.charts.currency import pnl_fx_chart, pnl_parts
 from workbench.charts.frames import (
     DEFAULT_MAX_POINTS,
     cumulative_returns,
@@ -44,6 +46,8 @@ __all__ = [
     "monthly_heatmap",
     "monthly_returns",
     "pnl_chart",
+    "pnl_fx_chart",
+    "pnl_parts",
     "price_chart",
     "returns_chart",
     "rolling_chart",

@@ -169,8 +169,46 @@ def fx_fetch_cmd(
         sys.exit(1)
 
 
-# `fx rates --date D [--base C]` (the as-of lookup, for a person to read) is added to this
-# group next to import and fetch: define it here as @fx_group.command("rates").
+@fx_group.command("rates")
+@click.option("--date", "day", callback=_date, default=None,
+              help="The day (YYYY-MM-DD) [default: today].")  # fmt: skip
+@click.option("--base", default="EUR", show_default=True, help="1 BASE = rate currency.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@db_option
+def fx_rates_cmd(day: dt.date | None, base: str, as_json: bool, db: Path) -> None:
+    """The rates in force on a date: for each currency, the latest rate on or before it.
+
+    Crosses go through EUR as the ECB publishes; a rate more than 5 days old is marked stale.
+    Stored rates come first, the bundled ECB history fills currencies the store lacks.
+    """
+    from workbench.analytics.fx import rates_in_force
+    from workbench.analytics.report import reporting_currency
+    from workbench.fx import rates_for
+    from workbench.fx.offline import bundled_rates
+    from workbench.fx.store import read_rates
+    from workbench.store import connect
+
+    when = day or dt.date.today()
+    code = reporting_currency(base)
+    codes = set(bundled_rates()["quote"].unique().to_list()) | {"EUR", code}
+    if Path(db).exists():
+        with connect(db, read_only=True) as con:
+            stored = read_rates(con)
+            codes |= set(stored["base"].to_list()) | set(stored["quote"].to_list())
+            rates = rates_for(con, sorted(codes))
+    else:
+        rates = rates_for(None, sorted(codes))
+    table = rates_in_force(rates, when, base=code)
+    if as_json:
+        click.echo(json.dumps(
+            [{**row, "rate_date": row["rate_date"].isoformat()} for row in table.to_dicts()],
+            indent=2,
+        ))  # fmt: skip
+        return
+    click.echo(f"1 {code} on {when.isoformat()} (latest rate on or before the day):")
+    for row in table.iter_rows(named=True):
+        stale = f"  stale ({row['age_days']} days old)" if row["stale"] else ""
+        click.echo(f"  {row['currency']:<5} {row['rate']:>16.6f}  from {row['rate_date']}{stale}")
 
 
 def register(cli: click.Group) -> None:

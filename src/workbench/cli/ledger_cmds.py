@@ -31,18 +31,50 @@ def init_cmd(db: Path) -> None:
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Validate and count, but store nothing.")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--dry-run", is_flag=True, help="Show the preset, mapping and counts; store nothing.")
+@click.option(
+    "--preset", "preset", metavar="NAME", help="Use this broker preset (see --list-presets)."
+)
+@click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='Map the file with this TOML mapping file (README "Broker exports").',
+)
+@click.option("--account", metavar="A", help="Account for rows the file names none for.")
+@click.option(
+    "--skip-unknown", is_flag=True, help="Leave out rows with an unmapped action (counted)."
+)
+@click.option("--list-presets", is_flag=True, help="List the broker presets and exit.")
 @db_option
-def import_cmd(file: Path, dry_run: bool, db: Path) -> None:
-    """Import ledger rows from FILE (CSV; see README "Ledger format").
+def import_cmd(
+    file: Path | None,
+    dry_run: bool,
+    preset: str | None,
+    mapping: Path | None,
+    account: str | None,
+    skip_unknown: bool,
+    list_presets: bool,
+    db: Path,
+) -> None:
+    """Import ledger rows from FILE: workbench's CSV or a broker export (preset by header).
 
     All rows or none; rows already imported are skipped, so re-running adds nothing.
     """
-    from workbench.ledger import import_csv
+    from workbench.ledger.presets.importing import import_any, preset_listing
 
-    result = import_csv(db, file, dry_run=dry_run)
-    click.echo(result.summary())
+    if list_presets:
+        click.echo("\n".join(preset_listing()))
+        return
+    if file is None:
+        raise click.UsageError("FILE is required (or pass --list-presets)")
+    if preset and mapping:
+        raise click.UsageError("give --preset or --mapping, not both")
+    report = import_any(
+        db, file, preset=preset, mapping=mapping, account=account,
+        skip_unknown=skip_unknown, dry_run=dry_run,
+    )  # fmt: skip
+    click.echo("\n".join(report.lines(show_mapping=dry_run)))
 
 
 @click.group("prices")

@@ -7,6 +7,7 @@ DESIGN.md section 4 exactly; a progress bar goes to stderr only when it is a ter
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -72,15 +73,32 @@ def _providers(provider: str | None, base_url: str | None) -> list[Any]:
 @contextmanager
 def _progress(total: int, label: str) -> Iterator[Callable[[int, int], None] | None]:
     """An ``on_progress`` callback drawing a bar on stderr, or None when it is not a terminal."""
+    with _progress_and_status(total, label) as (on_progress, _on_status):
+        yield on_progress
+
+
+@contextmanager
+def _progress_and_status(
+    total: int, label: str
+) -> Iterator[tuple[Callable[[int, int], None] | None, Callable[[str], None] | None]]:
+    """``on_progress`` and ``on_status`` callbacks drawing one bar on stderr (None off a terminal).
+
+    The status (a wait for a provider's rate limit, a Retry-After pause, an open circuit) is
+    shown in the bar's label, so a paced run shows why it is waiting.
+    """
     if total < 2 or not sys.stderr.isatty():
-        yield None
+        yield None, None
         return
     with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
 
         def update(done: int, _total: int) -> None:
             bar.update(done - bar.pos)
 
-        yield update
+        def status(text: str) -> None:
+            bar.label = f"{label} ({text})" if text else label
+            bar.render_progress()
+
+        yield update, status
 
 
 def _number(value: Any) -> float | None:
@@ -97,6 +115,27 @@ def _number(value: Any) -> float | None:
     show_default=True,
     help="Requests in flight at once.",
 )
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    metavar="SECONDS",
+    help="Bound the whole run; symbols not fetched by then end as 'rate limited'.",
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="N",
+    help="Requests per second for the (first) provider [default: its documented limit].",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 500),
+    default=None,
+    metavar="N",
+    help="Symbols per request where the provider takes batches [default: per provider].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array in request order.")
 @db_option
 def quotes_cmd(
@@ -105,18 +144,33 @@ def quotes_cmd(
     base_url: str | None,
     timeout: float,
     concurrency: int,
+    deadline: float | None,
+    rate_limit: float | None,
+    batch_size: int | None,
     as_json: bool,
     db: Path,
 ) -> None:
     """Fetch latest quotes for SYMBOL... and store the successful ones.
 
     Every symbol gets a price or a short error (not found, rate limited, timeout,
-    unavailable, malformed response). Exit status 0 if any symbol succeeded, 1 if none did.
+    unavailable, malformed response). A provider's rate limit is waited out, not failed on
+    (the progress bar shows the wait); --deadline bounds the run. Exit status 0 if any
+    symbol succeeded, 1 if none did.
     """
     from workbench.quotes.engine import fetch_quotes
+    from workbench.quotes.limits import limits_for
 
     providers = _providers(provider, base_url)
-    with _progress(len(symbols), "quotes") as on_progress:
+    limits = None
+    if rate_limit is not None or batch_size is not None:
+        first = limits_for(providers[0])
+        changes: dict[str, Any] = {}
+        if rate_limit is not None:
+            changes["rate"] = rate_limit
+        if batch_size is not None:
+            changes["batch_size"] = batch_size
+        limits = {providers[0].name: dataclasses.replace(first, **changes)}
+    with _progress_and_status(len(symbols), "quotes") as (on_progress, on_status):
         results = asyncio.run(
             fetch_quotes(
                 list(symbols),
@@ -124,7 +178,10 @@ def quotes_cmd(
                 concurrency=concurrency,
                 timeout=timeout,
                 on_progress=on_progress,
+                on_status=on_status,
                 db=db,
+                limits=limits,
+                deadline=deadline,
             )
         )
     if as_json:
@@ -333,6 +390,18 @@ def trade_cmd(
     default=None,
     help="Requests per second before 429 with Retry-After.",
 )
+@click.option(
+    "--retry-after",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Retry-After seconds sent with 429s [default: the time to the next free slot].",
+)
+@click.option(
+    "--outage",
+    default=None,
+    metavar="AFTER:SECONDS",
+    help="After AFTER requests, answer everything 503 for SECONDS, then recover.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seeds prices and faults.")
 @db_option
 def quote_server_cmd(
@@ -342,10 +411,14 @@ def quote_server_cmd(
     latency_ms: float,
     fail_rate: float,
     rate_limit: float | None,
+    retry_after: float | None,
+    outage: str | None,
     seed: int,
     db: Path,
 ) -> None:
-    """Run the local quote server (GET /v1/{symbol}, /v1/{symbol}/history) with fault flags.
+    """Run the local quote server (GET /v1/{symbol}, /v1/quotes?symbols=, /v1/{symbol}/history).
+
+    Fault flags inject latency, 503s, 429s with Retry-After and an outage.
 
     Prices are synthetic and deterministic for the seed. --db is accepted for symmetry and
     not used: the server reads nothing from the database.
@@ -355,12 +428,23 @@ def quote_server_cmd(
     from workbench.quotes.server import create_app
 
     del db
+    down: tuple[int, float] | None = None
+    if outage is not None:
+        after, _, seconds = outage.partition(":")
+        try:
+            down = (int(after), float(seconds))
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"{outage!r} is not AFTER:SECONDS (e.g. 200:5)", param_hint="--outage"
+            ) from exc
     app = create_app(
         seed=seed,
         universe=universe,
         latency_ms=latency_ms,
         fail_rate=fail_rate,
         rate_limit=rate_limit,
+        retry_after=retry_after,
+        outage=down,
         warm=True,
     )
     click.echo(f"quote server on http://{host}:{port} (synthetic prices, seed {seed})", err=True)

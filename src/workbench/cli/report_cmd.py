@@ -37,6 +37,11 @@ _CONVENTIONS = ("empyrical", "quantstats", "calendar365")
     show_default=True,
     help="Risk metric convention.",
 )
+@click.option(
+    "--currency",
+    default=None,
+    help="Reporting currency [default: WORKBENCH_BASE_CURRENCY, else USD].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @db_option
 def report(
@@ -45,10 +50,15 @@ def report(
     cost_method: str,
     benchmark: str | None,
     convention: str,
+    currency: str | None,
     as_json: bool,
     db: Path,
 ) -> None:
-    """Positions, P&L, cash, performance (TWR, XIRR, Modified Dietz) and risk as of a date."""
+    """Positions, P&L, cash, performance (TWR, XIRR, Modified Dietz) and risk as of a date.
+
+    Every amount is in the reporting currency (--currency), converted at each row's date's
+    rate; P&L shows its FX part beside it.
+    """
     from workbench.analytics.report import load_report
     from workbench.ledger.validate import date_bounds
 
@@ -65,6 +75,7 @@ def report(
         cost_method=cost_method.lower(),
         benchmark=benchmark,
         convention=convention.lower(),
+        currency=currency,
     )
     click.echo(result.to_json() if as_json else result.to_text())
 

@@ -11,8 +11,15 @@ dividends and their withholding tax, trades at that day's close, interest, fees,
 Accounts:
 
 - ``taxable``: a multi-currency brokerage account (USD and EUR cash, each funded by its own
-  deposits, so no currency is ever converted); US and euro-area stocks and ETFs; a fixed fee
-  per trade; 15 % withholding tax on EUR dividends; an annual account fee; two withdrawals.
+  deposits); each quarter it also converts USD into EUR with an ``FX`` row at the broker's
+  rate, the ECB reference rate of the day (bundled history) plus a 0.5 % markup and a
+  2 USD fee, so the report's ``cash_fx_gain`` shows what the markup cost; US and euro-area
+  stocks and ETFs; a fixed fee per trade; 15 % withholding tax on EUR dividends; an annual
+  account fee; two withdrawals.
+- ``depot``: a euro account funded in EUR: euro-area stocks and a London stock quoted in
+  pence (``TMSE``, GBp), bought with pounds from a quarterly ``FX`` row (EUR -> GBP at the
+  ECB reference + 0.5 %, a 1.50 EUR fee); its random choices come from a generator of its
+  own, so the other accounts' rows do not depend on it.
 - ``ira``: a USD retirement account of ETFs, a bond fund and a few stocks; no trade fees; a
   yearly contribution on top of monthly ones; an annual custody fee.
 - ``crypto``: two synthetic coins in fractional units (6 decimals); a 0.2 % fee per trade.
@@ -76,6 +83,17 @@ PLANS: tuple[AccountPlan, ...] = (
         withdrawals=((12, 15, "USD", Decimal(6_000)), (7, 15, "EUR", Decimal(2_500))),
     ),
     AccountPlan(
+        name="depot",
+        symbols=(*_EU, "TMSE"),
+        core=("WBEU", "ZEIT"),
+        initial={"EUR": Decimal(20_000)},
+        monthly={"EUR": Decimal(300)},
+        trade_prob=0.1,
+        fee_fixed={"EUR": Decimal("2.50"), "GBp": Decimal(300)},
+        annual_fee={"EUR": Decimal(10)},
+        withholding={"EUR": Decimal("0.15")},
+    ),
+    AccountPlan(
         name="ira",
         symbols=("WBUS", "WBBD", "INIT", "SOYL", "NWND", "UMBR"),
         core=("WBUS", "WBBD", "INIT"),
@@ -106,8 +124,20 @@ INTEREST_RATES: dict[str, dict[int, Decimal]] = {
             2024: Decimal("0.045"), 2025: Decimal("0.038")},
     "EUR": {2021: Decimal(0), 2022: Decimal("0.002"), 2023: Decimal("0.025"),
             2024: Decimal("0.03"), 2025: Decimal("0.02")},
+    "GBP": {2021: Decimal("0.001"), 2022: Decimal("0.01"), 2023: Decimal("0.035"),
+            2024: Decimal("0.04"), 2025: Decimal("0.035")},
 }  # fmt: skip
+#: cash of a sub-unit currency is held in its main currency: (currency, units per sub-unit)
+CASH_OF = {"GBp": ("GBP", Decimal("0.01"))}
+#: quarterly conversions per account: (account, bought, paid, amount bought, fee in paid)
+CONVERSIONS = (
+    ("taxable", "EUR", "USD", Decimal(1_000), Decimal("2.00")),
+    ("depot", "GBP", "EUR", Decimal(500), Decimal("1.50")),
+)
 DIVIDEND_MONTHS = (3, 6, 9, 12)
+#: quarterly conversions (see CONVERSIONS): at the reference rate + markup
+FX_MONTHS = (1, 4, 7, 10)
+FX_MARKUP = Decimal("1.005")
 DIVIDEND_DAY = 15
 
 
@@ -136,21 +166,34 @@ class _Book:
     def flow(self, day: date, plan: AccountPlan, kind: str, cur: str, amount: Decimal, what: str,
              symbol: str | None = None) -> None:  # fmt: skip
         """A cash row (deposit, income, cost): never takes cash below zero."""
-        key = (plan.name, cur)
+        main, unit = CASH_OF.get(cur, (cur, Decimal(1)))
+        key = (plan.name, main)
         sign = 1 if kind in ("DEPOSIT", "DIVIDEND", "INTEREST") else -1
         amount = amount.quantize(CENT)
-        if amount <= 0 or (sign < 0 and amount > self.cash.get(key, Decimal(0))):
+        if amount <= 0 or (sign < 0 and amount * unit > self.cash.get(key, Decimal(0))):
             return
-        self.cash[key] = self.cash.get(key, Decimal(0)) + sign * amount
+        self.cash[key] = self.cash.get(key, Decimal(0)) + sign * amount * unit
         self.add(day, plan.name, kind, cur, what, symbol=symbol, amount=amount)
+
+    def exchange(self, day: date, plan: AccountPlan, bought: str, amount: Decimal, paid: str,
+                 rate: Decimal, fee: Decimal) -> None:  # fmt: skip
+        """An FX row: ``amount`` of ``bought`` for ``amount * rate + fee`` of ``paid``."""
+        cost = amount * rate + fee
+        if cost > self.cash.get((plan.name, paid), Decimal(0)):
+            return
+        self.cash[(plan.name, paid)] -= cost
+        self.cash[(plan.name, bought)] = self.cash.get((plan.name, bought), Decimal(0)) + amount
+        self.add(day, plan.name, "FX", paid, f"buy {bought} at the broker's rate",
+                 symbol=bought, quantity=amount, price=rate, fee=fee)  # fmt: skip
 
     def trade(self, day: date, plan: AccountPlan, kind: str, symbol: str, qty: Decimal,
               price: Decimal) -> None:  # fmt: skip
         cur = instrument_for(symbol).currency
+        main, unit = CASH_OF.get(cur, (cur, Decimal(1)))
         value = qty * price
         fee = (plan.fee_fixed.get(cur, Decimal(0)) + value * plan.fee_rate).quantize(CENT)
         if kind == "BUY":
-            if qty <= 0 or value + fee > self.cash.get((plan.name, cur), Decimal(0)):
+            if qty <= 0 or (value + fee) * unit > self.cash.get((plan.name, main), Decimal(0)):
                 return
             delta = -(value + fee)
             self.held[(plan.name, symbol)] = self.held.get((plan.name, symbol), Decimal(0)) + qty
@@ -159,9 +202,25 @@ class _Book:
                 return
             delta = value - fee
             self.held[(plan.name, symbol)] -= qty
-        self.cash[(plan.name, cur)] = self.cash.get((plan.name, cur), Decimal(0)) + delta
+        self.cash[(plan.name, main)] = self.cash.get((plan.name, main), Decimal(0)) + delta * unit
         what = "buy at the close" if kind == "BUY" else "sell at the close"
         self.add(day, plan.name, kind, cur, what, symbol=symbol, quantity=qty, price=price, fee=fee)
+
+
+def _broker_rates(days: list[date], bought: str, paid: str) -> dict[date, Decimal]:
+    """``paid`` per unit of ``bought`` on each day: the ECB reference in force (bundled
+    history) + markup."""
+    if not days:
+        return {}
+    from workbench.analytics.fx import lookup
+    from workbench.fx.offline import bundled_rates
+
+    found = lookup(pl.DataFrame({"date": days, "currency": [bought] * len(days)}),
+                   paid, bundled_rates(currencies=[bought, paid]))  # fmt: skip
+    return {
+        day: (Decimal(str(rate)) * FX_MARKUP).quantize(Decimal("0.000001"))
+        for day, rate in found.select("date", "fx").iter_rows()
+    }
 
 
 def _quantize_qty(value: Decimal, decimals: int) -> Decimal:
@@ -195,6 +254,13 @@ def simulate_ledger(
     from workbench.demo.market import _digest
 
     rng = np.random.default_rng(_digest("ledger", seed))
+    # accounts added later draw from their own generator, so the first ones stay as they were
+    rngs = {
+        plan.name: rng
+        if plan.name in ("taxable", "ira", "crypto")
+        else np.random.default_rng(_digest(f"ledger-{plan.name}", seed))
+        for plan in PLANS
+    }
     book = _Book(seed)
     first_of_month = {d for i, d in enumerate(dates) if i == 0 or d.month != dates[i - 1].month}
     last_of_month = {
@@ -218,6 +284,14 @@ def simulate_ledger(
         for s in instrument_for(sym).splits
     }
     price_of = {sym: [Decimal(str(c)) for c in col] for sym, col in closes.items()}
+    fx_days = [
+        d for i, d in enumerate(dates) if i > 0 and d in first_of_month and d.month in FX_MONTHS
+    ]
+    broker_rates = {
+        (bought, paid): _broker_rates(fx_days, bought, paid)
+        for _, bought, paid, _, _ in CONVERSIONS
+    }
+    plan_of = {plan.name: plan for plan in PLANS}
 
     for i, day in enumerate(dates):
         # 1. deposits
@@ -232,6 +306,11 @@ def simulate_ledger(
                 if day.month == 1 and plan.yearly_deposit:
                     for cur, amount in plan.yearly_deposit.items():
                         book.flow(day, plan, "DEPOSIT", cur, amount, "yearly contribution")
+        # 1b. the quarterly currency conversions at the broker's rate
+        for account, bought, paid, amount, fee in CONVERSIONS:
+            rate = broker_rates[(bought, paid)].get(day)
+            if rate is not None:
+                book.exchange(day, plan_of[account], bought, amount, paid, rate, fee)
         # 2. splits, effective at the open: every account holding the symbol gets a row
         for plan in PLANS:
             for sym in plan.symbols:
@@ -269,6 +348,7 @@ def simulate_ledger(
                         qty = _quantize_qty(budget / price_of[sym][i], plan.qty_decimals)
                         book.trade(day, plan, "BUY", sym, qty, price_of[sym][i])
                 continue
+            rng = rngs[plan.name]
             if rng.random() >= plan.trade_prob:
                 continue
             held_syms = [s for s in plan.symbols if book.held.get((plan.name, s), 0) > 0]
@@ -281,9 +361,11 @@ def simulate_ledger(
                 book.trade(day, plan, "SELL", sym, qty, price_of[sym][i])
             else:
                 sym = plan.symbols[int(rng.integers(len(plan.symbols)))]
-                cur = instrument_for(sym).currency
-                spend = book.cash.get((plan.name, cur), Decimal(0)) * Decimal(
-                    str(round(rng.uniform(0.05, 0.3), 2))
+                main, unit = CASH_OF.get(cur := instrument_for(sym).currency, (cur, Decimal(1)))
+                spend = (
+                    book.cash.get((plan.name, main), Decimal(0))
+                    / unit
+                    * Decimal(str(round(rng.uniform(0.05, 0.3), 2)))
                 )
                 qty = _quantize_qty(spend / price_of[sym][i], plan.qty_decimals)
                 book.trade(day, plan, "BUY", sym, qty, price_of[sym][i])

@@ -120,6 +120,9 @@ DEMO_INSTRUMENTS: tuple[DemoInstrument, ...] = (
         volatility=0.18, dividend_yield=0.042),
     _eq("ZEIT", "Zeitwerk Industrie (synthetic)", "Industrials", "EUR", 150.0, drift=0.09,
         volatility=0.24, splits=(Split(date(2024, 3, 11), 2, 1),), dividend_yield=0.018),
+    # a London listing quoted in pence (GBp): 1/100 of a pound
+    _eq("TMSE", "Thamesbury Estates (synthetic)", "Real Estate", "GBp", 240.0, drift=0.04,
+        volatility=0.21, dividend_yield=0.045),
     # funds
     DemoInstrument("WBUS", "Demo US Total Market ETF (synthetic)", "etf", "Broad market", "USD",
                    250.0, drift=0.08, volatility=0.17, volume=4_000_000.0, dividend_yield=0.014),

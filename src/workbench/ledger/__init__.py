@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from workbench.ledger.importer import ImportResult, import_csv, import_frame, record_trade
+from workbench.ledger.importer import (
+    ImportResult,
+    import_csv,
+    import_frame,
+    import_mapped,
+    record_trade,
+)
 
-__all__ = ["ImportResult", "import_csv", "import_frame", "record_trade"]
+__all__ = ["ImportResult", "import_csv", "import_frame", "import_mapped", "record_trade"]

@@ -15,10 +15,17 @@ from workbench import config
 from workbench.errors import InvalidRow
 from workbench.ledger.columns import LEDGER_COLUMNS
 
-TYPES = ("BUY", "SELL", "DIVIDEND", "INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL", "SPLIT")
+TYPES = (
+    "BUY", "SELL", "DIVIDEND", "INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL", "SPLIT", "FX",
+)  # fmt: skip
 TRADES = ("BUY", "SELL")
+#: rows with quantity > 0 and price: trades and currency exchanges (DESIGN 3b)
+PRICED = ("BUY", "SELL", "FX")
 CASH_TYPES = ("INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL")
-NEEDS_SYMBOL = ("BUY", "SELL", "DIVIDEND", "SPLIT")
+NEEDS_SYMBOL = ("BUY", "SELL", "DIVIDEND", "SPLIT", "FX")
+_CURRENCY = r"^[A-Za-z]{3,5}$"
+#: mixed-case sub-unit codes kept apart from their currency when codes are upper-cased
+_SUBUNIT_CODES = {"GBp": "GBX", "ZAc": "ZAC"}
 
 MONEY = pl.Decimal(18, 8)
 NUMERIC = ("quantity", "price", "fee", "amount")
@@ -109,6 +116,47 @@ def _parsed(types: pl.Series) -> list[pl.Expr]:
     ]
 
 
+def _subunits_upper(code: pl.Expr) -> pl.Expr:
+    """A currency code in upper case, except that pence ``GBp`` becomes ``GBX`` and South
+    African cents ``ZAc`` ``ZAC`` (upper-casing would turn pence into pounds)."""
+    return code.replace(_SUBUNIT_CODES).str.to_uppercase()
+
+
+def _codes(column: str, values: pl.Series) -> pl.Expr:
+    """Currency codes of ``column`` normalized (see :func:`_subunits_upper`); as they stand
+    when its distinct ``values`` are upper case already."""
+    if values.str.to_uppercase().equals(values):
+        return pl.col(column)
+    return _subunits_upper(pl.col(column))
+
+
+def _fx_checks(is_fx: pl.Expr, base: str) -> list[_Check]:
+    """Checks of FX rows (only built when the file has any)."""
+    return [
+        # an FX row buys the currency named in symbol, paying price units of currency each
+        _Check(
+            "symbol",
+            is_fx & pl.col("symbol").is_not_null() & ~pl.col("symbol").str.contains(_CURRENCY),
+            pl.lit("not a currency code (an FX row's symbol is the currency bought): ")
+            + _quoted("symbol"),
+        ),
+        _Check(
+            "price",
+            is_fx & (pl.col("_price") == 0),
+            pl.lit("must be greater than 0 (units of currency paid per unit bought)"),
+        ),
+        _Check(
+            "symbol",
+            is_fx
+            & (
+                _subunits_upper(pl.col("symbol"))
+                == _subunits_upper(pl.col("currency")).fill_null(pl.lit(base.upper()))
+            ),
+            pl.lit("the currency bought is the currency paid: ") + _quoted("symbol"),
+        ),
+    ]
+
+
 def _quoted(column: str) -> pl.Expr:
     return pl.lit("'") + pl.col(column).str.slice(0, 40) + pl.lit("'")
 
@@ -127,8 +175,8 @@ def _column_problems(text: pl.DataFrame, file: str, types: set[str]) -> list[Inv
             )
 
     need("symbol", NEEDS_SYMBOL)
-    need("quantity", TRADES)
-    need("price", TRADES)
+    need("quantity", PRICED)
+    need("price", PRICED)
     need("amount", CASH_TYPES)
     need("ratio", ("SPLIT",))
     if (
@@ -198,7 +246,8 @@ def validate_rows(
         staged = text.with_columns(_parsed(distinct["type"]))
     # the type tests and the dividend amount recur in many checks: computed once each
     staged = staged.with_columns(
-        pl.col("_type").is_in(TRADES).alias("_is_trade"),
+        pl.col("_type").is_in(PRICED).alias("_is_trade"),
+        (pl.col("_type") == "FX").alias("_is_fx"),
         pl.col("_type").is_in(CASH_TYPES).alias("_is_cash"),
         (pl.col("_type") == "DIVIDEND").alias("_is_div"),
         (pl.col("_type") == "SPLIT").alias("_is_split"),
@@ -208,6 +257,7 @@ def validate_rows(
     is_cash = pl.col("_is_cash")
     is_div = pl.col("_is_div")
     is_split = pl.col("_is_split")
+    is_fx = pl.col("_is_fx")
     div_amount = pl.col("_div_amount")
 
     def missing(column: str) -> pl.Expr:
@@ -287,10 +337,12 @@ def validate_rows(
         _Check("amount", is_div & (div_amount == 0), pl.lit("must be greater than 0")),
         _Check(
             "currency",
-            pl.col("currency").is_not_null() & ~pl.col("currency").str.contains(r"^[A-Za-z]{3,5}$"),
+            pl.col("currency").is_not_null() & ~pl.col("currency").str.contains(_CURRENCY),
             pl.lit("not a currency code: ") + _quoted("currency"),
         ),
     ]
+    if "FX" in types:
+        checks += _fx_checks(is_fx, base)
     # one boolean pass first: messages (string columns) are built only for flagged rows
     flagged = staged.filter(pl.any_horizontal(check.bad.fill_null(False) for check in checks))
     if not flagged.is_empty():
@@ -313,12 +365,15 @@ def validate_rows(
         pl.col("_date").alias("date"),
         pl.col("account").fill_null("default"),
         pl.col("_type").alias("type"),
-        _upper("symbol", distinct["symbol"]),
+        pl.when(is_fx)
+        .then(_subunits_upper(pl.col("symbol")))
+        .otherwise(_upper("symbol", distinct["symbol"]))
+        .alias("symbol"),
         pl.col("_quantity").alias("quantity"),
         pl.col("_price").alias("price"),
         pl.col("_fee").fill_null(pl.lit(0).cast(MONEY)).alias("fee"),
         pl.when(is_div).then(div_amount).otherwise(pl.col("_amount")).cast(MONEY).alias("amount"),
-        _upper("currency", distinct["currency"]).fill_null(base),
+        _codes("currency", distinct["currency"]).fill_null(base),
         pl.col("_ratio_new").alias("ratio_new"),
         pl.col("_ratio_old").alias("ratio_old"),
         pl.col("note"),

@@ -6,7 +6,7 @@ from workbench.quotes.base import Bar, History, Provider, Quote
 from workbench.quotes.client import make_client
 from workbench.quotes.engine import QuoteResult, fetch_quotes, iter_quotes, store_quotes
 from workbench.quotes.history import HistoryResult, fetch_history
-from workbench.quotes.limits import Guards, RetryPolicy
+from workbench.quotes.limits import Guards, ProviderLimits, RetryPolicy
 from workbench.quotes.trading import TradeResult, trade_at_market
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "History",
     "HistoryResult",
     "Provider",
+    "ProviderLimits",
     "Quote",
     "QuoteResult",
     "RetryPolicy",

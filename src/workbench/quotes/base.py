@@ -1,7 +1,7 @@
 """What every quote provider is: a small Protocol plus the values it returns.
 
-A provider turns one symbol into one HTTP request and parses the answer; it never retries,
-sleeps or caches. The fetch engine (``workbench.quotes.engine``) adds concurrency, rate limits,
+A provider turns one symbol (or, as a :class:`BatchProvider`, a batch of symbols) into one HTTP
+request and parses the answer; it never retries, sleeps or caches. The fetch engine (``workbench.quotes.engine``) adds concurrency, rate limits,
 retries, the circuit breaker and fallback around it. Clients are always passed in by the caller
 (marimo app sessions each run their own event loop, so nothing HTTP lives at module level).
 """
@@ -81,6 +81,41 @@ class Provider(Protocol):
         self, client: httpx.AsyncClient, symbol: str, start: dt.date, end: dt.date
     ) -> History:
         """One request for daily bars of ``symbol`` from ``start`` to ``end`` inclusive."""
+        ...
+
+
+class BatchUnsupported(QuoteError):
+    """The provider refused a batch request as such (an older server without the route).
+
+    The engine then asks it one symbol per request for the rest of the call.
+    """
+
+
+@runtime_checkable
+class BatchProvider(Protocol):
+    """A provider that can also price many symbols in one request."""
+
+    name: str
+    #: symbols per request (the engine's default; calls and the environment may override it)
+    batch_size: int
+
+    async def fetch_quotes(
+        self, client: httpx.AsyncClient, symbols: list[str]
+    ) -> dict[str, Quote | QuoteError]:
+        """One request for the latest quotes of ``symbols``.
+
+        Returns each symbol's quote or its own error (``SymbolNotFound``,
+        ``MalformedResponse``), exactly as :meth:`Provider.fetch_quote` would give it; a
+        symbol missing from the answer is asked again on its own.
+
+        Raises:
+            RateLimited, ProviderUnavailable, MalformedResponse: the request as a whole failed.
+            BatchUnsupported: the provider does not take batch requests.
+        """
+        ...
+
+    def request_cost(self, count: int) -> float:
+        """What a request for ``count`` symbols costs against the rate limit (1 = a request)."""
         ...
 
 

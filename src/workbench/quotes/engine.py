@@ -1,21 +1,24 @@
 """The fetch engine: latest quotes, and the worker pool and call settings every fetch shares.
 
-Many symbols, a bounded worker pool, and every failure accounted for. A call fans ``symbols``
-out to ``concurrency`` workers pulling from one queue (the seed's worker pool). Each symbol
-goes to the first provider; on failure to the next one (ordered fallback). Around every
-request the engine applies, per provider:
+Many symbols, a bounded worker pool, and every failure accounted for. Each symbol goes to the
+first provider; on failure to the next one (ordered fallback). Where a provider answers many
+symbols in one request (``workbench``, ``demo``, ``binance``, ``coingecko``) they go in batches
+(:mod:`workbench.quotes.batching`). Around every request the engine applies, per provider:
 
-- a token bucket from ``provider.rate_limit`` (requests per second);
-- a timeout per attempt (``timeout`` seconds, the whole request including the body);
-- up to ``retries`` retries of 429/5xx/timeouts/connection failures with exponential backoff
-  and jitter; a 429's ``Retry-After`` is honoured and pauses the whole provider, but no single
-  wait is longer than ``max_delay`` (a longer Retry-After ends that provider's attempts);
-- a circuit breaker that opens after ``failure_threshold`` consecutive overload failures and
-  lets one probe through after ``cooldown`` seconds (:mod:`workbench.quotes.limits`).
+- a shared pacer (:mod:`workbench.quotes.pacing`): the provider's documented rate, slowed for
+  every worker by a 429's ``Retry-After`` and adapted (AIMD) to what the provider allows; 429s
+  are pacing, not failures;
+- a circuit breaker judging the failure rate of recent calls (:mod:`workbench.quotes.breaker`);
+- a daily budget where the provider has one (Alpha Vantage), kept in the store
+  (:mod:`workbench.quotes.budget`);
+- a timeout per attempt and ``retries`` retries of 5xx, timeouts and connection failures with
+  exponential backoff and jitter (:mod:`workbench.quotes.attempts`); ``not found`` is final.
 
-Every requested symbol ends with a quote or a short error reason (``not found``, ``rate
-limited``, ``timeout``, ``unavailable``, ``malformed response``); nothing raises for one bad
-symbol and nothing waits without bound.
+Every requested symbol ends with a quote or the last real error reason (``not found``, ``rate
+limited``, ``timeout``, ``unavailable``, ``malformed response``), its ``message`` listing every
+attempt's reason per provider; nothing raises for one bad symbol, and ``deadline`` bounds the
+whole call (what is left then ends ``rate limited``). Limits per provider: README "Quote
+providers" and :mod:`workbench.quotes.limits`.
 
 Price history (:mod:`workbench.quotes.history`) runs on the same worker pool and call
 settings; trading at market (:mod:`workbench.quotes.trading`) is priced by :func:`fetch_quotes`.
@@ -31,21 +34,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 
 from workbench.errors import ProviderUnavailable, QuoteError
+from workbench.quotes.attempts import Attempts
 from workbench.quotes.base import Provider, Quote
+from workbench.quotes.batching import QuoteRun, Status, describe_errors
 from workbench.quotes.client import ClientPool
-from workbench.quotes.limits import (
-    DEFAULT_RETRIES,
-    Attempts,
-    Guards,
-    RetryPolicy,
-)
+from workbench.quotes.limits import DEFAULT_RETRIES, Guards, ProviderLimits, RetryPolicy
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -67,7 +67,7 @@ class QuoteResult:
     quote: Quote | None = None
     error: str | None = None
     provider: str | None = None
-    #: the full error text (every provider tried) when it failed
+    #: every attempt's reason per provider, with the last full message of each, when it failed
     message: str | None = None
     attempts: int = 0
     fetched_at: dt.datetime | None = None
@@ -159,24 +159,22 @@ class FetchSettings:
 
     async def first_success(
         self, symbol: str, call: Callable[[Provider, httpx.AsyncClient], Awaitable[T]]
-    ) -> tuple[T | None, Provider, list[QuoteError], int]:
-        """Try each provider in order; (value, provider, errors so far, requests sent)."""
-        errors: list[QuoteError] = []
+    ) -> tuple[T | None, Provider, list[tuple[str, QuoteError]], int]:
+        """Try each provider in order; (value, provider, (name, error) of each attempt, sent)."""
+        errors: list[tuple[str, QuoteError]] = []
         sent = 0
         provider = self.providers[0]
         for position, provider in enumerate(self.providers):
             client = await self.clients.for_provider(provider)
-            guard = self.guards.get(provider.name, provider.rate_limit)
-            value, error, n = await self.attempts.run(
-                provider,
-                guard,
+            outcome = await self.attempts.run(
+                self.guards.get(provider),
                 lambda p=provider, c=client: call(p, c),  # type: ignore[misc]
                 last_provider=position == len(self.providers) - 1,
             )
-            sent += n
-            if error is None:
-                return value, provider, errors, sent
-            errors.append(error)
+            sent += outcome.sent
+            if outcome.value is not None:
+                return outcome.value, provider, errors, sent
+            errors.extend((provider.name, e) for e in outcome.errors)
         return None, provider, errors, sent
 
 
@@ -190,28 +188,51 @@ async def fetch_settings(
     retries: int,
     guards: Guards | None,
     policy: RetryPolicy | None,
+    limits: Mapping[str, ProviderLimits] | None = None,
+    db: Any | None = None,
 ) -> AsyncIterator[FetchSettings]:
-    """Resolve providers and open the clients of one call."""
+    """Resolve providers and limits, open the clients of one call, keep daily budgets.
+
+    With ``db``, daily request counts (Alpha Vantage) are read before and written after.
+    """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     providers = resolve_providers(provider)
     policy = policy or RetryPolicy(retries=retries)
-    async with ClientPool(client=client, concurrency=concurrency, timeout=timeout) as clients:
-        yield FetchSettings(
-            providers=providers,
-            clients=clients,
-            guards=guards or Guards(),
-            attempts=Attempts(policy=policy, timeout=timeout),
-        )
+    guards = guards or Guards(limits=limits)
+    budgets = [b for b in (guards.get(p).budget for p in providers) if b is not None]
+    from workbench import store
+
+    if db is not None and budgets:
+        from workbench.quotes.budget import load_usage
+
+        await store.run_in_thread(load_usage, db, budgets)
+    try:
+        async with ClientPool(client=client, concurrency=concurrency, timeout=timeout) as clients:
+            yield FetchSettings(
+                providers=providers,
+                clients=clients,
+                guards=guards,
+                attempts=Attempts(policy=policy, timeout=timeout),
+            )
+    finally:
+        if db is not None and budgets:
+            from workbench.quotes.budget import save_usage
+
+            await store.run_in_thread(save_usage, db, budgets)
 
 
-def _failed(symbol: str, provider: str | None, errors: Sequence[BaseException]) -> QuoteResult:
-    last = errors[-1] if errors else ProviderUnavailable("no provider answered")
+def failed_result(
+    symbol: str, provider: str | None, errors: Sequence[tuple[str, BaseException]]
+) -> QuoteResult:
+    """A failed result: the last real reason, and every attempt's reason in ``message``."""
+    quote_errors = [(n, e) for n, e in errors if isinstance(e, QuoteError)]
+    last = errors[-1][1] if errors else ProviderUnavailable("no provider answered")
     return QuoteResult(
         symbol=symbol,
         error=error_reason(last),
         provider=provider,
-        message="; ".join(str(e) for e in errors) or str(last),
+        message=describe_errors(quote_errors) or str(last),
     )
 
 
@@ -225,10 +246,16 @@ async def iter_quotes(
     retries: int = DEFAULT_RETRIES,
     guards: Guards | None = None,
     policy: RetryPolicy | None = None,
+    limits: Mapping[str, ProviderLimits] | None = None,
+    deadline: float | None = None,
+    on_status: Status | None = None,
+    db: Any | None = None,
 ) -> AsyncGenerator[QuoteResult]:
     """Yield one :class:`QuoteResult` per symbol as each completes (not in request order).
 
-    Use ``contextlib.aclosing`` when you may stop early, so the workers are cancelled at once.
+    Takes the arguments of :func:`fetch_quotes` (``db`` only keeps daily request counts here;
+    nothing is stored). Use ``contextlib.aclosing`` when you may stop early, so the workers
+    are cancelled at once.
     """
     stream = _quote_stream(
         symbols,
@@ -239,6 +266,10 @@ async def iter_quotes(
         retries=retries,
         guards=guards,
         policy=policy,
+        limits=limits,
+        deadline=deadline,
+        on_status=on_status,
+        db=db,
     )
     async with contextlib.aclosing(stream):
         async for _index, result in stream:
@@ -255,7 +286,13 @@ async def _quote_stream(
     retries: int,
     guards: Guards | None,
     policy: RetryPolicy | None,
+    limits: Mapping[str, ProviderLimits] | None,
+    deadline: float | None,
+    on_status: Status | None,
+    db: Any | None,
 ) -> AsyncGenerator[tuple[int, QuoteResult]]:
+    if deadline is not None and deadline <= 0:
+        raise ValueError(f"deadline must be positive, got {deadline}")
     async with fetch_settings(
         provider,
         client=client,
@@ -264,27 +301,17 @@ async def _quote_stream(
         retries=retries,
         guards=guards,
         policy=policy,
+        limits=limits,
+        db=db,
     ) as settings:
-
-        async def one(symbol: str) -> QuoteResult:
-            async def call(p: Provider, c: httpx.AsyncClient) -> Quote:
-                return await p.fetch_quote(c, symbol)
-
-            quote, used, errors, sent = await settings.first_success(symbol, call)
-            if quote is None:
-                return replace(_failed(symbol, used.name, errors), attempts=sent)
-            return QuoteResult(
-                symbol=symbol,
-                quote=quote,
-                provider=quote.provider or used.name,
-                attempts=sent,
-                fetched_at=dt.datetime.now(dt.UTC),
-            )
-
-        def crashed(symbol: str, exc: Exception) -> QuoteResult:
-            return _failed(symbol, None, [exc])
-
-        stream = worker_pool(symbols, one, concurrency=concurrency, on_error=crashed)
+        run = QuoteRun(
+            list(symbols),
+            settings,
+            concurrency=concurrency,
+            deadline=deadline,
+            on_status=on_status,
+        )
+        stream = run.stream()
         async with contextlib.aclosing(stream):
             async for pair in stream:
                 yield pair
@@ -302,6 +329,9 @@ async def fetch_quotes(
     guards: Guards | None = None,
     policy: RetryPolicy | None = None,
     db: str | Any | None = None,
+    limits: Mapping[str, ProviderLimits] | None = None,
+    deadline: float | None = None,
+    on_status: Status | None = None,
 ) -> list[QuoteResult]:
     """Latest quotes for ``symbols``, one result per symbol in request order.
 
@@ -312,11 +342,19 @@ async def fetch_quotes(
             :func:`~workbench.quotes.client.make_client` is opened for the call.
         concurrency: requests in flight at once.
         timeout: seconds per attempt.
-        retries: retries per provider after the first attempt.
+        retries: retries per provider after the first attempt (5xx, timeouts, connection
+            failures; 429s are waited out and not counted).
         on_progress: called with (done, total) after each symbol completes.
-        guards: rate limiters and circuit breakers to reuse across calls.
+        guards: pacers, breakers and budgets to reuse across calls.
         policy: backoff settings (its ``retries`` wins over ``retries``).
-        db: when given, successful quotes are stored there (with provider and fetch time).
+        db: when given, successful quotes are stored there (with provider and fetch time),
+            and daily request counts are kept there.
+        limits: per-provider overrides of rate, burst, daily cap and batch size by name,
+            e.g. ``{"workbench": ProviderLimits(rate=5, batch_size=1)}``.
+        deadline: seconds the whole call may take; symbols not done by then end
+            ``rate limited``.
+        on_status: called with a short text while the call waits on a provider (rate limit,
+            Retry-After, open circuit), and with ``""`` when it no longer does.
 
     Example::
 
@@ -334,6 +372,10 @@ async def fetch_quotes(
         retries=retries,
         guards=guards,
         policy=policy,
+        limits=limits,
+        deadline=deadline,
+        on_status=on_status,
+        db=db,
     )
     async with contextlib.aclosing(stream):
         async for index, result in stream:

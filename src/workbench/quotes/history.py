@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,12 +21,12 @@ from workbench.quotes.engine import (
     DEFAULT_TIMEOUT,
     Progress,
     ProviderSpec,
-    _failed,
     error_reason,
+    failed_result,
     fetch_settings,
     worker_pool,
 )
-from workbench.quotes.limits import DEFAULT_RETRIES, Guards, RetryPolicy
+from workbench.quotes.limits import DEFAULT_RETRIES, Guards, ProviderLimits, RetryPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +81,14 @@ async def fetch_history(
     on_progress: Progress | None = None,
     guards: Guards | None = None,
     policy: RetryPolicy | None = None,
+    limits: Mapping[str, ProviderLimits] | None = None,
 ) -> list[HistoryResult]:
     """Daily bars for ``symbols`` from ``start`` to ``end``, one result per symbol in order.
 
     With ``db``, dates already stored are not fetched again (only the narrowest range holding
     every missing weekday is requested) and new bars are stored with provider and fetch time.
-    Store calls run in worker threads.
+    Store calls run in worker threads. Limits, pacing, retries and the breaker are those of
+    :func:`~workbench.quotes.engine.fetch_quotes` (one request per symbol: no batches).
     """
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
@@ -105,6 +107,8 @@ async def fetch_history(
         retries=retries,
         guards=guards,
         policy=policy,
+        limits=limits,
+        db=db,
     ) as settings:
 
         async def one(symbol: str) -> HistoryResult:
@@ -118,7 +122,7 @@ async def fetch_history(
 
             history, used, errors, _sent = await settings.first_success(symbol, call)
             if history is None:
-                failed = _failed(symbol, used.name, errors)
+                failed = failed_result(symbol, used.name, errors)
                 return HistoryResult(
                     symbol=symbol, error=failed.error, provider=used.name, message=failed.message
                 )

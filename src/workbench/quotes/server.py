@@ -9,15 +9,23 @@ seed. Fault flags make it a test bed for the fetch engine:
 - ``rate_limit``: more than this many requests per second get 429 with ``Retry-After``;
 - ``fail_first``: the first N requests for each symbol get ``fail_status`` (503 or 429);
 - ``slow_symbols``: extra seconds of delay for some symbols;
-- ``malformed_symbols``: symbols answered with a body that is not JSON.
+- ``malformed_symbols``: symbols answered with a body that is not JSON;
+- ``outage``: ``(after, seconds)``: after the ``after``-th request the server answers every
+  request 503 for ``seconds``, then recovers (a provider that goes down mid-run and comes back).
+
+A batch request counts as one request for ``rate_limit`` and ``fail_rate`` (rate limits count
+requests, not symbols) and waits the slowest of its symbols.
 
 The API (DESIGN.md section 5)::
 
     GET /v1/{symbol}                        {"symbol", "price", "volume", "currency", "time"}
     GET /v1/{symbol}/history?start=&end=    {"symbol", "currency", "bars": [{"date", ...}]}
+    GET /v1/quotes?symbols=A,B,C            {"quotes": [quote objects], "errors": {"SYM": reason}}
     GET /healthz                            {"status": "ok"}
 
-Unknown symbols get 404 with ``{"error": ...}``. Every request is recorded in
+Unknown symbols get 404 with ``{"error": ...}`` (in a batch: ``"errors": {"SYM": "not found"}``,
+and a malformed symbol's entry has a price that is not a number). A batch takes up to
+:data:`MAX_BATCH` symbols; more, or none, is 400. Every request is recorded in
 ``app.state.quote_server.requests`` (time, symbol, kind, status) so tests can count requests
 and check waits on the server side. ``/v1/`` requests take a raw ASGI fast path: at thousands of
 requests per second Starlette's routing and response objects cost more than the work itself.
@@ -46,6 +54,9 @@ from starlette.types import Receive, Scope, Send
 
 from workbench.fx.demo_rates import demo_fx_route
 
+#: the most symbols one ``/v1/quotes`` request may ask for (DESIGN.md section 5)
+MAX_BATCH = 500
+
 #: how many request records the server keeps (a long-running server must not grow forever)
 REQUEST_LOG_SIZE = 200_000
 
@@ -57,9 +68,11 @@ class RequestRecord:
     """One request the server answered: when (monotonic seconds), for what, with which status."""
 
     time: float
-    symbol: str
-    kind: str  # "quote" or "history"
+    symbol: str  # the symbols of a batch request, comma-separated
+    kind: str  # "quote", "history" or "batch"
     status: int
+    #: symbols the request asked for
+    count: int = 1
 
 
 @dataclass
@@ -76,6 +89,7 @@ class QuoteServerState:
     fail_status: int = 503
     slow_symbols: dict[str, float] = field(default_factory=dict)
     malformed_symbols: set[str] = field(default_factory=set)
+    outage: tuple[int, float] | None = None
     requests: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=REQUEST_LOG_SIZE))
     seen: Counter[str] = field(default_factory=Counter)
 
@@ -83,6 +97,8 @@ class QuoteServerState:
         self._rng = random.Random(self.seed)
         self._tokens = float(self.rate_limit or 0.0)
         self._refilled = time.monotonic()
+        self._answered = 0
+        self._down_until: float | None = None
         from workbench.demo.market import DEMO_INSTRUMENTS
 
         self._currencies = {inst.symbol: inst.currency for inst in DEMO_INSTRUMENTS}
@@ -120,13 +136,27 @@ class QuoteServerState:
 
     # -- faults --------------------------------------------------------------------------------
 
-    def fault(self, symbol: str) -> tuple[int, float | None] | None:
-        """The injected failure for this request (status, Retry-After), or None to answer."""
-        self.seen[symbol] += 1
-        if self.fail_first and self.seen[symbol] <= self.fail_first:
+    def fault(self, *symbols: str) -> tuple[int, float | None] | None:
+        """The injected failure for this request (status, Retry-After), or None to answer.
+
+        A batch request passes all its symbols: it is one request to the rate limit and the
+        503 dice, and fails ``fail_first`` while any of its symbols is still in its first N.
+        """
+        first = False
+        for symbol in symbols:
+            self.seen[symbol] += 1
+            first = first or (self.fail_first > 0 and self.seen[symbol] <= self.fail_first)
+        now = time.monotonic()
+        self._answered += 1
+        if self.outage is not None and self._down_until is None:
+            after, seconds = self.outage
+            if self._answered > after:
+                self._down_until = now + seconds
+        if self._down_until is not None and now < self._down_until:
+            return 503, None
+        if first:
             return self.fail_status, self.retry_after if self.fail_status == 429 else None
         if self.rate_limit is not None:
-            now = time.monotonic()
             rate = float(self.rate_limit)
             self._tokens = min(rate, self._tokens + (now - self._refilled) * rate)
             self._refilled = now
@@ -144,15 +174,19 @@ class QuoteServerState:
         """Seconds to wait before answering."""
         return self.latency_ms / 1000.0 + self.slow_symbols.get(symbol, 0.0)
 
-    def record(self, symbol: str, kind: str, status: int) -> None:
+    def record(self, symbol: str, kind: str, status: int, count: int = 1) -> None:
         """Log one answered request."""
-        self.requests.append(RequestRecord(time.monotonic(), symbol, kind, status))
+        self.requests.append(RequestRecord(time.monotonic(), symbol, kind, status, count))
 
     def request_count(self, symbol: str | None = None) -> int:
-        """Requests answered so far (for one symbol, or all)."""
+        """Requests answered so far (asking for one symbol, alone or in a batch; or all)."""
         if symbol is None:
             return len(self.requests)
-        return sum(1 for r in self.requests if r.symbol == symbol)
+        return sum(
+            1
+            for r in self.requests
+            if r.symbol == symbol or (r.kind == "batch" and symbol in r.symbol.split(","))
+        )
 
 
 def _quote_body(state: QuoteServerState, symbol: str, currency: str) -> dict[str, Any]:
@@ -223,6 +257,9 @@ class QuoteServerApp(Starlette):
         kind = "quote"
         if rest.endswith("/history"):
             kind, rest = "history", rest[: -len("/history")]
+        if rest == "quotes":
+            await self._serve_batch(scope, send)
+            return
         symbol = unquote(rest)
         if not symbol or "/" in symbol:
             payload = {"error": f"no route {scope['path']}"}
@@ -253,6 +290,40 @@ class QuoteServerApp(Starlette):
         state.record(symbol, kind, status)
         await _send_json(send, status, body, retry_after)
 
+    async def _serve_batch(self, scope: Scope, send: Send) -> None:
+        state = self.quote_state
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        text = ",".join(query.get("symbols", []))
+        symbols = list(dict.fromkeys(s.strip().upper() for s in text.split(",") if s.strip()))
+        if not symbols or len(symbols) > MAX_BATCH:
+            problem = "symbols= is required" if not symbols else f"at most {MAX_BATCH} symbols"
+            await _send_json(send, 400, json.dumps({"error": problem}).encode(), None)
+            return
+        delay = max(state.delay(symbol) for symbol in symbols)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        fault = state.fault(*symbols)
+        retry_after: float | None = None
+        if fault is not None:
+            status, retry_after = fault
+            message = "rate limited" if status == 429 else "service unavailable"
+            body = json.dumps({"error": message}).encode()
+        else:
+            status = 200
+            quotes: list[dict[str, Any]] = []
+            errors: dict[str, str] = {}
+            for symbol in symbols:
+                currency = state.currency(symbol)
+                if currency is None:
+                    errors[symbol] = "not found"
+                elif symbol in state.malformed_symbols:
+                    quotes.append({"symbol": symbol, "price": "<html>upstream proxy error"})
+                else:
+                    quotes.append(_quote_body(state, symbol, currency))
+            body = json.dumps({"quotes": quotes, "errors": errors}).encode()
+        state.record(",".join(symbols), "batch", status, len(symbols))
+        await _send_json(send, status, body, retry_after)
+
 
 async def _healthz(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
@@ -270,6 +341,7 @@ def create_app(
     fail_status: int = 503,
     slow_symbols: Mapping[str, float] | None = None,
     malformed_symbols: Iterable[str] = (),
+    outage: tuple[int, float] | None = None,
     warm: bool = False,
 ) -> QuoteServerApp:
     """Build the quote server app.
@@ -287,6 +359,7 @@ def create_app(
         fail_status: 503 or 429 for ``fail_first``.
         slow_symbols: extra delay in seconds per symbol.
         malformed_symbols: symbols answered with HTTP 200 and a non-JSON body.
+        outage: ``(after, seconds)``: after ``after`` requests, answer 503 for ``seconds``.
         warm: price every served symbol once at startup.
 
     Example::
@@ -308,6 +381,7 @@ def create_app(
         fail_status=fail_status,
         slow_symbols={k.upper(): v for k, v in (slow_symbols or {}).items()},
         malformed_symbols={s.upper() for s in malformed_symbols},
+        outage=outage,
     )
 
     async def not_found(_request: Request, _exc: Exception) -> JSONResponse:

@@ -19,9 +19,10 @@ from workbench.errors import (
     RateLimited,
     SymbolNotFound,
 )
+from workbench.quotes.attempts import QuoteTimeout
 from workbench.quotes.base import Quote
 from workbench.quotes.engine import DEFAULT_TIMEOUT, ProviderSpec, fetch_quotes
-from workbench.quotes.limits import DEFAULT_RETRIES, QuoteTimeout
+from workbench.quotes.limits import DEFAULT_RETRIES
 
 #: the error class for each short reason (to re-raise a failed result)
 _ERRORS: dict[str, type[QuoteError]] = {

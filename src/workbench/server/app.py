@@ -6,7 +6,12 @@ Routes:
 - ``/apps/<name>/`` each ``notebooks/<name>.py`` in marimo's run mode, code hidden;
 - ``/apps/<name>`` a redirect to the address with the slash (marimo's own redirect is relative
   and lands on ``/apps/apps/<name>/``, a 404);
-- ``/healthz`` ``{"status": "ok", ...}``, the only route that never needs the token.
+- ``/healthz`` ``{"status": "ok", ...}``, the only route that never needs the token;
+- ``/signout`` deletes the session cookie (see :mod:`.auth`).
+
+Viewers never see the server's filesystem paths (:mod:`.scrub`), their SQL runs with a deadline
+and row cap (:mod:`.viewer_sql`), and Python's AST conversions are serialised so that many
+kernels can start at once (:mod:`.compile_lock`).
 
     app = create_app(notebooks=Path("notebooks"), token="s3cret")
     uvicorn.run(app, host="127.0.0.1", port=2718)
@@ -21,10 +26,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from workbench.server.auth import TokenAuth
+from workbench.server import compile_lock
+from workbench.server.auth import DEFAULT_COOKIE_MAX_AGE, SIGNOUT_PATH, TokenAuth, local_path
 from workbench.server.sandbox import READ_ONLY_ENV
+from workbench.server.scrub import PathScrubber
+from workbench.server.viewer_sql import cancel_all_queries, cancel_thread_queries
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -100,7 +108,7 @@ def discover(directory: Path) -> list[NotebookApp]:
 INDEX_ORDER = {"portfolio": 0, "risk": 1, "quotes": 2, "ledger": 3}
 
 
-def _index_page(apps: list[NotebookApp], database: str) -> str:
+def _index_page(apps: list[NotebookApp], database: str, *, signout: bool = False) -> str:
     apps = sorted(apps, key=lambda a: (INDEX_ORDER.get(a.name, len(INDEX_ORDER)), a.name))
     items = "\n".join(
         f'<li><a href="{html.escape(a.url)}">{html.escape(a.title)}</a>'
@@ -125,17 +133,49 @@ code {{ background: #f3f4f6; padding: .1rem .3rem; border-radius: 3px; }}
 <p class="note">Read-only apps over <code>{html.escape(database)}</code>.</p>
 <ul>
 {items}
-</ul></body></html>
+</ul>{'<p class="note"><a href="' + SIGNOUT_PATH + '">Sign out</a></p>' if signout else ""}
+</body></html>
 """
 
 
-async def _close_sessions(marimo_app: object) -> None:
-    """Shut down every mounted notebook's session manager (its kernels and watchers)."""
+def _session_managers(marimo_app: object) -> list[Any]:
+    """The session manager of every mounted notebook."""
+    managers = []
     for route in getattr(marimo_app, "routes", []):
         state = getattr(getattr(route, "app", None), "state", None)
         manager = getattr(state, "session_manager", None)
         if manager is not None:
-            await manager.shutdown()
+            managers.append(manager)
+    return managers
+
+
+async def _close_sessions(marimo_app: object) -> None:
+    """Shut down every mounted notebook's session manager (its kernels and watchers)."""
+    cancel_all_queries()
+    for manager in _session_managers(marimo_app):
+        await manager.shutdown()
+
+
+def cancel_on_close_listener() -> Any:
+    """A marimo session listener: when a viewer's session ends, stop the SQL its kernel runs.
+
+    In run mode each session's kernel is a thread of this process, and the cells (so the
+    viewer's queries) run on it: its id names the queries to interrupt.
+    """
+    from marimo._session.events import SessionEventListener
+
+    class CancelQueriesOnClose(SessionEventListener):
+        async def on_session_closed(self, session: Any) -> None:
+            kernel = getattr(getattr(session, "_kernel_manager", None), "kernel_task", None)
+            cancel_thread_queries(getattr(kernel, "ident", None))
+
+    return CancelQueriesOnClose()
+
+
+def _private_directories(notebooks: Path, database: Path) -> list[Path]:
+    """Directories whose paths viewers must not see (shown as ``.`` instead)."""
+    package_root = Path(__file__).resolve().parents[2]  # src/ or site-packages/
+    return [notebooks, notebooks.parent, database.parent, Path.cwd(), package_root, Path.home()]
 
 
 def create_app(
@@ -145,6 +185,7 @@ def create_app(
     database: str | os.PathLike[str] | None = None,
     session_ttl: int = 120,
     secure_cookie: bool = False,
+    cookie_max_age: int = DEFAULT_COOKIE_MAX_AGE,
 ) -> ASGIApp:
     """Build the ASGI app serving every notebook in ``notebooks`` read-only, code hidden.
 
@@ -155,6 +196,7 @@ def create_app(
             since ``mo.cli_args()`` is empty under ASGI. ``None`` keeps the environment's.
         session_ttl: seconds a viewer's kernel outlives a closed tab.
         secure_cookie: mark the session cookie ``Secure`` (when served behind HTTPS).
+        cookie_max_age: seconds a browser stays signed in.
 
     Every notebook session in this process is marked read-only (``WORKBENCH_READ_ONLY=1``),
     so no write control appears whatever mode a notebook believes it runs in.
@@ -168,6 +210,7 @@ def create_app(
     if database is not None:
         os.environ["WORKBENCH_DB"] = str(Path(database).resolve())
     os.environ[READ_ONLY_ENV] = "1"
+    compile_lock.install()
     apps = discover(directory)
     by_name = {a.name: a for a in apps}
 
@@ -175,20 +218,22 @@ def create_app(
     for nb in apps:
         builder = builder.with_app(path=f"{APPS_PREFIX}/{nb.name}", root=str(nb.path))
     marimo_app = builder.build()
+    for manager in _session_managers(marimo_app):
+        manager.event_bus.subscribe(cancel_on_close_listener())
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "apps": sorted(by_name)})
 
     async def index(_request: Request) -> Response:
-        db = os.environ.get("WORKBENCH_DB", "data/workbench.duckdb")
-        return HTMLResponse(_index_page(apps, db))
+        db = Path(os.environ.get("WORKBENCH_DB") or "data/workbench.duckdb")
+        return HTMLResponse(_index_page(apps, db.name, signout=token is not None))
 
     async def to_slash(request: Request) -> Response:
         name = request.path_params["name"]
         if name not in by_name:
             return HTMLResponse("<h1>404 Not Found</h1>", status_code=404)
         query = request.url.query
-        target = f"{request.scope.get('root_path', '')}{by_name[name].url}"
+        target = local_path(f"{request.scope.get('root_path', '')}{by_name[name].url}")
         return RedirectResponse(target + (f"?{query}" if query else ""), status_code=307)
 
     @asynccontextmanager
@@ -221,4 +266,10 @@ def create_app(
         else:
             await marimo_app(scope, receive, send)
 
-    return TokenAuth(dispatch, token=token, secure_cookie=secure_cookie)
+    guarded = TokenAuth(
+        dispatch, token=token, secure_cookie=secure_cookie, cookie_max_age=cookie_max_age
+    )
+    db_path = Path(os.environ.get("WORKBENCH_DB") or "data/workbench.duckdb").resolve()
+    return PathScrubber(
+        guarded, database=db_path, directories=_private_directories(directory, db_path)
+    )

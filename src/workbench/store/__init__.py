@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench.store.connection import connect, harden, open_connection, run_in_thread
+from workbench.store.connection import connect, open_connection, run_in_thread
 from workbench.store.schema import SCHEMA_VERSION, current_version, migrate
 from workbench.store.tables import (
     date_span,
@@ -26,7 +26,6 @@ __all__ = [
     "connect",
     "current_version",
     "date_span",
-    "harden",
     "insert_quotes",
     "last_fetched",
     "migrate",

@@ -116,15 +116,3 @@ async def run_in_thread(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
     The equivalent of ``sync_to_async(fn, thread_sensitive=False)``.
     """
     return await asyncio.to_thread(fn, *args, **kwargs)
-
-
-def harden(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Lock down a connection that runs SQL typed by app viewers.
-
-    After this, ``read_csv('/etc/passwd')`` fails with a permission error and every ``SET`` or
-    ``RESET`` fails because the configuration is locked. The order matters (DuckDB 2.0).
-    """
-    con.execute("SET enable_external_access = false")
-    con.execute("SET python_enable_replacements = false")
-    con.execute("SET lock_configuration = true")
-    return con

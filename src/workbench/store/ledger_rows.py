@@ -102,9 +102,11 @@ def accounts_of(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def instruments_of(rows: pl.DataFrame) -> pl.DataFrame:
-    """Each symbol of ``rows`` with the currency of its first row."""
+    """Each symbol of ``rows`` with the currency of its first row (an FX row's symbol is a
+    currency, not an instrument)."""
     return (
-        rows.select("symbol", "currency")
+        rows.filter(pl.col("type") != "FX")
+        .select("symbol", "currency")
         .filter(pl.col("symbol").is_not_null())
         .unique("symbol", keep="first")
     )

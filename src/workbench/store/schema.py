@@ -95,6 +95,25 @@ MIGRATIONS: dict[int, list[str]] = {
             PRIMARY KEY (date, base, quote)
         )""",
     ],
+    4: [
+        # version 4: requests sent per provider and UTC day (Alpha Vantage's daily cap)
+        """CREATE TABLE provider_usage (
+            provider VARCHAR NOT NULL,
+            day DATE NOT NULL,
+            requests BIGINT NOT NULL,
+            exhausted BOOLEAN NOT NULL DEFAULT false,
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (provider, day)
+        )""",
+    ],
+    5: [
+        # version 5: instruments known by ISIN (broker files), and the ticker each is filed under
+        """CREATE TABLE instrument_ids (
+            isin VARCHAR PRIMARY KEY,
+            symbol VARCHAR NOT NULL,
+            name VARCHAR
+        )""",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

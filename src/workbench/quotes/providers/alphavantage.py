@@ -8,8 +8,9 @@ replaces any ``apikey=...`` value with ``<redacted>``.
 
 Quirks handled (errors arrive with HTTP 200; the body decides):
 
-- ``{"Note": ...}`` (the old per-minute throttle) and ``{"Information": ...}`` (the current
-  25-a-day message) are ``RateLimited``; an ``Information`` saying an endpoint or option is
+- ``{"Note": ...}`` (the old per-minute throttle) is ``RateLimited`` with a 60 s wait, and
+  ``{"Information": ...}`` naming a per-day limit (the current 25-a-day message) is
+  ``DailyLimitReached`` (the engine then sends nothing more to it today); an ``Information`` saying an endpoint or option is
   premium is a plain ``QuoteError`` (waiting will not help).
 - ``{"Error Message": "Invalid API call..."}`` is ``SymbolNotFound``, unless it is about the key.
 - An unknown symbol on ``GLOBAL_QUOTE`` is ``{"Global Quote": {}}`` with no error key at all.
@@ -31,7 +32,7 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
-from workbench.errors import QuoteError, RateLimited, SymbolNotFound
+from workbench.errors import DailyLimitReached, QuoteError, RateLimited, SymbolNotFound
 from workbench.quotes.base import Bar, History, Quote, check_status, json_body
 from workbench.quotes.providers._common import (
     as_mapping,
@@ -110,7 +111,10 @@ def raise_for_body(symbol: str, body: object) -> None:
         text = str(body["Information"]).lower()
         if "this is a premium endpoint" in text or "premium feature" in text:
             raise QuoteError(f"{NAME}: {symbol}: needs a premium plan")
-        raise RateLimited(f"{NAME}: rate limited (daily or per-minute limit)")
+        if "per day" in text:
+            # remembered in the store: later runs today send nothing (quotes/budget.py)
+            raise DailyLimitReached(f"{NAME}: rate limited (daily limit reached)")
+        raise RateLimited(f"{NAME}: rate limited (per-minute limit)", retry_after=NOTE_RETRY_AFTER)
     if "Error Message" in body:
         message = str(body["Error Message"])
         if "apikey" in message.lower():

@@ -17,6 +17,10 @@ Conventions (documented in README "Quote providers"):
 - ``currency`` comes from the pair's suffix. USD stablecoins (USDT, USDC, FDUSD, BUSD, TUSD,
   USDP, DAI) are reported as ``USD``: a 1:1 peg is assumed so crypto values in a USD portfolio
   need no FX rate. Other suffixes (EUR, TRY, BTC, ETH, BNB, ...) are reported as they are.
+- Batches: ``ticker/24hr?symbols=["BTCUSDT","ETHUSDT"]`` answers many pairs in one request.
+  Binance weighs it 2 for 1-20 symbols, 40 for 21-100 and 80 above, so batches hold
+  :data:`BATCH_SIZE` (20) pairs: a tenth of the weight of asking one by one. One unknown pair
+  fails the whole request (-1121), and the engine splits the batch until it finds it.
 - A daily kline's date is its UTC open day. One request returns at most 1,000 klines
   (about 2.7 years); longer ranges come back truncated to their first 1,000 days.
 """
@@ -24,10 +28,11 @@ Conventions (documented in README "Quote providers"):
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import httpx
 
-from workbench.errors import QuoteError, RateLimited, SymbolNotFound
+from workbench.errors import MalformedResponse, QuoteError, RateLimited, SymbolNotFound
 from workbench.quotes.base import Bar, History, Quote, check_status, json_body, parse_retry_after
 from workbench.quotes.providers._common import (
     as_list,
@@ -47,9 +52,12 @@ from workbench.quotes.providers._common import (
 
 NAME = "binance"
 DEFAULT_BASE_URL = "https://api.binance.com"
-#: Binance allows 6,000 request weight per minute per IP; ticker/24hr for one symbol and
-#: klines each weigh 2 (about 50 requests/s). Keep well inside it: other tools share the IP.
-DEFAULT_RATE_LIMIT = 20.0
+#: Binance allows 6,000 request weight per minute per IP (``REQUEST_WEIGHT`` in exchangeInfo);
+#: ticker/24hr for one symbol and klines each weigh 2. Use half of it (50 weight a second):
+#: other tools share the IP.
+DEFAULT_RATE_LIMIT = 50.0
+#: pairs per ``ticker/24hr?symbols=`` request (the most that still weighs 2)
+BATCH_SIZE = 20
 #: Binance's maximum ``limit`` for klines.
 MAX_KLINES = 1000
 #: Binance error code for an unknown pair.
@@ -129,6 +137,32 @@ def parse_klines(
         return History(symbol=symbol, currency=quote_currency(symbol), provider=NAME, bars=bars)
 
 
+def ticker_weight(count: int) -> float:
+    """The request weight of ``ticker/24hr`` for ``count`` symbols (Binance's published table)."""
+    if count <= 20:
+        return 2.0
+    if count <= 100:
+        return 40.0
+    return 80.0
+
+
+def parse_tickers(symbols: list[str], payload: object) -> dict[str, Quote | QuoteError]:
+    """Each requested pair's quote from a ``ticker/24hr?symbols=`` array (matched by pair)."""
+    with malformed(NAME, f"batch of {len(symbols)}"):
+        tickers = as_list(payload)
+        by_pair = {str(as_mapping(t).get("symbol", "")).upper(): t for t in tickers}
+    results: dict[str, Quote | QuoteError] = {}
+    for symbol in symbols:
+        ticker = by_pair.get(pair(symbol))
+        if ticker is None:
+            continue
+        try:
+            results[symbol] = parse_ticker(symbol, ticker)
+        except MalformedResponse as exc:
+            results[symbol] = exc
+    return results
+
+
 def raise_for_error(response: httpx.Response, symbol: str) -> None:
     """Map a failed Binance response: -1121 is ``SymbolNotFound``, 418/429 ``RateLimited``."""
     status = response.status_code
@@ -159,11 +193,17 @@ class BinanceProvider:
     in_process = False
 
     def __init__(
-        self, *, base_url: str | None = None, rate_limit: float | None = DEFAULT_RATE_LIMIT
+        self,
+        *,
+        base_url: str | None = None,
+        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.name = NAME
         self.base_url = base_url or DEFAULT_BASE_URL
+        #: request weight per second (Binance counts weight, not requests)
         self.rate_limit = rate_limit
+        self.batch_size = batch_size
 
     def __repr__(self) -> str:
         return f"BinanceProvider(base_url={self.base_url!r})"
@@ -181,6 +221,23 @@ class BinanceProvider:
         symbol = require_symbol(symbol, provider=NAME)
         payload = await self._get(client, symbol, TICKER_PATH, {"symbol": pair(symbol)})
         return parse_ticker(symbol, payload)
+
+    def request_cost(self, count: int) -> float:
+        """The request weight of a ticker request for ``count`` pairs."""
+        return ticker_weight(count)
+
+    async def fetch_quotes(
+        self, client: httpx.AsyncClient, symbols: list[str]
+    ) -> dict[str, Quote | QuoteError]:
+        """One ``ticker/24hr?symbols=[...]`` request for the last prices of ``symbols``."""
+        wanted = [s for s in symbols if s.strip()]
+        pairs = list(dict.fromkeys(pair(s) for s in wanted))
+        if not pairs:
+            return {}
+        label = f"batch of {len(pairs)}"
+        params: dict[str, str | int] = {"symbols": json.dumps(pairs, separators=(",", ":"))}
+        payload = await self._get(client, label, TICKER_PATH, params)
+        return parse_tickers(wanted, payload)
 
     async def fetch_history(
         self, client: httpx.AsyncClient, symbol: str, start: dt.date, end: dt.date
@@ -207,5 +264,7 @@ __all__ = [
     "pair",
     "parse_klines",
     "parse_ticker",
+    "parse_tickers",
     "quote_currency",
+    "ticker_weight",
 ]

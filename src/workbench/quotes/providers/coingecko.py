@@ -16,6 +16,13 @@ Quirks handled:
   unknown (None); volume is the 24 h volume in ``vs_currency`` at that sample. The keyless
   and demo plans only serve the last 365 days.
 
+Batches: ``simple/price?ids=a,b,c&vs_currencies=usd,eur`` prices many coins in one request
+(:data:`BATCH_SIZE` ids, well inside URL limits); an id missing from the answer is that
+symbol's ``not found``, as for one request.
+
+Rate limits: keyless use gets "5 to 15 calls a minute" depending on load (10 assumed), the free
+demo key 30 a minute, paid (pro-api) keys 500 a minute.
+
 An API key (argument or ``COINGECKO_API_KEY``) is optional; it travels in a header, never in
 the URL, and is never shown in ``repr`` or messages.
 """
@@ -29,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from workbench.errors import QuoteError, RateLimited, SymbolNotFound
+from workbench.errors import MalformedResponse, QuoteError, RateLimited, SymbolNotFound
 from workbench.quotes.base import Bar, History, Quote, check_status, json_body, parse_retry_after
 from workbench.quotes.providers._common import (
     as_list,
@@ -56,6 +63,9 @@ API_KEY_ENV = "COINGECKO_API_KEY"
 #: Keyless public use is "5 to 15 calls a minute" depending on load; the free demo key 30.
 KEYLESS_RATE_LIMIT = 10 / 60
 DEMO_KEY_RATE_LIMIT = 30 / 60
+PRO_KEY_RATE_LIMIT = 500 / 60
+#: coin ids per ``simple/price`` request
+BATCH_SIZE = 100
 
 SIMPLE_PRICE_PATH = "/api/v3/simple/price"
 
@@ -221,6 +231,7 @@ class CoinGeckoProvider:
         api_key: str | None = None,
         vs_currency: str = "usd",
         rate_limit: float | None = None,
+        batch_size: int = BATCH_SIZE,
         clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.name = NAME
@@ -228,8 +239,14 @@ class CoinGeckoProvider:
         self._api_key = api_key or os.environ.get(API_KEY_ENV) or None
         self.vs_currency = vs_currency.lower()
         if rate_limit is None:
-            rate_limit = DEMO_KEY_RATE_LIMIT if self._api_key else KEYLESS_RATE_LIMIT
+            if not self._api_key:
+                rate_limit = KEYLESS_RATE_LIMIT
+            elif "pro-api." in self.base_url:
+                rate_limit = PRO_KEY_RATE_LIMIT
+            else:
+                rate_limit = DEMO_KEY_RATE_LIMIT
         self.rate_limit: float | None = rate_limit
+        self.batch_size = batch_size
         self._clock = clock
 
     def __repr__(self) -> str:
@@ -275,6 +292,41 @@ class CoinGeckoProvider:
         }
         payload = await self._get(client, symbol, SIMPLE_PRICE_PATH, params)
         return parse_simple_price(symbol, payload, coin_id=coin_id, vs_currency=vs)
+
+    def request_cost(self, count: int) -> float:
+        """Every request counts one against the limit, whatever its size."""
+        del count
+        return 1.0
+
+    async def fetch_quotes(
+        self, client: httpx.AsyncClient, symbols: list[str]
+    ) -> dict[str, Quote | QuoteError]:
+        """One ``simple/price`` request for every symbol's coin, in every vs currency asked."""
+        wanted = {s: resolve(s, vs_currency=self.vs_currency) for s in symbols if s.strip()}
+        if not wanted:
+            return {}
+        ids = list(dict.fromkeys(coin for coin, _ in wanted.values()))
+        currencies = list(dict.fromkeys(vs for _, vs in wanted.values()))
+        label = f"batch of {len(ids)}"
+        params: dict[str, str | int] = {
+            "ids": ",".join(ids),
+            "vs_currencies": ",".join(currencies),
+            "include_24hr_vol": "true",
+            "include_last_updated_at": "true",
+        }
+        payload = await self._get(client, label, SIMPLE_PRICE_PATH, params)
+        _raise_for_body(label, payload)
+        if not isinstance(payload, Mapping):
+            raise MalformedResponse(f"{NAME}: {label}: expected an object")
+        results: dict[str, Quote | QuoteError] = {}
+        for symbol, (coin_id, vs) in wanted.items():
+            try:
+                results[symbol] = parse_simple_price(
+                    symbol, payload, coin_id=coin_id, vs_currency=vs
+                )
+            except (SymbolNotFound, MalformedResponse) as exc:
+                results[symbol] = exc
+        return results
 
     async def fetch_history(
         self, client: httpx.AsyncClient, symbol: str, start: dt.date, end: dt.date

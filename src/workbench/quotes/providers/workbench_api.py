@@ -5,6 +5,10 @@
 ``{"symbol", "currency", "bars": [{"date", "open", "high", "low", "close", "volume"}]}``;
 unknown symbols get 404 ``{"error": ...}``, and the server's fault flags add 429 with
 ``Retry-After`` and 503, which :func:`workbench.quotes.base.check_status` maps.
+``GET {base}/v1/quotes?symbols=A,B,C`` (up to 500) answers ``{"quotes": [...], "errors":
+{"SYM": "not found"}}``: :meth:`WorkbenchApiProvider.fetch_quotes` asks it for a batch
+(:data:`BATCH_SIZE` symbols by default). A server without that route (a 404 or 400 for it, or an
+answer without ``quotes``) is ``BatchUnsupported``, and the engine goes on one symbol at a time.
 
 The same class serves two registry entries: ``workbench`` (a server reached over the network,
 default ``http://127.0.0.1:8765``) and ``demo`` (``in_process = True``: the engine gives it an
@@ -17,8 +21,15 @@ import datetime as dt
 
 import httpx
 
-from workbench.errors import SymbolNotFound
-from workbench.quotes.base import Bar, History, Quote, check_status, json_body
+from workbench.errors import MalformedResponse, QuoteError, SymbolNotFound
+from workbench.quotes.base import (
+    Bar,
+    BatchUnsupported,
+    History,
+    Quote,
+    check_status,
+    json_body,
+)
 from workbench.quotes.providers._common import (
     as_list,
     as_mapping,
@@ -38,6 +49,10 @@ NAME = "workbench"
 DEFAULT_BASE_URL = "http://127.0.0.1:8765"
 DEMO_NAME = "demo"
 DEMO_BASE_URL = "http://demo.invalid"
+#: symbols per batch request (the server takes up to 500; 100 keeps answers ~10 KB and lets a
+#: few hundred symbols still spread over several connections)
+BATCH_SIZE = 100
+BATCH_PATH = "/v1/quotes"
 
 
 def quote_path(symbol: str) -> str:
@@ -112,6 +127,37 @@ def parse_history(
         return History(symbol=symbol, currency=currency, provider=provider, bars=bars)
 
 
+def parse_batch(
+    symbols: list[str], payload: object, *, provider: str = NAME
+) -> dict[str, Quote | QuoteError]:
+    """Each symbol's quote or error from a ``/v1/quotes`` body (symbols matched case-blind).
+
+    A symbol the body does not mention is left out (the engine asks it again on its own).
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("quotes"), list):
+        raise BatchUnsupported(f"{provider}: the server has no batch route")
+    wanted: dict[str, list[str]] = {}
+    for symbol in symbols:
+        wanted.setdefault(symbol.upper(), []).append(symbol)
+    results: dict[str, Quote | QuoteError] = {}
+    for item in payload["quotes"]:
+        key = str(item.get("symbol", "")).upper() if isinstance(item, dict) else ""
+        for symbol in wanted.get(key, []):
+            try:
+                results[symbol] = parse_quote(symbol, item, provider=provider)
+            except MalformedResponse as exc:
+                results[symbol] = exc
+    errors = payload.get("errors")
+    if isinstance(errors, dict):
+        for key, reason in errors.items():
+            for symbol in wanted.get(str(key).upper(), []):
+                if str(reason).lower() == "not found":
+                    results[symbol] = SymbolNotFound(f"{provider}: {symbol}: not found")
+                else:
+                    results[symbol] = QuoteError(f"{provider}: {symbol}: {reason}")
+    return results
+
+
 class WorkbenchApiProvider:
     """A workbench quote server: ``workbench`` over HTTP, or ``demo`` in process.
 
@@ -127,12 +173,14 @@ class WorkbenchApiProvider:
         base_url: str | None = None,
         in_process: bool = False,
         rate_limit: float | None = None,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.name = name
         self.base_url = base_url or DEFAULT_BASE_URL
         #: True when the caller must route requests to the bundled app in process
         self.in_process = in_process
         self.rate_limit = rate_limit
+        self.batch_size = batch_size
 
     def __repr__(self) -> str:
         return f"WorkbenchApiProvider(name={self.name!r}, base_url={self.base_url!r})"
@@ -159,6 +207,35 @@ class WorkbenchApiProvider:
         payload = await self._get(client, symbol, quote_path(symbol))
         return parse_quote(symbol, payload, provider=self.name)
 
+    def request_cost(self, count: int) -> float:
+        """Every request counts one against a rate limit, whatever its size."""
+        del count
+        return 1.0
+
+    async def fetch_quotes(
+        self, client: httpx.AsyncClient, symbols: list[str]
+    ) -> dict[str, Quote | QuoteError]:
+        """One ``GET /v1/quotes?symbols=...`` for the latest quotes of ``symbols``.
+
+        Symbols that cannot ride in a comma-separated list (empty, or with a comma) are left
+        out of the request and so of the answer; the engine asks for them on their own.
+        """
+        plain = list(dict.fromkeys(s.strip() for s in symbols if s.strip() and "," not in s))
+        if not plain:
+            return {}
+        label = f"batch of {len(plain)}"
+        url = join_url(self.base_url, BATCH_PATH)
+        params: dict[str, str | int] = {"symbols": ",".join(plain)}
+        response = await send(client, url, provider=self.name, symbol=label, params=params)
+        if response.status_code in (400, 404, 405):
+            raise BatchUnsupported(
+                f"{self.name}: the batch route answered HTTP {response.status_code}"
+            )
+        check_status(response, provider=self.name, symbol=label)
+        payload = json_body(response, provider=self.name, symbol=label)
+        answers = parse_batch(plain, payload, provider=self.name)
+        return {s: answers[s.strip()] for s in symbols if s.strip() in answers}
+
     async def fetch_history(
         self, client: httpx.AsyncClient, symbol: str, start: dt.date, end: dt.date
     ) -> History:
@@ -176,6 +253,7 @@ __all__ = [
     "DEMO_BASE_URL",
     "WorkbenchApiProvider",
     "history_path",
+    "parse_batch",
     "parse_history",
     "parse_quote",
     "quote_path",

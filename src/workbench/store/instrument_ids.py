@@ -1,0 +1,83 @@
+"""SQL for instruments known by ISIN: which ticker an ISIN is, and attaching a ticker later.
+
+A file that names a product only by its ISIN (DEGIRO) records it under the ISIN; a later file
+that gives the ticker with the same ISIN (IBKR, Trading 212) attaches it: the rows, prices and
+instrument filed under the ISIN move to the ticker, and files of the ISIN-only kind then map
+to the ticker. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from workbench.store.ledger_rows import ROW_KEY
+from workbench.store.tables import query_frame, registered
+
+#: the columns identical rows share within one import (their occurrence numbers them)
+_IDENTITY = (
+    "import_id, date, account, type, symbol, quantity, price, fee, amount, currency,"
+    " ratio_new, ratio_old, note"
+)
+
+
+def tickers_for(con: duckdb.DuckDBPyConnection, isins: list[str]) -> dict[str, str]:
+    """The ticker each of ``isins`` is filed under, where one is known (not the ISIN itself)."""
+    if not isins:
+        return {}
+    found = query_frame(
+        con,
+        "SELECT isin, symbol FROM instrument_ids WHERE list_contains(?::VARCHAR[], isin)"
+        " AND symbol <> isin",
+        [isins],
+    )
+    return dict(zip(found["isin"].to_list(), found["symbol"].to_list(), strict=True))
+
+
+def attach(con: duckdb.DuckDBPyConnection, pairs: pl.DataFrame) -> list[tuple[str, str]]:
+    """Record (symbol, isin, name) pairs; move rows filed under an ISIN to its new ticker.
+
+    Returns the (isin, ticker) moves made. Stored rows that move keep their identity for
+    re-imports: their keys are computed again with the new symbol (identical rows of one
+    import numbered by id, as the import numbered them).
+    """
+    if pairs.is_empty():
+        return []
+    with registered(con, _wb_ids=pairs.select("symbol", "isin", "name")):
+        moves = query_frame(
+            con,
+            "SELECT i.isin, p.symbol FROM instrument_ids i JOIN _wb_ids p USING (isin)"
+            " WHERE i.symbol = i.isin AND p.symbol <> p.isin",
+        )
+        con.execute(
+            "INSERT INTO instrument_ids SELECT isin, symbol, name FROM _wb_ids"
+            " ON CONFLICT (isin) DO UPDATE SET name = coalesce(instrument_ids.name, excluded.name)"
+        )
+    done = []
+    for isin, ticker in moves.iter_rows():
+        _move(con, isin, ticker)
+        done.append((isin, ticker))
+    return done
+
+
+def _move(con: duckdb.DuckDBPyConnection, old: str, new: str) -> None:
+    con.execute("UPDATE transactions SET symbol = ? WHERE symbol = ?", [new, old])
+    con.execute(
+        f"UPDATE transactions SET row_key = k.key FROM ("
+        f" SELECT id, {ROW_KEY} AS key FROM ("
+        f"  SELECT *, row_number() OVER (PARTITION BY {_IDENTITY} ORDER BY id) AS occurrence"
+        f"  FROM transactions WHERE symbol = ?)) k WHERE transactions.id = k.id",
+        [new],
+    )
+    con.execute(
+        "DELETE FROM prices WHERE symbol = ? AND date IN (SELECT date FROM prices WHERE symbol = ?)",
+        [old, new],
+    )
+    con.execute("UPDATE prices SET symbol = ? WHERE symbol = ?", [new, old])
+    con.execute(
+        "INSERT INTO instruments SELECT * REPLACE (? AS symbol) FROM instruments WHERE symbol = ?"
+        " ON CONFLICT DO NOTHING",
+        [new, old],
+    )
+    con.execute("DELETE FROM instruments WHERE symbol = ?", [old])
+    con.execute("UPDATE instrument_ids SET symbol = ? WHERE isin = ?", [new, old])
