@@ -16,7 +16,17 @@ DuckDB (a table, as the store keeps it) and into a Polars frame shaped like
 All answers are checked against each other before timing is printed. Peak memory per step is
 the resident-set high-water mark (Linux ``VmHWM``, reset before each step).
 
-Bar (DESIGN section 6): workbench positions within 1.3x of the best hand-written query.
+Then, per cost method, the lots step (``position_pnl``) against the positions step, each in a
+fresh subprocess that loads the same ledger from Parquet (Polars allocates natively and keeps
+freed memory, so only a new process gives a clean peak): median seconds and peak RSS of
+``--runs`` runs, printed side by side as ratios to positions and to FIFO. Two shapes:
+
+* the demo ledger above (many accounts, ~50 trades per (account, symbol));
+* an active trader: one account, ``--trader-trades`` trades (default 40,000) in 4 symbols,
+  partial sells, sells to zero and rebuys, a split.
+
+Bars: DESIGN section 6, workbench positions within 1.3x of the best hand-written query; issue
+bars, FIFO within 3x of positions with peak memory within 1.5x, every method within 3x of FIFO.
 """
 
 from __future__ import annotations
@@ -25,6 +35,11 @@ import argparse
 import contextlib
 import datetime as dt
 import gc
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +48,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from workbench.analytics import position_pnl, positions, valued_positions
+from workbench.analytics import COST_METHODS, position_pnl, positions, valued_positions
 
 MONEY = pl.Decimal(18, 8)
 
@@ -201,13 +216,136 @@ def _max_diff(a: pl.DataFrame, b: pl.DataFrame, column: str) -> float:
     return float("inf") if missing else float(diff or 0.0)
 
 
+def active_trader(trades: int, *, seed: int = 7) -> pl.DataFrame:
+    """One account trading 4 symbols ``trades`` times (store-shaped): random-walk prices,
+    buys of 1-50 shares, sells of part of the holding or all of it, one 2:1 split."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    symbols = np.array(["BTC", "ETH", "SOL", "ADA"])
+    which = rng.integers(0, 4, trades)
+    steps = rng.normal(0, 0.01, trades)
+    kind_draw = rng.random(trades)
+    size = rng.integers(1, 51, trades)
+    price = np.empty(trades)
+    level = np.full(4, 100.0)
+    held = np.zeros(4, dtype=np.int64)
+    kinds: list[str] = []
+    qty = np.empty(trades, dtype=np.int64)
+    # a loop to build the fixture (the thing measured is the analytics, not this)
+    for i in range(trades):
+        s = which[i]
+        level[s] *= float(np.exp(steps[i]))
+        price[i] = round(level[s], 2)
+        if held[s] > 0 and kind_draw[i] < 0.45:
+            q = held[s] if kind_draw[i] < 0.03 else max(1, int(held[s] * kind_draw[i]))
+            kinds.append("SELL")
+            held[s] -= q
+        else:
+            q = int(size[i])
+            kinds.append("BUY")
+            held[s] += q
+        qty[i] = q
+    start = dt.date(2020, 1, 1)
+    frame = pl.DataFrame(
+        {
+            "date": [start + dt.timedelta(days=i // 20) for i in range(trades)],
+            "account": ["trader"] * trades,
+            "type": kinds,
+            "symbol": symbols[which].tolist(),
+            "quantity": qty.astype(float),
+            "price": price,
+            "fee": np.round(price * qty * 0.001, 2),
+        }
+    )
+    middle = frame["date"][trades // 2]
+    split = pl.DataFrame(
+        {"date": [middle], "account": ["trader"], "type": ["SPLIT"], "symbol": ["ETH"]}
+    )
+    both = pl.concat([frame, split], how="diagonal").sort("date", maintain_order=True)
+    return both.select(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("id"),
+        "date", "account", "type", "symbol",
+        pl.col("quantity").cast(MONEY), pl.col("price").cast(MONEY),
+        pl.col("fee").fill_null(0.0).cast(MONEY), pl.lit(None, MONEY).alias("amount"),
+        pl.lit("USD").alias("currency"),
+        pl.when(pl.col("type") == "SPLIT").then(2.0).cast(MONEY).alias("ratio_new"),
+        pl.when(pl.col("type") == "SPLIT").then(1.0).cast(MONEY).alias("ratio_old"),
+        pl.lit(None, pl.String).alias("note"),
+    )  # fmt: skip
+
+
+def _run_step(path: str, step: str) -> dict[str, float]:
+    """Inside a fresh process: load the ledger, run one step, report seconds and peak RSS."""
+    tx = pl.read_parquet(path)
+    gc.collect()
+    _reset_peak()
+    start = time.perf_counter()
+    if step == "positions":
+        positions(tx)
+    else:
+        position_pnl(tx, method=step)
+    return {"seconds": time.perf_counter() - start, "peak_mb": _peak_mb()}
+
+
+def isolated(path: Path, steps: list[str], runs: int) -> dict[str, tuple[float, float]]:
+    """Median seconds and median peak MB of each step, each run in its own subprocess.
+
+    Runs are interleaved (every step once, then again) so load from other processes hits all.
+    """
+    seen: dict[str, list[dict[str, float]]] = {step: [] for step in steps}
+    for _ in range(runs):
+        for step in steps:
+            done = subprocess.run(
+                [sys.executable, __file__, "--step", step, "--ledger", str(path)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            seen[step].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {
+        step: (
+            statistics.median(r["seconds"] for r in got),
+            statistics.median(r["peak_mb"] for r in got),
+        )
+        for step, got in seen.items()
+    }
+
+
+def print_methods(title: str, results: dict[str, tuple[float, float]]) -> bool:
+    """The lots step of each method beside positions; returns whether the issue bars hold."""
+    pos_s, pos_mb = results["positions"]
+    fifo_s, fifo_mb = results["fifo"]
+    print(f"\n  {title}")
+    print(f"  {'step':<12}{'median s':>10}{'x positions':>13}{'x FIFO':>9}{'peak MB':>10}"
+          f"{'x pos. MB':>11}")  # fmt: skip
+    for step, (seconds, peak) in results.items():
+        print(
+            f"  {step:<12}{seconds:>10.3f}{seconds / pos_s:>12.2f}x{seconds / fifo_s:>8.2f}x"
+            f"{peak:>10.0f}{peak / pos_mb:>10.2f}x"
+        )
+    worst = max(results[m][0] / fifo_s for m in COST_METHODS)
+    print(f"  slowest method {worst:.2f}x FIFO (<= 3x: {'met' if worst <= 3 else 'NOT met'});"
+          f" FIFO {fifo_s / pos_s:.2f}x positions in time, {fifo_mb / pos_mb:.2f}x in peak"
+          " memory (<= 3x, <= 1.5x)")  # fmt: skip
+    return worst <= 3
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000, help="ledger rows (default 200,000)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=5, help="best of this many runs")
     parser.add_argument("--quick", action="store_true", help="20,000 rows, one run")
+    parser.add_argument("--runs", type=int, default=3, help="subprocess runs per method step")
+    parser.add_argument("--trader-trades", type=int, default=40_000)
+    parser.add_argument("--only-methods", action="store_true", help="skip the positions race")
+    parser.add_argument("--step", help=argparse.SUPPRESS)  # internal: one isolated step
+    parser.add_argument("--ledger", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.step:
+        print(json.dumps(_run_step(args.ledger, args.step)))
+        return 0
     rows, repeat = (20_000, 1) if args.quick else (args.rows, args.repeat)
 
     from workbench.demo import generate
@@ -223,6 +361,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  generated in {time.perf_counter() - start:.1f} s: {tx.height:,} rows,"
           f" {tx.select(pl.struct('account', 'symbol').n_unique()).item():,} (account, symbol) groups,"
           f" {prices.height:,} price rows")  # fmt: skip
+    steps = ["positions", *COST_METHODS]
+    runs = 1 if args.quick else args.runs
+    with tempfile.TemporaryDirectory() as tmp:
+        demo_path = Path(tmp) / "demo.parquet"
+        tx.write_parquet(demo_path)
+        demo = isolated(demo_path, steps, runs)
+        trader_path = Path(tmp) / "trader.parquet"
+        trader = active_trader(args.trader_trades, seed=args.seed)
+        trader.write_parquet(trader_path)
+        active = isolated(trader_path, steps, runs)
+    met = print_methods(f"lots step per cost method, demo ledger ({tx.height:,} rows),"
+                        f" median of {runs} subprocess runs", demo)  # fmt: skip
+    met &= print_methods(f"active trader: 1 account, {args.trader_trades:,} trades in 4 symbols,"
+                         f" median of {runs} subprocess runs", active)  # fmt: skip
+    if args.only_methods:
+        return 0
     con = duckdb.connect()
     con.register("_tx", tx)
     con.execute("CREATE TABLE transactions AS SELECT * FROM _tx")

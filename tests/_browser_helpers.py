@@ -27,6 +27,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 APP_NAMES = ("ledger", "portfolio", "quotes", "risk")
+#: the access token of the protected serve app (the `protected_app` fixture in conftest.py)
+SERVE_TOKEN = "s3cret-token"
+SERVE_BEARER = {"Authorization": f"Bearer {SERVE_TOKEN}"}
 WORKBENCH = Path(sys.executable).with_name("workbench")
 
 

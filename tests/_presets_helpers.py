@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from workbench.cli import cli
+from workbench.ledger.presets import Conversion, convert_file
 from workbench.store import connect
 
 FIXTURES = Path(__file__).parent / "fixtures" / "brokers"
@@ -18,6 +19,23 @@ def import_fixture(db: Path, name: str, *extra: str) -> str:
     result = CliRunner().invoke(cli, ["import", str(FIXTURES / name), "--db", str(db), *extra])
     assert result.exit_code == 0, result.stderr
     return result.stdout
+
+
+def convert_fixture(
+    name: str, preset: str | None = None, *, account: str | None = None
+) -> Conversion:
+    """A broker fixture converted by header detection (no database), checked to be recognised
+    and, when ``preset`` is given, by that preset."""
+    conversion = convert_file(FIXTURES / name, account=account)
+    assert conversion is not None
+    if preset is not None:
+        assert conversion.spec.name == preset
+    return conversion
+
+
+def row_tuples(conversion: Conversion, *columns: str) -> list[tuple[object, ...]]:
+    """The converted rows' ``columns`` as tuples, in file order."""
+    return [tuple(r) for r in conversion.rows.select(*columns).iter_rows()]
 
 
 def read_books(db: Path, account: str | None = None) -> dict[str, object]:

@@ -242,17 +242,41 @@ def test_every_method_conserves_total_cost(rows: list[dict[str, object]], method
         assert (mine["quantity"] <= mine["bought_quantity"] + 1e-9).all()
 
 
-def test_hifo_in_batches_equals_hifo_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Splitting HIFO's lot-by-trade pairing into batches of groups changes no number."""
+@pytest.mark.parametrize("method", COST_METHODS)
+def test_a_group_key_that_merges_groups_is_caught(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the hashed group key put every group together, the check notices and the exact key
+    gives the hand-computed numbers (X's basis under each method, Y's too)."""
     from workbench.analytics import lots as lots_module
 
-    rows = [
-        *LEDGER_X,
-        *LEDGER_Y,
-        *(row("2024-03-01", "BUY", f"G{i}", 1 + i, 10 + i) for i in range(6)),
-    ]
-    whole = position_pnl(ledger(rows), method="hifo")
-    monkeypatch.setattr(lots_module, "_HIFO_PAIRS_PER_BATCH", 3)
-    batched = position_pnl(ledger(rows), method="hifo")
-    assert batched.equals(whole)
-    assert batched.filter(pl.col("symbol") == "X")["cost_basis"].to_list() == pytest.approx([801.0])
+    rows = [*LEDGER_X, *LEDGER_Y, row("2024-03-01", "BUY", "G", 2, 10)]
+    whole = position_pnl(ledger(rows), method=method)
+    monkeypatch.setattr(
+        lots_module,
+        "_group_key",
+        lambda exact: (
+            pl.lit(7, pl.UInt64)
+            if not exact
+            else pl.struct(lots_module.GROUP).rank("dense").cast(pl.UInt64)
+        ),
+    )
+    merged = position_pnl(ledger(rows), method=method)
+    assert merged.equals(whole)
+    basis = dict(zip(merged["symbol"], merged["cost_basis"], strict=True))
+    assert basis["X"] == pytest.approx(EXPECTED_X[method][0], abs=0.005)
+    assert basis["Y"] == pytest.approx(EXPECTED_Y[method][0], abs=0.005)
+    assert basis["G"] == pytest.approx(20.0)
+
+
+@pytest.mark.parametrize("method", COST_METHODS)
+def test_rows_out_of_order_give_the_same_numbers(method: str) -> None:
+    """A ledger frame whose rows are shuffled (the general path sorts it) gives the same P&L as
+    the same ledger in apply order (the lean path), and X keeps its hand-computed basis."""
+    rows = [*LEDGER_X, *LEDGER_Y, row("2024-03-01", "DIVIDEND", "X", amount=12.5, account="a")]
+    ordered = position_pnl(ledger(rows), method=method)
+    shuffled = position_pnl(ledger(rows).sample(fraction=1.0, shuffle=True, seed=3), method=method)
+    assert shuffled.equals(ordered)
+    x = ordered.filter(pl.col("symbol") == "X").row(0, named=True)
+    assert x["cost_basis"] == pytest.approx(EXPECTED_X[method][0], abs=0.005)
+    assert x["dividends"] == pytest.approx(12.5)

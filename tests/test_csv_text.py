@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import InvalidRows
+from workbench.fx.csv_import import import_rates_csv
 from workbench.ledger import import_csv
 from workbench.ledger.prices_csv import import_prices_csv
 from workbench.store import connect, read_transactions
@@ -107,3 +108,43 @@ def test_the_import_record_keeps_the_files_sha256(db_path: Path, write_csv: Writ
     with connect(db_path, read_only=True) as con:
         stored = con.execute("SELECT file_hash FROM imports").fetchall()
     assert stored == [(hashlib.sha256(path.read_bytes()).hexdigest(),)]
+
+
+@pytest.mark.parametrize(
+    ("importer", "header"),
+    [
+        pytest.param(import_prices_csv, "date,symbol,close", id="prices"),
+        pytest.param(import_rates_csv, "date,base,quote,rate", id="fx-rates"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("text", "line", "field", "message"),
+    [
+        pytest.param(None, 0, "file", "no such file", id="missing-file"),
+        pytest.param("date\n2024-01-02\n", 1, None, "required column missing", id="no-column"),
+        pytest.param("{header}\n", 2, "file", "no rows after the header", id="header-only"),
+    ],
+)
+def test_price_and_rate_imports_refuse_a_file_without_rows_to_read(
+    db_path: Path,
+    tmp_path: Path,
+    importer: Callable[[Path, Path], object],
+    header: str,
+    text: str | None,
+    line: int,
+    field: str | None,
+    message: str,
+) -> None:
+    """The price and the FX-rate CSV imports refuse a missing file, a file lacking a required
+    column (one error per column, at line 1) and a header with no rows, naming file and line."""
+    path = tmp_path / "in.csv"
+    if text is not None:
+        path.write_text(text.format(header=header), encoding="utf-8")
+    with pytest.raises(InvalidRows) as caught:
+        importer(db_path, path)
+    problems = caught.value.problems
+    required = [c for c in header.split(",") if c != "date"]
+    wanted = required if field is None else [field]
+    assert [(p.file, p.line, p.field, p.message) for p in problems] == [
+        (str(path), line, f, message) for f in wanted
+    ]

@@ -240,27 +240,25 @@ def test_ignored_columns_are_named_as_the_file_writes_them(
 # --- control characters in messages ----------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("cell", "raw", "shown"),
+    [
+        # an ANSI sequence is shown as \x1b[2J, never sent to the terminal raw
+        pytest.param("\x1b[2J\x1b[31m2024-01-02", ["\x1b"], "'\\x1b[2J\\x1b[31m2024-01-02'", id="ansi"),
+        # a quoted line break and a bidi override keep the error on one line
+        pytest.param('"2024\n\u202e01-02"', ["\n", "\u202e"], "'2024\\n\\u202e01-02'", id="line-break-bidi"),
+    ],
+)  # fmt: skip
 def test_control_characters_in_a_value_are_escaped_in_the_error(
-    db_path: Path, write_csv: WriteCsv
+    db_path: Path, write_csv: WriteCsv, cell: str, raw: list[str], shown: str
 ) -> None:
-    """An ANSI sequence in a bad date is shown as \\x1b[2J, never sent to the terminal raw."""
-    path = write_csv(HEADER + "\x1b[2J\x1b[31m2024-01-02,DEPOSIT,100,\n")
+    """Control characters in a bad date (an ANSI sequence; a line break and a bidi override)
+    are shown escaped in the one-line error naming file, line and field, never raw."""
+    path = write_csv(HEADER + f"{cell},DEPOSIT,100,\n")
     message = str(_refused(db_path, path))
-    assert "\x1b" not in message
-    assert message.endswith(
-        "ledger.csv:2: date: not a date (expected YYYY-MM-DD): '\\x1b[2J\\x1b[31m2024-01-02'"
-    )
-
-
-def test_a_line_break_in_a_value_keeps_the_error_on_one_line(
-    db_path: Path, write_csv: WriteCsv
-) -> None:
-    """A quoted date holding a line break and a bidi override is one line of output."""
-    path = write_csv(HEADER + '"2024\n\u202e01-02",DEPOSIT,100,\n')
-    message = str(_refused(db_path, path))
-    assert "\n" not in message
-    assert "\u202e" not in message
-    assert "'2024\\n\\u202e01-02'" in message
+    for char in raw:
+        assert char not in message
+    assert message.endswith(f"ledger.csv:2: date: not a date (expected YYYY-MM-DD): {shown}")
 
 
 def test_the_import_summary_escapes_ignored_column_names(

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _presets_helpers import FIXTURES, D, read_books
+from _presets_helpers import D, convert_fixture, read_books, row_tuples
 from _presets_helpers import import_fixture as _import
 
-from workbench.ledger.presets import convert_file
 from workbench.store import connect
 
 
@@ -80,13 +79,8 @@ def test_revolut_money_strings(db_path: Path) -> None:
 
 def test_trading212_fx_settlement_frame() -> None:
     """Trading 212: a USD buy paid in EUR is an FX row then the BUY; a sell the reverse."""
-    conversion = convert_file(FIXTURES / "trading212.csv")
-    assert conversion is not None
-    assert conversion.spec.name == "trading212"
-    rows = conversion.rows.select(
-        "type", "symbol", "quantity", "price", "fee", "amount", "currency"
-    )
-    got = [tuple(r) for r in rows.iter_rows()]
+    conversion = convert_fixture("trading212.csv", "trading212")
+    got = row_tuples(conversion, "type", "symbol", "quantity", "price", "fee", "amount", "currency")
     assert got == [
         ("DEPOSIT", None, None, None, None, "1000", "EUR"),
         # 182.00 EUR paid, 0.18 of it the conversion fee: (182 - 0.18) / 200 EUR per USD
@@ -108,15 +102,10 @@ def test_trading212_fx_settlement_frame() -> None:
 
 def test_degiro_decimal_commas_isin_and_autofx_frame() -> None:
     """DEGIRO: decimal commas, a wrapped order id, ISIN-only products, an AutoFX pair."""
-    conversion = convert_file(FIXTURES / "degiro_nl.csv")
-    assert conversion is not None
-    assert conversion.spec.name == "degiro"
-    got = [
-        tuple(r)
-        for r in conversion.rows.select(
-            "date", "type", "symbol", "quantity", "price", "amount", "currency"
-        ).iter_rows()
-    ]
+    conversion = convert_fixture("degiro_nl.csv", "degiro")
+    got = row_tuples(
+        conversion, "date", "type", "symbol", "quantity", "price", "amount", "currency"
+    )
     assert got == [
         ("2024-01-03", "DEPOSIT", None, None, None, "1000.98", "EUR"),
         ("2024-01-10", "BUY", "NL0000000AB1", "12", "7.15", None, "EUR"),
@@ -136,9 +125,7 @@ def test_degiro_decimal_commas_isin_and_autofx_frame() -> None:
 
 def test_ibkr_flex_trades_currency_trade_frame() -> None:
     """IBKR Flex trades CSV: an EUR.USD buy is an FX row buying EUR at the trade price."""
-    conversion = convert_file(FIXTURES / "ibkr_flex_trades.csv")
-    assert conversion is not None
-    assert conversion.spec.name == "ibkr-flex-trades"
+    conversion = convert_fixture("ibkr_flex_trades.csv", "ibkr-flex-trades")
     first = conversion.rows.row(0, named=True)
     assert (first["type"], first["symbol"], first["quantity"], first["price"], first["fee"], first["currency"]) == (
         "FX", "EUR", "1000", "1.1", "2", "USD",
@@ -162,9 +149,7 @@ def test_ibkr_flex_trades_currency_trade_frame() -> None:
 )
 def test_detection_picks_the_preset(name: str, preset: str) -> None:
     """Each fixture's header picks its broker's preset."""
-    conversion = convert_file(FIXTURES / name)
-    assert conversion is not None
-    assert conversion.spec.name == preset
+    convert_fixture(name, preset)
 
 
 def test_reimport_adds_nothing(db_path: Path) -> None:

@@ -5,23 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _presets_helpers import FIXTURES, D, read_books
+from _presets_helpers import D, convert_fixture, read_books, row_tuples
 from _presets_helpers import import_fixture as _import
-
-from workbench.ledger.presets import convert_file
 
 
 def test_trading212_2020_currency_from_column_names() -> None:
     """Trading 212 2020: "Total (GBP)" names the account currency; the USD buy is paid in GBP."""
-    conversion = convert_file(FIXTURES / "trading212_2020.csv")
-    assert conversion is not None
-    assert conversion.spec.name == "trading212-2020"
-    got = [
-        tuple(r)
-        for r in conversion.rows.select(
-            "type", "symbol", "quantity", "price", "amount", "currency"
-        ).iter_rows()
-    ]
+    conversion = convert_fixture("trading212_2020.csv", "trading212-2020")
+    got = row_tuples(conversion, "type", "symbol", "quantity", "price", "amount", "currency")
     assert got == [
         ("DEPOSIT", None, None, None, "500", "GBP"),
         ("FX", "USD", "100", "0.8", None, "GBP"),  # 80.00 GBP for 4 x 25 USD

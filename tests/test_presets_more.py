@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _presets_helpers import FIXTURES, D, read_books
+from _presets_helpers import D, convert_fixture, read_books, row_tuples
 from _presets_helpers import import_fixture as _import
-
-from workbench.ledger.presets import convert_file
 
 
 def test_fidelity_accounts_keeps_each_account(db_path: Path) -> None:
@@ -44,14 +42,8 @@ def test_ibkr_activity_counts_each_order_once(db_path: Path) -> None:
 
 def test_ibkr_activity_forex_frame() -> None:
     """IBKR activity Forex: EUR.USD bought is EUR at 1.1 USD; sold, the USD proceeds bought with EUR."""
-    conversion = convert_file(FIXTURES / "ibkr_activity_forex.csv")
-    assert conversion is not None
-    got = [
-        tuple(r)
-        for r in conversion.rows.select(
-            "type", "symbol", "quantity", "price", "fee", "currency"
-        ).iter_rows()
-    ]
+    conversion = convert_fixture("ibkr_activity_forex.csv")
+    got = row_tuples(conversion, "type", "symbol", "quantity", "price", "fee", "currency")
     # 600 USD for 500 EUR: 500/600 EUR per USD
     assert got == [
         ("FX", "EUR", "2000", "1.1", "2", "USD"),
@@ -143,7 +135,6 @@ def test_vanguard_uk_two_tables(db_path: Path) -> None:
 def test_ibkr_activity_without_data_discriminator() -> None:
     """An activity statement whose Trades have no DataDiscriminator column keeps every row
     (the Order-only filter applies when the column is there)."""
-    conversion = convert_file(FIXTURES / "ibkr_activity_plain.csv", account="U1")
-    assert conversion is not None
-    got = [tuple(r) for r in conversion.rows.select("type", "quantity", "price", "fee").iter_rows()]
+    conversion = convert_fixture("ibkr_activity_plain.csv", account="U1")
+    got = row_tuples(conversion, "type", "quantity", "price", "fee")
     assert got == [("BUY", "10", "20", "1"), ("SELL", "4", "25", "1")]

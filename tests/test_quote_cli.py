@@ -215,12 +215,14 @@ def test_every_quote_command_has_help(command: str) -> None:
     assert "--db" in out
 
 
-def test_a_progress_bar_is_drawn_when_stderr_is_a_terminal(tmp_path: Path) -> None:
-    """With stderr on a pseudo-terminal the quotes command draws a progress bar there."""
+def _run_with_terminal_stderr(args: list[str]) -> tuple[subprocess.CompletedProcess[bytes], bytes]:
+    """`workbench ARGS` as a process whose stderr is a pseudo-terminal: the finished process
+    (stdout captured) and every byte it drew on the terminal."""
     main_fd, child_fd = pty.openpty()
     exe = str(Path(sys.executable).parent / "workbench")
-    args = [exe, "quotes", "ACME", "NWND", "GLBX", "--json", "--db", str(tmp_path / "w.duckdb")]
-    proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=child_fd, timeout=60, check=False)
+    proc = subprocess.run(
+        [exe, *args], stdout=subprocess.PIPE, stderr=child_fd, timeout=60, check=False
+    )
     os.close(child_fd)
     drawn = b""
     while True:
@@ -232,6 +234,13 @@ def test_a_progress_bar_is_drawn_when_stderr_is_a_terminal(tmp_path: Path) -> No
             break
         drawn += chunk
     os.close(main_fd)
+    return proc, drawn
+
+
+def test_a_progress_bar_is_drawn_when_stderr_is_a_terminal(tmp_path: Path) -> None:
+    """With stderr on a pseudo-terminal the quotes command draws a progress bar there."""
+    args = ["quotes", "ACME", "NWND", "GLBX", "--json", "--db", str(tmp_path / "w.duckdb")]
+    proc, drawn = _run_with_terminal_stderr(args)
     assert proc.returncode == 0
     assert len(json.loads(proc.stdout)) == 3  # stdout stays pure JSON
     assert b"quotes" in drawn
@@ -268,25 +277,12 @@ def test_the_progress_bar_shows_a_wait_for_the_rate_limit(
 ) -> None:
     """Paced at 2 requests/s, the bar's label says what it waits for."""
     server = quote_server(universe=6)
-    main_fd, child_fd = pty.openpty()
-    exe = str(Path(sys.executable).parent / "workbench")
     symbols = [f"U{i:05d}" for i in range(1, 7)]
     args = [
-        exe, "quotes", *symbols, "--base-url", server.base_url, "--rate-limit", "2",
+        "quotes", *symbols, "--base-url", server.base_url, "--rate-limit", "2",
         "--batch-size", "1", "--json", "--db", str(tmp_path / "w.duckdb"),
     ]  # fmt: skip
-    proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=child_fd, timeout=60, check=False)
-    os.close(child_fd)
-    drawn = b""
-    while True:
-        try:
-            chunk = os.read(main_fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        drawn += chunk
-    os.close(main_fd)
+    proc, drawn = _run_with_terminal_stderr(args)
     assert proc.returncode == 0
     assert all(r["error"] is None for r in json.loads(proc.stdout))
     assert b"waiting: workbench: 2/s" in drawn

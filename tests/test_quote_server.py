@@ -93,6 +93,17 @@ async def test_a_bad_history_date_is_400() -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_backwards_history_range_is_400_naming_both_dates() -> None:
+    """end before start is a 400 whose error names both dates (the FX route's rule too)."""
+    async with asgi_client() as client:
+        response = await client.get(
+            "/v1/ACME/history", params={"start": "2024-01-05", "end": "2024-01-01"}
+        )
+    assert response.status_code == 400
+    assert response.json() == {"error": "end 2024-01-01 is before start 2024-01-05"}
+
+
+@pytest.mark.asyncio
 async def test_the_503_rate_is_deterministic_for_a_seed() -> None:
     """Two servers with the same seed fail the same requests; about fail_rate of them fail."""
     runs = []

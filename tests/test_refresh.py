@@ -171,6 +171,16 @@ def test_nothing_to_refresh_is_exit_0(db_path: Path, tmp_path: Path) -> None:
     assert (code, out) == (0, "refresh: nothing to refresh (no position held and no benchmark)\n")
 
 
+def test_an_unknown_fx_provider_is_a_usage_error(db_path: Path) -> None:
+    """--fx-provider with a name no FX source has exits 2 naming the name and the option,
+    before anything is fetched (no database is created)."""
+    code, _, err = run("refresh", "--fx-provider", "ECB, fixer", "--db", str(db_path))
+    assert code == 2
+    assert "'fixer' is not one of ecb, frankfurter, yahoo, demo" in err
+    assert "--fx-provider" in err
+    assert not db_path.exists()
+
+
 def test_rates_of_held_foreign_currencies_are_refreshed(
     quote_server: Start, db_path: Path, tmp_path: Path
 ) -> None:

@@ -9,7 +9,6 @@ from types import SimpleNamespace
 
 import duckdb
 import pytest
-from _browser_helpers import copy_db, demo_template
 
 from workbench.errors import WorkbenchError
 from workbench.server import SqlLimits, run_sql, sandbox
@@ -17,18 +16,6 @@ from workbench.server.viewer_sql import cancel_thread_queries, running_queries
 
 #: a query that runs for minutes: 10^14 pairs to count
 ENDLESS = "SELECT count(*) FROM range(10000000) a, range(10000000) b"
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database, built once per session; tests use copies."""
-    return demo_template(tmp_path_factory)
-
-
-@pytest.fixture
-def demo_db(template_db: Path, tmp_path: Path) -> Path:
-    """A private copy of the demo database in this test's tmp_path."""
-    return copy_db(template_db, tmp_path / "workbench.duckdb")
 
 
 def transactions_in(db: Path) -> int:

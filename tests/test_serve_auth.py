@@ -4,61 +4,28 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from _browser_helpers import NOTEBOOKS, copy_db, demo_template, run_app_session, uvicorn_thread
+from _browser_helpers import (
+    NOTEBOOKS,
+    SERVE_BEARER,
+    SERVE_TOKEN,
+    copy_db,
+    run_app_session,
+    uvicorn_thread,
+)
 from click.testing import CliRunner
 
 from workbench.errors import WorkbenchError
 from workbench.server import COOKIE_NAME, create_app, load_token
 
-TOKEN = "s3cret-token"
-BEARER = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database, built once per session; tests use copies."""
-    return demo_template(tmp_path_factory)
-
-
-@pytest.fixture
-def demo_db(template_db: Path, tmp_path: Path) -> Path:
-    """A private copy of the demo database in this test's tmp_path."""
-    return copy_db(template_db, tmp_path / "workbench.duckdb")
-
-
-@pytest.fixture
-def protected_app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The serve app over the demo database, with a token (environment restored after)."""
-    for name in ("WORKBENCH_DB", "WORKBENCH_READ_ONLY", "WORKBENCH_TOKEN"):
-        monkeypatch.setenv(name, "")
-    return create_app(notebooks=NOTEBOOKS, token=TOKEN, database=demo_db)
-
-
-@pytest_asyncio.fixture
-async def client(protected_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client calling the app in-process, not following redirects."""
-    transport = httpx.ASGITransport(app=protected_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
-
-
-@pytest.fixture
-def live_server(protected_app: Any) -> Iterator[str]:
-    """The protected app on a real uvicorn server on 127.0.0.1."""
-    with uvicorn_thread(protected_app) as base:
-        yield base
-
 
 async def signed_in_cookie(client: httpx.AsyncClient) -> str:
     """The session cookie value the server sets for ?access_token=."""
-    response = await client.get(f"/?access_token={TOKEN}")
+    response = await client.get(f"/?access_token={SERVE_TOKEN}")
     assert response.status_code == 303
     match = re.search(rf"{COOKIE_NAME}=([^;]+)", response.headers["set-cookie"])
     assert match is not None
@@ -89,7 +56,7 @@ async def test_foreign_cookie_with_a_space_does_not_hide_ours(client: httpx.Asyn
 )
 async def test_token_redirect_stays_on_this_server(client: httpx.AsyncClient, path: str) -> None:
     """The ?access_token= redirect never points at another host, whatever the path."""
-    response = await client.get(f"http://testserver{path}?access_token={TOKEN}")
+    response = await client.get(f"http://testserver{path}?access_token={SERVE_TOKEN}")
     assert response.status_code == 303
     location = response.headers["location"]
     assert location.startswith("/")
@@ -100,22 +67,22 @@ async def test_token_redirect_stays_on_this_server(client: httpx.AsyncClient, pa
 @pytest.mark.asyncio
 async def test_non_latin1_path_is_not_a_server_error(client: httpx.AsyncClient) -> None:
     """A path with characters outside Latin-1 gets a redirect or a 404, never a 500."""
-    response = await client.get(f"/caf\u00e9/\u20ac\u6f22?access_token={TOKEN}")
+    response = await client.get(f"/caf\u00e9/\u20ac\u6f22?access_token={SERVE_TOKEN}")
     assert response.status_code == 303
     assert response.headers["location"] == "/caf%C3%A9/%E2%82%AC%E6%BC%A2"
     for path in ("/\u20ac", "/apps/\u20ac", "/apps/\u20ac/"):
-        assert (await client.get(path, headers=BEARER)).status_code == 404
+        assert (await client.get(path, headers=SERVE_BEARER)).status_code == 404
 
 
 @pytest.mark.asyncio
 async def test_session_cookie_expires(client: httpx.AsyncClient, protected_app: Any) -> None:
     """The cookie carries Max-Age, and the server refuses a cookie past its expiry."""
-    response = await client.get(f"/?access_token={TOKEN}")
+    response = await client.get(f"/?access_token={SERVE_TOKEN}")
     assert "Max-Age=43200" in response.headers["set-cookie"]  # 12 h = 43,200 s
     from workbench.server.auth import session_value
 
-    stale = session_value(TOKEN, max_age=60, now=time.time() - 120)  # expired a minute ago
-    fresh = session_value(TOKEN, max_age=60)
+    stale = session_value(SERVE_TOKEN, max_age=60, now=time.time() - 120)  # expired a minute ago
+    fresh = session_value(SERVE_TOKEN, max_age=60)
     assert (await client.get("/", headers={"Cookie": f"{COOKIE_NAME}={stale}"})).status_code == 401
     assert (await client.get("/", headers={"Cookie": f"{COOKIE_NAME}={fresh}"})).status_code == 200
     forged = fresh.split(".")[0] + "9." + fresh.split(".")[1]  # a later expiry, same signature
@@ -155,7 +122,7 @@ def test_websocket_from_another_origin_is_refused(live_server: str) -> None:
     """The kernel websocket with a valid cookie but a foreign Origin is refused before it opens."""
     from websockets.exceptions import InvalidStatus
 
-    response = httpx.get(f"{live_server}/?access_token={TOKEN}", follow_redirects=False)
+    response = httpx.get(f"{live_server}/?access_token={SERVE_TOKEN}", follow_redirects=False)
     value = response.cookies[COOKIE_NAME]
     port = int(live_server.rsplit(":", 1)[1])
     cookie = {"Cookie": f"{COOKIE_NAME}={value}"}
@@ -179,16 +146,16 @@ async def test_pages_show_no_server_path(client: httpx.AsyncClient, demo_db: Pat
     """The index and every app page name no directory of the server (database, notebooks)."""
     hidden = [str(demo_db.parent), str(NOTEBOOKS), str(NOTEBOOKS.parent)]
     for path in ("/", "/apps/ledger/", "/apps/portfolio/", "/apps/risk/", "/apps/quotes/"):
-        response = await client.get(path, headers=BEARER)
+        response = await client.get(path, headers=SERVE_BEARER)
         assert response.status_code == 200
         leaked = [h for h in hidden if h in response.text]
         assert leaked == [], path
-    assert demo_db.name in (await client.get("/", headers=BEARER)).text
+    assert demo_db.name in (await client.get("/", headers=SERVE_BEARER)).text
 
 
 def test_kernel_messages_show_no_server_path(live_server: str, demo_db: Path) -> None:
     """What the ledger app's kernel sends a viewer names no directory of the server."""
-    run = run_app_session(live_server, "ledger", headers=BEARER)
+    run = run_app_session(live_server, "ledger", headers=SERVE_BEARER)
     assert run.errors == []
     everything = repr(run.outputs) + repr(run.names)
     assert str(demo_db.parent) not in everything

@@ -16,7 +16,6 @@ from _browser_helpers import (
     NOTEBOOKS,
     KernelRun,
     copy_db,
-    demo_template,
     run_app_session,
     serve_process,
 )
@@ -25,12 +24,6 @@ from workbench.server import compile_lock, create_app
 
 TOKEN = "load-test-token"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database, built once per session; tests use copies."""
-    return demo_template(tmp_path_factory)
 
 
 @pytest.fixture

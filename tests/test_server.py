@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import httpx
 import polars as pl
 import pytest
-import pytest_asyncio
 from _browser_helpers import (
     APP_NAMES,
     NOTEBOOKS,
-    copy_db,
-    demo_template,
+    SERVE_BEARER,
+    SERVE_TOKEN,
     run_app_session,
     serve_process,
-    uvicorn_thread,
 )
 
 from workbench.errors import WorkbenchError
@@ -30,49 +26,6 @@ from workbench.server import (
     sandbox,
     writes_allowed,
 )
-
-TOKEN = "s3cret-token"
-BEARER = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database, built once per session; tests use copies."""
-    return demo_template(tmp_path_factory)
-
-
-@pytest.fixture
-def demo_db(template_db: Path, tmp_path: Path) -> Path:
-    """A private copy of the demo database in this test's tmp_path."""
-    return copy_db(template_db, tmp_path / "workbench.duckdb")
-
-
-@pytest.fixture
-def app_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let create_app set WORKBENCH_DB/WORKBENCH_READ_ONLY, restored after the test."""
-    for name in ("WORKBENCH_DB", "WORKBENCH_READ_ONLY", "WORKBENCH_TOKEN"):
-        monkeypatch.setenv(name, "")
-
-
-@pytest.fixture
-def protected_app(demo_db: Path, app_env: None) -> Any:
-    """The serve app over the demo database, with a token."""
-    return create_app(notebooks=NOTEBOOKS, token=TOKEN, database=demo_db)
-
-
-@pytest_asyncio.fixture
-async def client(protected_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client calling the app in-process, not following redirects."""
-    transport = httpx.ASGITransport(app=protected_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
-
-
-@pytest.fixture
-def live_server(protected_app: Any) -> Iterator[str]:
-    """The protected app on a real uvicorn server on 127.0.0.1 (for websockets)."""
-    with uvicorn_thread(protected_app) as base:
-        yield base
 
 
 @pytest.mark.asyncio
@@ -117,9 +70,9 @@ async def test_post_without_token_refused(client: httpx.AsyncClient) -> None:
     "headers",
     [
         {"Authorization": "Bearer wrong"},
-        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": f"Basic {SERVE_TOKEN}"},
         {"Authorization": "Bearer "},
-        {"Cookie": f"{COOKIE_NAME}={TOKEN}"},
+        {"Cookie": f"{COOKIE_NAME}={SERVE_TOKEN}"},
         {"Cookie": f"{COOKIE_NAME}=; other=1"},
     ],
     ids=["wrong-bearer", "basic-scheme", "empty-bearer", "raw-token-cookie", "empty-cookie"],
@@ -134,11 +87,11 @@ async def test_wrong_credentials_refused(
 @pytest.mark.asyncio
 async def test_bearer_token_opens_index_and_apps(client: httpx.AsyncClient) -> None:
     """With the bearer token the index lists every app and each app page loads."""
-    index = await client.get("/", headers=BEARER)
+    index = await client.get("/", headers=SERVE_BEARER)
     assert index.status_code == 200
     for name in APP_NAMES:
         assert f'href="/apps/{name}/"' in index.text
-        page = await client.get(f"/apps/{name}/", headers=BEARER)
+        page = await client.get(f"/apps/{name}/", headers=SERVE_BEARER)
         assert page.status_code == 200
         assert "<marimo-mode" in page.text or "marimo" in page.text
 
@@ -146,11 +99,11 @@ async def test_bearer_token_opens_index_and_apps(client: httpx.AsyncClient) -> N
 @pytest.mark.asyncio
 async def test_access_token_once_sets_a_cookie(client: httpx.AsyncClient) -> None:
     """?access_token= redirects to the same address without it and sets a session cookie."""
-    first = await client.get(f"/apps/ledger/?access_token={TOKEN}&x=1")
+    first = await client.get(f"/apps/ledger/?access_token={SERVE_TOKEN}&x=1")
     assert first.status_code == 303
     assert first.headers["location"] == "/apps/ledger/?x=1"
     cookie = first.cookies[COOKIE_NAME]
-    assert TOKEN not in cookie
+    assert SERVE_TOKEN not in cookie
     assert "httponly" in first.headers["set-cookie"].lower()
     session = {"Cookie": f"{COOKIE_NAME}={cookie}"}
     follow = await client.get("/apps/ledger/?x=1", headers=session)
@@ -170,17 +123,17 @@ async def test_wrong_access_token_refused(client: httpx.AsyncClient) -> None:
 @pytest.mark.asyncio
 async def test_bare_app_path_redirects_to_slash(client: httpx.AsyncClient) -> None:
     """/apps/<name> redirects to the absolute /apps/<name>/ (marimo's own is relative and 404s)."""
-    response = await client.get("/apps/portfolio?view=1", headers=BEARER)
+    response = await client.get("/apps/portfolio?view=1", headers=SERVE_BEARER)
     assert response.status_code == 307
     assert response.headers["location"] == "/apps/portfolio/?view=1"
-    missing = await client.get("/apps/nope", headers=BEARER)
+    missing = await client.get("/apps/nope", headers=SERVE_BEARER)
     assert missing.status_code == 404
 
 
 @pytest.mark.asyncio
 async def test_app_pages_hide_code(client: httpx.AsyncClient) -> None:
     """The app page ships no notebook source."""
-    page = await client.get("/apps/ledger/", headers=BEARER)
+    page = await client.get("/apps/ledger/", headers=SERVE_BEARER)
     assert page.status_code == 200
     assert "sandbox(db)" not in page.text
     assert "filter_transactions(" not in page.text
@@ -206,7 +159,7 @@ def test_websocket_without_token_refused(live_server: str) -> None:
 def test_ledger_app_session_is_read_only(live_server: str, demo_db: Path) -> None:
     """In app mode the ledger runs clean, hides its code and shows no write control."""
     before = demo_db.stat().st_mtime_ns
-    run = run_app_session(live_server, "ledger", headers=BEARER)
+    run = run_app_session(live_server, "ledger", headers=SERVE_BEARER)
     assert run.outcome == "succeeded"
     assert run.errors == []
     assert set(run.codes) == {""}
@@ -225,7 +178,7 @@ def test_writer_can_import_after_an_app_session(
     """Apps hold the database only briefly: an import succeeds right after a session ran."""
     from workbench.ledger import import_csv
 
-    run_app_session(live_server, "ledger", headers=BEARER)
+    run_app_session(live_server, "ledger", headers=SERVE_BEARER)
     csv = tmp_path / "more.csv"
     csv.write_text("date,account,type,amount\n2025-12-31,taxable,DEPOSIT,123.45\n")
     assert import_csv(demo_db, csv).added == 1
@@ -317,15 +270,15 @@ def test_serve_builds_the_demo_database_then_prints_the_url(tmp_path: Path) -> N
     """`workbench serve` on a missing database builds the demo first, serves, prints the URL."""
     db = tmp_path / "fresh" / "workbench.duckdb"
     db.parent.mkdir()
-    with serve_process(db, token=TOKEN) as (base, _proc):
+    with serve_process(db, token=SERVE_TOKEN) as (base, _proc):
         assert db.exists()
         assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
         assert httpx.get(f"{base}/").status_code == 401
-        assert httpx.get(f"{base}/", headers=BEARER).status_code == 200
+        assert httpx.get(f"{base}/", headers=SERVE_BEARER).status_code == 200
     log = (db.parent / "serve.log").read_text()
     assert f"{base}/" in log
     assert "demo" in log
-    assert TOKEN not in log
+    assert SERVE_TOKEN not in log
 
 
 def test_filter_transactions_combines_every_filter() -> None:

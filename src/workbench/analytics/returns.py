@@ -12,16 +12,21 @@ at inception:
   to the flow: a deposit on day ``d`` is counted from the start of ``d``, a withdrawal from its
   end (the same intra-day timing as the TWR).
 * XIRR: ACT/365, ``sum(a_i (1 + r)^(-(d_i - d_0) / 365)) = 0`` with deposits negative,
-  withdrawals positive and the end value positive on the end date.
+  withdrawals positive and the end value positive on the end date; solved in logs with a
+  scan for every sign change (:mod:`workbench.analytics._xirr`, which states the rule when
+  several rates solve the flows).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Literal
 
 import polars as pl
+
+# the solver lives in _xirr; the names stay importable from here
+from workbench.analytics._xirr import xirr as xirr
+from workbench.analytics._xirr import xirr_roots as xirr_roots
 
 Frequency = Literal["calendar", "business"]
 _RETURN_SCHEMA = {"date": pl.Date, "return": pl.Float64}
@@ -177,54 +182,6 @@ def xirr_flows(
         .filter(pl.col("amount") != 0)
         .sort("date")
     )
-
-
-def xirr(flows: pl.DataFrame, *, tolerance: float = 1e-12) -> float | None:
-    """Annual internal rate of return of dated cash flows (ACT/365): date, amount.
-
-    Safeguarded Newton on the net present value of the flows summed per date (a few dozen
-    vectorized evaluations). None when the flows do not change sign or no rate solves them.
-
-        >>> xirr(pl.DataFrame({"date": [date(2024, 1, 1), date(2025, 1, 1)], "amount": [-100.0, 110.0]}))
-        0.0997...
-    """
-    daily = flows.group_by("date").agg(pl.col("amount").sum()).filter(pl.col("amount") != 0)
-    if daily.is_empty():
-        return None
-    amounts = daily["amount"].cast(pl.Float64)
-    if not (amounts.min() < 0 < amounts.max()):  # type: ignore[operator]
-        return None
-    d0 = daily["date"].min()
-    assert isinstance(d0, dt.date)
-    years = daily.select((pl.col("date") - pl.lit(d0)).dt.total_days() / 365.0)["date"]
-
-    def npv(rate: float) -> tuple[float, float]:
-        growth = math.log1p(rate)
-        disc = (-(years * growth)).exp()
-        value = float((amounts * disc).sum())
-        slope = float((-(amounts * years * disc) / (1.0 + rate)).sum())
-        return value, slope
-
-    lo, hi = -0.999999999, 1.0
-    f_lo = npv(lo)[0]
-    while npv(hi)[0] * f_lo > 0:
-        hi *= 4.0
-        if hi > 1e9:
-            return None
-    rate = 0.1 if lo < 0.1 < hi else (lo + hi) / 2
-    for _ in range(200):
-        value, slope = npv(rate)
-        if abs(value) < tolerance * max(1.0, float(amounts.abs().max())):  # type: ignore[arg-type]
-            return rate
-        if value * f_lo > 0:
-            lo, f_lo = rate, value
-        else:
-            hi = rate
-        step = rate - value / slope if slope != 0 else math.nan
-        rate = step if lo < step < hi else (lo + hi) / 2
-        if hi - lo < 1e-15:
-            return rate
-    return rate
 
 
 def window_returns(

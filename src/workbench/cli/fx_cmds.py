@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.options import db_option
+from workbench.cli.options import db_option, iso_date, timeout_option
 
 #: mirrors workbench.fx.sources without importing it for --help
 SOURCE_NAMES = ("ecb", "frankfurter", "yahoo", "demo")
@@ -45,23 +45,20 @@ def fx_import_cmd(file: Path, db: Path) -> None:
     click.echo(import_rates_csv(db, file).summary())
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
-
-
-def _sources(value: str | None) -> list[str]:
-    names = [n.strip().lower() for n in (value or "ecb,frankfurter").split(",") if n.strip()]
+def source_names(value: str, *, option: str) -> list[str]:
+    """The FX source names of a comma-separated ``option`` value, lower-cased, blanks left out;
+    a name not in :data:`SOURCE_NAMES` is a usage error (exit 2) naming the option."""
+    names = [n.strip().lower() for n in value.split(",") if n.strip()]
     for name in names:
         if name not in SOURCE_NAMES:
             raise click.BadParameter(
-                f"{name!r} is not one of {', '.join(SOURCE_NAMES)}", param_hint="--provider"
+                f"{name!r} is not one of {', '.join(SOURCE_NAMES)}", param_hint=option
             )
-    return names or ["ecb", "frankfurter"]
+    return names
+
+
+def _sources(value: str | None) -> list[str]:
+    return source_names(value or "ecb,frankfurter", option="--provider") or ["ecb", "frankfurter"]
 
 
 @contextmanager
@@ -84,8 +81,8 @@ def _progress(json_out: bool) -> Iterator[tuple[Callable[..., None], Callable[[i
 
 @fx_group.command("fetch")
 @click.argument("currencies", nargs=-1, metavar="[CCY|BASE/QUOTE]...")
-@click.option("--start", callback=_date, help="First date (YYYY-MM-DD) [default: see below].")
-@click.option("--end", callback=_date, help="Last date (YYYY-MM-DD) [default: today].")
+@click.option("--start", callback=iso_date, help="First date (YYYY-MM-DD) [default: see below].")
+@click.option("--end", callback=iso_date, help="Last date (YYYY-MM-DD) [default: today].")
 @click.option(
     "--provider",
     default=None,
@@ -100,13 +97,7 @@ def _progress(json_out: bool) -> Iterator[tuple[Callable[..., None], Callable[[i
     help="Send the (first) provider's requests to this scheme://host:port (a mirror, or a"
     " running `workbench quote-server` for demo).",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Seconds per request attempt.",
-)
+@timeout_option(30.0)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per pair.")
 @db_option
 def fx_fetch_cmd(
@@ -170,7 +161,7 @@ def fx_fetch_cmd(
 
 
 @fx_group.command("rates")
-@click.option("--date", "day", callback=_date, default=None,
+@click.option("--date", "day", callback=iso_date, default=None,
               help="The day (YYYY-MM-DD) [default: today].")  # fmt: skip
 @click.option("--base", default="EUR", show_default=True, help="1 BASE = rate currency.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")

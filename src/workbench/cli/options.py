@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,3 +40,24 @@ def db_option(fn: F) -> F:
         callback=resolve,
         help="Database file [default: $WORKBENCH_DB or data/workbench.duckdb].",
     )(fn)
+
+
+def timeout_option(default: float) -> Callable[[F], F]:
+    """``--timeout SECONDS``: seconds per request attempt (at least 0.1)."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=default,
+        show_default=True,
+        help="Seconds per request attempt.",
+    )
+
+
+def iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    """A click callback: a YYYY-MM-DD value as a date (None stays None), else a usage error."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from workbench.cli.options import db_option
+from workbench.cli.options import db_option, iso_date, timeout_option
 from workbench.errors import escape_controls
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,13 +29,7 @@ DEFAULT_TIMEOUT = 10.0
 
 
 def _provider_option(fn: F) -> F:
-    fn = click.option(
-        "--timeout",
-        type=click.FloatRange(min=0.1),
-        default=DEFAULT_TIMEOUT,
-        show_default=True,
-        help="Seconds per request attempt.",
-    )(fn)
+    fn = timeout_option(DEFAULT_TIMEOUT)(fn)
     fn = click.option(
         "--base-url",
         default=None,
@@ -203,13 +197,10 @@ def quotes_cmd(
         sys.exit(1)
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    day = iso_date(ctx, param, value)
+    if day is None:
         return None
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
     from workbench.ledger.validate import date_bounds
 
     earliest, latest = date_bounds()

@@ -54,18 +54,13 @@ def refresh_cmd(
     database is running (nothing done). Two runs never overlap: a lock file
     <db>.refresh.lock is held while one runs.
     """
-    from workbench.cli.fx_cmds import SOURCE_NAMES
+    from workbench.cli.fx_cmds import source_names
     from workbench.errors import RefreshLocked
     from workbench.refresh import EXIT_LOCKED, default_fx_providers, refresh
 
     providers = _providers(provider, base_url)
     if fx_provider:
-        fx_names = [n.strip().lower() for n in fx_provider.split(",") if n.strip()]
-        for name in fx_names:
-            if name not in SOURCE_NAMES:
-                raise click.BadParameter(
-                    f"{name!r} is not one of {', '.join(SOURCE_NAMES)}", param_hint="--fx-provider"
-                )
+        fx_names = source_names(fx_provider, option="--fx-provider")
     else:
         fx_names = default_fx_providers(providers)
     # a workbench quote server also serves the demo rates (GET /fx/{BASE}/{QUOTE}/history)

@@ -60,18 +60,11 @@ def read_rates_csv(path: str | os.PathLike[str]) -> pl.DataFrame:
     Raises:
         InvalidRows: every bad value with file, line and field; an empty or headerless file.
     """
-    from workbench.ledger.csv_text import read_text_csv
+    from workbench.ledger.csv_text import read_required_csv
 
     file = Path(path)
     name = str(file)
-    if not file.is_file():
-        raise InvalidRows([InvalidRow(name, 0, "file", "no such file")])
-    text, _ignored = read_text_csv(file, known=COLUMNS, synonyms=SYNONYMS)
-    missing = [c for c in COLUMNS if c not in text.columns]
-    if missing:
-        raise InvalidRows([InvalidRow(name, 1, c, "required column missing") for c in missing])
-    if text.is_empty():
-        raise InvalidRows([InvalidRow(name, 2, "file", "no rows after the header")])
+    text = read_required_csv(file, known=COLUMNS, synonyms=SYNONYMS, required=COLUMNS)
     stripped = text.with_columns(pl.col(c).str.strip_chars() for c in COLUMNS).with_columns(
         pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in COLUMNS
     )

@@ -90,6 +90,25 @@ def demo_rates(
     return out
 
 
+def requested_span(
+    start: str | None, end: str | None, *, today: dt.date
+) -> tuple[dt.date, dt.date]:
+    """The (start, end) of a demo history request: ``end`` defaults to today and ``start`` to
+    30 days before ``end``; used by the FX route here and the quote server's history route.
+
+    Raises:
+        ValueError: the 400 answer's text (a date that is not YYYY-MM-DD, end before start).
+    """
+    try:
+        last = dt.date.fromisoformat(end) if end is not None else today
+        first = dt.date.fromisoformat(start) if start is not None else last - dt.timedelta(days=30)
+    except ValueError as exc:
+        raise ValueError(f"bad date: {exc}") from exc
+    if last < first:
+        raise ValueError(f"end {last} is before start {first}")
+    return first, last
+
+
 def history_body(
     base: str, quote: str, params: dict[str, str], *, seed: int, today: dt.date
 ) -> tuple[int, dict[str, Any]]:
@@ -99,16 +118,9 @@ def history_body(
         if code not in EUR_LEVELS:
             return 404, {"error": f"unknown currency {code}"}
     try:
-        end = dt.date.fromisoformat(params["end"]) if "end" in params else today
-        start = (
-            dt.date.fromisoformat(params["start"])
-            if "start" in params
-            else end - dt.timedelta(days=30)
-        )
+        start, end = requested_span(params.get("start"), params.get("end"), today=today)
     except ValueError as exc:
-        return 400, {"error": f"bad date: {exc}"}
-    if end < start:
-        return 400, {"error": f"end {end} is before start {start}"}
+        return 400, {"error": str(exc)}
     if (end - start).days > MAX_DAYS:
         return 400, {"error": f"at most {MAX_DAYS} days per request"}
     rates = demo_rates(base, quote, start, min(end, today), seed=seed) if start <= today else []

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import QuoteError
-from workbench.quotes.base import Bar, History, check_status
+from workbench.quotes.base import Bar, History, check_status, json_body
 
 if TYPE_CHECKING:
     import httpx
@@ -80,6 +80,11 @@ async def get_body(
             raise error
     check_status(response, provider=source, symbol=pair)
     return response
+
+
+def body_json(response: httpx.Response, *, source: str, pair: str) -> object:
+    """The decoded JSON body, or ``MalformedResponse`` quoting its first 60 characters."""
+    return json_body(response, provider=source, symbol=pair, excerpt=60)
 
 
 async def yahoo_history(

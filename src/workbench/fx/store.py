@@ -149,12 +149,9 @@ class WriteSummary:
         return self.added + self.replaced
 
 
-def _staged(frame: pl.DataFrame, source: str, fetched_at: dt.datetime) -> pl.DataFrame:
-    return frame.select(
-        pl.col("date").cast(pl.Date),
-        pl.col("base").cast(pl.String),
-        pl.col("quote").cast(pl.String),
-        pl.col("rate").cast(pl.Float64),
+def _staged(typed: pl.DataFrame, source: str, fetched_at: dt.datetime) -> pl.DataFrame:
+    """The typed rates (date, base, quote, rate) with their provenance, one row per key."""
+    return typed.with_columns(
         pl.lit(source, dtype=pl.String).alias("source"),
         pl.lit(fetched_at, dtype=pl.Datetime("us", "UTC")).alias("fetched_at"),
     ).unique(["date", "base", "quote"], keep="first", maintain_order=True)
@@ -234,7 +231,7 @@ def read_rates(
             pass EUR as well, or use :func:`workbench.fx.rates_for`, which does.
         start, end: keep rows dated within these bounds (inclusive).
     """
-    from workbench.store.tables import query_frame
+    from workbench.store.tables import date_clauses, query_frame, where_sql
 
     clauses: list[str] = []
     params: list[Any] = []
@@ -242,16 +239,11 @@ def read_rates(
         wanted = main_currencies(currencies)
         clauses.append("(list_contains(?, base) OR list_contains(?, quote))")
         params += [wanted, wanted]
-    if start is not None:
-        clauses.append("date >= ?")
-        params.append(start)
-    if end is not None:
-        clauses.append("date <= ?")
-        params.append(end)
-    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    date_clauses(clauses, params, start, end)
     frame = query_frame(
         con,
-        f"SELECT date, base, quote, rate, source FROM fx_rates{where} ORDER BY base, quote, date",
+        "SELECT date, base, quote, rate, source FROM fx_rates"
+        f"{where_sql(clauses)} ORDER BY base, quote, date",
         params,
     )
     return frame.cast(RATE_SCHEMA)  # type: ignore[arg-type]

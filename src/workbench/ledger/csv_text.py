@@ -23,7 +23,7 @@ import codecs
 import csv
 import hashlib
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +156,28 @@ def read_text_csv(
     if blank is not None:
         text = text.filter(~blank)
     return _restore_formulas(text), ignored
+
+
+def read_required_csv(
+    path: Path, *, known: tuple[str, ...], synonyms: dict[str, str], required: Sequence[str]
+) -> pl.DataFrame:
+    """:func:`read_text_csv` of a file that must exist, have the ``required`` columns and at
+    least one row (the rate and price imports).
+
+    Raises:
+        InvalidRows: no such file (line 0), each required column missing (line 1), no rows
+            after the header (line 2), or what :func:`read_text_csv` refuses.
+    """
+    name = str(path)
+    if not path.is_file():
+        raise InvalidRows([InvalidRow(name, 0, "file", "no such file")])
+    text, _ignored = read_text_csv(path, known=known, synonyms=synonyms)
+    missing = [c for c in required if c not in text.columns]
+    if missing:
+        raise InvalidRows([InvalidRow(name, 1, c, "required column missing") for c in missing])
+    if text.is_empty():
+        raise InvalidRows([InvalidRow(name, 2, "file", "no rows after the header")])
+    return text
 
 
 def _header(name: str, start: bytes, *, whole: bool) -> list[str] | None:

@@ -10,7 +10,7 @@ import polars as pl
 
 from workbench.errors import InvalidRow, InvalidRows
 from workbench.ledger.columns import PRICE_COLUMNS, PRICE_SYNONYMS
-from workbench.ledger.csv_text import read_text_csv
+from workbench.ledger.csv_text import read_required_csv
 from workbench.ledger.validate import date_bounds
 from workbench.store import connect, upsert_instruments, upsert_prices
 
@@ -28,15 +28,10 @@ def import_prices_csv(
         InvalidRows: every bad value with file, line and field.
     """
     file = Path(path)
-    if not file.is_file():
-        raise InvalidRows([InvalidRow(str(file), 0, "file", "no such file")])
     name = str(file)
-    text, _ignored = read_text_csv(file, known=PRICE_COLUMNS, synonyms=PRICE_SYNONYMS)
-    missing = [c for c in ("date", "symbol", "close") if c not in text.columns]
-    if missing:
-        raise InvalidRows([InvalidRow(name, 1, c, "required column missing") for c in missing])
-    if text.is_empty():
-        raise InvalidRows([InvalidRow(name, 2, "file", "no rows after the header")])
+    text = read_required_csv(
+        file, known=PRICE_COLUMNS, synonyms=PRICE_SYNONYMS, required=("date", "symbol", "close")
+    )
     present = [c for c in _NUMBERS if c in text.columns]
     typed = text.with_columns(
         pl.col("date").str.to_date("%Y-%m-%d", strict=False).alias("_date"),

@@ -158,10 +158,11 @@ def check_status(response: httpx.Response, *, provider: str, symbol: str) -> Non
     raise QuoteError(f"{provider}: HTTP {status} for {symbol}")
 
 
-def json_body(response: httpx.Response, *, provider: str, symbol: str) -> object:
-    """The decoded JSON body, or ``MalformedResponse`` naming provider and symbol."""
+def json_body(response: httpx.Response, *, provider: str, symbol: str, excerpt: int = 80) -> object:
+    """The decoded JSON body, or ``MalformedResponse`` naming provider and symbol and quoting
+    the body's first ``excerpt`` characters."""
     try:
         return response.json()
     except ValueError as exc:
-        snippet = response.text[:80].replace("\n", " ")
+        snippet = response.text[:excerpt].replace("\n", " ")
         raise MalformedResponse(f"{provider}: {symbol}: body is not JSON: {snippet!r}") from exc

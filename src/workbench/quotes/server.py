@@ -52,7 +52,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from workbench.fx.demo_rates import demo_fx_route
+from workbench.fx.demo_rates import demo_fx_route, requested_span
 
 #: the most symbols one ``/v1/quotes`` request may ask for (DESIGN.md section 5)
 MAX_BATCH = 500
@@ -214,16 +214,13 @@ def _history_body(
     params = parse_qs(query)
     today = dt.datetime.now(dt.UTC).date()
     try:
-        end = dt.date.fromisoformat(params["end"][0]) if "end" in params else today
-        start = (
-            dt.date.fromisoformat(params["start"][0])
-            if "start" in params
-            else end - dt.timedelta(days=30)
+        start, end = requested_span(
+            params["start"][0] if "start" in params else None,
+            params["end"][0] if "end" in params else None,
+            today=today,
         )
     except ValueError as exc:
-        return 400, {"error": f"bad date: {exc}"}
-    if end < start:
-        return 400, {"error": f"end {end} is before start {start}"}
+        return 400, {"error": str(exc)}
     if start > today:
         return 200, {"symbol": symbol, "currency": currency, "bars": []}
     frame = daily_bars(symbol, seed=state.seed, start=start, end=min(end, today))

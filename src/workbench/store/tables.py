@@ -62,8 +62,21 @@ def registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterat
             con.unregister(name)
 
 
-def _where(clauses: list[str]) -> str:
+def where_sql(clauses: list[str]) -> str:
+    """`` WHERE a AND b`` for the clauses, or nothing when there are none."""
     return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def date_clauses(
+    clauses: list[str], params: list[Any], start: dt.date | None, end: dt.date | None
+) -> None:
+    """Append ``date >= ?``/``date <= ?`` and their parameters for the bounds given."""
+    if start is not None:
+        clauses.append("date >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("date <= ?")
+        params.append(end)
 
 
 def read_transactions(
@@ -85,7 +98,7 @@ def read_transactions(
     if symbols is not None:
         clauses.append("list_contains(?, symbol)")
         params.append(symbols)
-    sql = f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions{_where(clauses)} ORDER BY date, id"
+    sql = f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions{where_sql(clauses)} ORDER BY date, id"
     return query_frame(con, sql, params)
 
 
@@ -102,15 +115,10 @@ def read_prices(
     if symbols is not None:
         clauses.append("list_contains(?, symbol)")
         params.append(symbols)
-    if start is not None:
-        clauses.append("date >= ?")
-        params.append(start)
-    if end is not None:
-        clauses.append("date <= ?")
-        params.append(end)
+    date_clauses(clauses, params, start, end)
     sql = (
         "SELECT symbol, date, open, high, low, close, volume, currency, provider, fetched_at"
-        f" FROM prices{_where(clauses)} ORDER BY symbol, date"
+        f" FROM prices{where_sql(clauses)} ORDER BY symbol, date"
     )
     return query_frame(con, sql, params)
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from workbench.errors import MalformedResponse, SymbolNotFound
-from workbench.fx.engine import IN_PROCESS_URL, get_body, join_url
+from workbench.fx.engine import IN_PROCESS_URL, body_json, get_body, join_url
 from workbench.fx.sources import FXSource
 
 if TYPE_CHECKING:
@@ -83,9 +83,5 @@ class DemoSource(FXSource):
             params={"start": start.isoformat(), "end": end.isoformat()},
             statuses={404: unknown},
         )
-        try:
-            payload = response.json()
-        except ValueError as exc:
-            snippet = response.text[:60].replace("\n", " ")
-            raise MalformedResponse(f"{NAME}: {pair}: body is not JSON: {snippet!r}") from exc
+        payload = body_json(response, source=NAME, pair=pair)
         return parse_body(payload, base=base, quote=quote)

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import MalformedResponse, QuoteError, SymbolNotFound
-from workbench.fx.engine import get_body, join_url
+from workbench.fx.engine import body_json, get_body, join_url
 from workbench.fx.sources import FXSource
 
 if TYPE_CHECKING:
@@ -135,9 +135,5 @@ class FrankfurterSource(FXSource):
             params={"base": base, "symbols": quote},
             statuses={404: not_found, 422: refused},
         )
-        try:
-            payload = response.json()
-        except ValueError as exc:
-            snippet = response.text[:60].replace("\n", " ")
-            raise MalformedResponse(f"{NAME}: {pair}: body is not JSON: {snippet!r}") from exc
+        payload = body_json(response, source=NAME, pair=pair)
         return parse_body(payload, base=base, quote=quote)

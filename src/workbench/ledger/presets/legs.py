@@ -138,41 +138,33 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
                             "quantity": _text(quantity), "price": "0", "fee": "0", "note": note}
                 )  # fmt: skip
             continue
-        row = dict(base)
+        # the row's type, the symbol traded, the cash currency, the quantity and the cash value
         if got_ccy not in CASH:
             # an asset bought with cash; a fee in the asset reduces what arrived
-            quantity = got - fee[got_ccy]
-            row |= {
-                "type": "BUY",
-                "symbol": got_ccy,
-                "currency": gave_ccy,
-                "fee": _text(fee[gave_ccy]),
-            }
-            row |= {"quantity": _text(quantity), "price": _text(gave / quantity)}
+            kind, symbol, cash = "BUY", got_ccy, gave_ccy
+            quantity, value = got - fee[got_ccy], gave
         elif gave_ccy not in CASH:
             # an asset sold for cash; a fee in the asset was sold too, for nothing
-            quantity = gave + fee[gave_ccy]
-            row |= {
-                "type": "SELL",
-                "symbol": gave_ccy,
-                "currency": got_ccy,
-                "fee": _text(fee[got_ccy]),
-            }
-            row |= {"quantity": _text(quantity), "price": _text(got / quantity)}
+            kind, symbol, cash = "SELL", gave_ccy, got_ccy
+            quantity, value = gave + fee[gave_ccy], got
         else:
             # cash for cash: buy the credited currency, paid in the debited one
-            row |= {
-                "type": "FX",
-                "symbol": got_ccy,
-                "currency": gave_ccy,
-                "fee": _text(fee[gave_ccy]),
-            }
-            row |= {"quantity": _text(got), "price": _text(gave / got)}
-            if fee[got_ccy]:
-                made.append(
-                    base | {"sub": 1, "type": "FEE", "symbol": None, "currency": got_ccy,
-                            "amount": _text(fee[got_ccy]), "quantity": None, "price": None, "fee": None}
-                )  # fmt: skip
+            kind, symbol, cash = "FX", got_ccy, gave_ccy
+            quantity, value = got, gave
+        row = base | {
+            "type": kind,
+            "symbol": symbol,
+            "currency": cash,
+            "fee": _text(fee[cash]),
+            "quantity": _text(quantity),
+            "price": _text(value / quantity),
+        }
+        if kind == "FX" and fee[got_ccy]:
+            # a fee in the credited currency of a cash-for-cash exchange is its own FEE row
+            made.append(
+                base | {"sub": 1, "type": "FEE", "symbol": None, "currency": got_ccy,
+                        "amount": _text(fee[got_ccy]), "quantity": None, "price": None, "fee": None}
+            )  # fmt: skip
         made.append(row)
         for code, charge in fee.items():
             if code in (got_ccy, gave_ccy) or not charge:
