@@ -1,49 +1,62 @@
-"""Ledger import speed: `workbench import` against DuckDB's own CSV reader, side by side.
+"""Ledger import speed and memory: `workbench import` against DuckDB's own CSV reader.
 
-Generates a demo ledger CSV (1,000,000 rows by default) and, in one run, times:
+For each ledger shape (see ``ledger_shapes.py``: the scaled demo ledger, one account with 200
+symbols and 40% sells, many accounts), writes a CSV of ``--rows`` rows and, round after round,
+runs each of these in a fresh Python process, interleaved so that machine noise hits each alike:
 
-1. ``import_csv`` in-process (what `workbench import` runs: parse, validate every value,
-   check holdings, hash row identities, insert atomically), and the `workbench import`
-   command as a subprocess (adds interpreter start-up);
-2. DuckDB's own ``CREATE TABLE ... AS SELECT * FROM read_csv(file)`` into a fresh file
-   (no validation, no identities, no holdings check), including the closing checkpoint;
-3. a row-by-row ``executemany`` insert of a 20,000-row slice, extrapolated to the file.
+1. DuckDB's own ``CREATE TABLE t AS SELECT * FROM read_csv(file)`` into a new database file,
+   then ``close()`` (the checkpoint): no validation, no row identities, no holdings check;
+2. ``workbench.ledger.import_csv`` into a new database file (what `workbench import` runs:
+   parse, validate every value, check holdings, hash row identities, insert atomically, close).
 
-Prints the times and the ratios, wall clock and CPU (this process and its threads; on a
-machine shared with other jobs the CPU ratio is the steadier one), then the import stage by
-stage. Run: ``.venv/bin/python benchmarks/ingest.py [--rows N] [--repeat R] [--quick]``.
+Each child times its own work (after its imports) and reports its peak resident memory
+(``VmHWM`` in ``/proc/self/status``, Linux). Prints per shape the median seconds, the ratio
+workbench / DuckDB (median and range of the per-round ratios) and both peaks. ``--stages``
+adds the import stage by stage per shape (stages run one after another, each timed alone).
+
+Run: ``.venv/bin/python benchmarks/ingest.py [--rows N] [--rounds R] [--shapes a,b] [--stages]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-#: timed as a new process: their CPU is not counted in this one's
-SUBPROCESSES = ("duckdb read_csv (new process)", "workbench import (CLI)")
+HERE = Path(__file__).resolve().parent
 
 
-def _timed(fn: object) -> float:
-    started = time.perf_counter()
-    fn()  # type: ignore[operator]
-    return time.perf_counter() - started
+def _child_duckdb(csv: str, db: str) -> dict[str, float]:
+    import duckdb
 
-
-def _timed_cpu(fn: object) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process) for one call."""
     started, cpu = time.perf_counter(), time.process_time()
-    fn()  # type: ignore[operator]
-    return time.perf_counter() - started, time.process_time() - cpu
+    con = duckdb.connect(db)
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}')")
+    con.close()
+    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu}
 
 
-def _stages(db: Path, csv: Path) -> dict[str, tuple[float, float]]:
-    """The import's stages run one after another (the real import overlaps the file hash
-    with parsing): stage -> (wall, CPU) seconds."""
+def _child_workbench(csv: str, db: str) -> dict[str, float]:
+    import polars  # noqa: F401  (imported before the clock starts, as duckdb is above)
+
+    from workbench.ledger import import_csv
+
+    started, cpu = time.perf_counter(), time.process_time()
+    result = import_csv(db, csv)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert result.added == result.rows, result.summary()
+    return {"seconds": seconds, "cpu": cpu}
+
+
+def _child_stages(csv: str, db: str) -> dict[str, float]:
+    """The import's stages one after another (the real import overlaps the file hash with
+    parsing): stage -> wall seconds, and ``cpu <stage>`` -> CPU seconds (all threads)."""
     from workbench.ledger import importer
     from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS
     from workbench.ledger.csv_text import file_facts, read_text_csv
@@ -51,173 +64,169 @@ def _stages(db: Path, csv: Path) -> dict[str, tuple[float, float]]:
     from workbench.ledger.validate import validate_rows
     from workbench.store import connect, ledger_rows
 
-    out: dict[str, tuple[float, float]] = {}
-    box: dict[str, object] = {}
+    out: dict[str, float] = {}
 
-    def stage(name: str, fn: object) -> None:
-        out[name] = _timed_cpu(fn)
+    cpu = time.process_time()
 
-    def read() -> None:
-        box["text"] = read_text_csv(csv, known=LEDGER_COLUMNS, synonyms=SYNONYMS)[0]
+    def timed(name: str, started: float) -> None:
+        nonlocal cpu
+        out[name] = time.perf_counter() - started
+        out[f"cpu {name}"], cpu = time.process_time() - cpu, time.process_time()
 
-    def validate() -> None:
-        box["typed"] = validate_rows(box["text"], file=str(csv))[0]  # type: ignore[arg-type]
-
-    def occurrence() -> None:
-        box["rows"] = with_occurrence(box["typed"])  # type: ignore[arg-type]
-
-    stage("read CSV as text", read)
-    stage("hash file + count lines", lambda: file_facts(csv))
-    stage("validate + type", validate)
-    stage("occurrence numbers", occurrence)
-    rows = box["rows"]
-    with connect(db) as con:
-        con.execute("BEGIN TRANSACTION")
-
-        def holdings() -> None:
-            importer._check_holdings(con, rows, str(csv))  # type: ignore[arg-type]
-
-        def insert() -> None:
-            ledger_rows.insert_rows(
-                con, rows, file_name=str(csv), file_hash="", total_rows=len(rows),  # type: ignore[arg-type]
-                kind="transactions",
-            )  # fmt: skip
-            con.execute("COMMIT")
-
-        stage("holdings check", holdings)
-        stage("insert + row keys + commit", insert)
-        started = time.perf_counter(), time.process_time()
-    out["close (checkpoint)"] = (
-        time.perf_counter() - started[0],
-        time.process_time() - started[1],
+    t = time.perf_counter()
+    text = read_text_csv(Path(csv), known=LEDGER_COLUMNS, synonyms=SYNONYMS)[0]
+    timed("read CSV as text", t)
+    t = time.perf_counter()
+    file_facts(Path(csv))
+    timed("hash file + count lines", t)
+    t = time.perf_counter()
+    typed = validate_rows(text, file=csv)[0]
+    del text
+    timed("validate + type", t)
+    t = time.perf_counter()
+    rows = with_occurrence(typed)
+    timed("occurrence numbers", t)
+    con_cm = connect(db)
+    con = con_cm.__enter__()
+    con.execute("BEGIN TRANSACTION")
+    t, cpu = time.perf_counter(), time.process_time()
+    importer._check_holdings(con, rows, csv)
+    timed("holdings check", t)
+    t = time.perf_counter()
+    ledger_rows.insert_rows(
+        con, rows, file_name=csv, file_hash="", total_rows=len(rows), kind="transactions"
     )
+    con.execute("COMMIT")
+    timed("insert + row keys + commit", t)
+    t = time.perf_counter()
+    con_cm.__exit__(None, None, None)
+    timed("close (checkpoint)", t)
     return out
+
+
+CHILDREN = {"duckdb": _child_duckdb, "workbench": _child_workbench, "stages": _child_stages}
+
+
+def _run_child(kind: str, csv: Path, db: Path) -> tuple[dict[str, float], float]:
+    """Run one measurement in a new interpreter: (what it reported, its peak RSS in MB)."""
+    db.unlink(missing_ok=True)
+    Path(str(db) + ".wal").unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", kind, str(csv), str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} on {csv.name} failed:\n{err.decode()}")
+    report = json.loads(out.decode().strip().splitlines()[-1])
+    return report, report.pop("peak_mb")
+
+
+def _child_main(kind: str, csv: str, db: str) -> None:
+    report = CHILDREN[kind](csv, db)
+    # the peak resident set of this process image (getrusage's ru_maxrss would also count
+    # the parent's resident set at fork, which Linux carries across exec)
+    status = Path("/proc/self/status").read_text()
+    report["peak_mb"] = int(status.split("VmHWM:")[1].split()[0]) / 1024
+    print(json.dumps(report))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=2, help="runs of each; the best is kept")
-    parser.add_argument("--quick", action="store_true", help="100,000 rows, one run (smoke test)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are reported")
+    parser.add_argument("--shapes", default=None, help="comma-separated (default: all)")
+    parser.add_argument("--stages", action="store_true", help="also time the stages per shape")
+    parser.add_argument("--quick", action="store_true", help="100,000 rows, one round")
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "CSV", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        _child_main(*args.child)
+        return
     if args.quick:
-        args.rows, args.repeat = 100_000, 1
+        args.rows, args.rounds = 100_000, 1
 
-    import duckdb
+    sys.path.insert(0, str(HERE))
+    from ledger_shapes import SHAPES, ledger
 
-    from workbench.demo.build import generate
-    from workbench.ledger import import_csv
-
+    shapes = args.shapes.split(",") if args.shapes else list(SHAPES)
     work = Path(tempfile.mkdtemp(prefix="wb-ingest-"))
     try:
-        csv = work / "ledger.csv"
-        t = _timed(lambda: generate(seed=7, transactions=args.rows).transactions.write_csv(csv))
-        print(f"generated {args.rows:,} rows ({csv.stat().st_size / 1e6:.1f} MB) in {t:.1f} s")
-
-        def fresh(name: str) -> Path:
-            path = work / name
-            path.unlink(missing_ok=True)
-            Path(str(path) + ".wal").unlink(missing_ok=True)
-            return path
-
-        def duck_read_csv() -> None:
-            con = duckdb.connect(str(fresh("duck.duckdb")))
-            con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}')")
-            con.close()
-
-        def duck_read_csv_process() -> None:
-            # the same in a new interpreter, to set beside the CLI (both pay start-up)
-            script = (
-                "import duckdb, sys; con = duckdb.connect(sys.argv[1]);"
-                f" con.execute(\"CREATE TABLE t AS SELECT * FROM read_csv('{csv}')\"); con.close()"
-            )
-            subprocess.run(
-                [sys.executable, "-c", script, str(fresh("duck-cli.duckdb"))],
-                check=True,
-                capture_output=True,
-            )
-
-        def workbench_in_process() -> None:
-            result = import_csv(fresh("wb.duckdb"), csv)
-            assert result.added == args.rows, result.summary()
-
-        def workbench_cli() -> None:
-            exe = Path(sys.executable).parent / "workbench"
-            subprocess.run(
-                [str(exe), "import", str(csv), "--db", str(fresh("cli.duckdb"))],
-                check=True,
-                capture_output=True,
-            )
-
-        timings: dict[str, float] = {}
-        cpu: dict[str, float] = {}
-        stages: dict[str, tuple[float, float]] = {}
-        rounds: list[dict[str, float]] = []
-        for _ in range(args.repeat):
-            rounds.append({})
-            # interleaved, so machine noise hits each the same way
-            for name, fn in (
-                ("duckdb read_csv", duck_read_csv),
-                ("workbench import (in-process)", workbench_in_process),
-                ("duckdb read_csv (new process)", duck_read_csv_process),
-                ("workbench import (CLI)", workbench_cli),
-            ):
-                wall, used = _timed_cpu(fn)
-                rounds[-1][name] = wall
-                timings[name] = min(timings.get(name, float("inf")), wall)
-                cpu[name] = min(cpu.get(name, float("inf")), used)
-            for stage, (wall, used) in _stages(fresh("stages.duckdb"), csv).items():
-                best = stages.get(stage, (float("inf"), float("inf")))
-                stages[stage] = (min(best[0], wall), min(best[1], used))
-
-        slice_rows = min(20_000, args.rows)
-        con = duckdb.connect(str(fresh("rows.duckdb")))
-        con.execute(
-            "CREATE TABLE t (date DATE, account VARCHAR, type VARCHAR, symbol VARCHAR,"
-            " quantity DECIMAL(18,8), price DECIMAL(18,8), fee DECIMAL(18,8), amount DECIMAL(18,8),"
-            " currency VARCHAR, ratio VARCHAR, note VARCHAR)"
-        )
-        rows = con.sql(
-            f"SELECT * FROM read_csv('{csv}', all_varchar=true) LIMIT {slice_rows}"
-        ).fetchall()
-        per_row = (
-            _timed(lambda: con.executemany("INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows))
-            / slice_rows
-        )
-        con.close()
-        timings["executemany (extrapolated)"] = per_row * args.rows
-
-        base = timings["duckdb read_csv"]
-        base_cpu = cpu["duckdb read_csv"]
-        print(f"\n{'method':34} {'seconds':>9} {'x read_csv':>11} {'CPU s':>7} {'x CPU':>7}")
-        for name, seconds in timings.items():
-            line = f"{name:34} {seconds:9.2f} {seconds / base:11.2f}"
-            if name in cpu and name not in SUBPROCESSES:  # a subprocess's CPU is not ours to count
-                line += f" {cpu[name]:7.2f} {cpu[name] / base_cpu:7.2f}"
-            print(line)
-        print(f"\nexecutemany rate: {1 / per_row:,.0f} rows/s")
-        print(f"\n{'import stage (run one after another)':34} {'seconds':>9} {'CPU s':>7}")
-        for stage, (wall, used) in stages.items():
-            print(f"{stage:34} {wall:9.2f} {used:7.2f}")
-        print(
-            f"{'sum of stages':34} {sum(w for w, _ in stages.values()):9.2f}"
-            f" {sum(c for _, c in stages.values()):7.2f}"
-        )
-        print()
-        pairs = (
-            ("in-process", "workbench import (in-process)", "duckdb read_csv"),
-            ("new process", "workbench import (CLI)", "duckdb read_csv (new process)"),
-        )
-        for label, ours, theirs in pairs:
-            per_round = sorted(r[ours] / r[theirs] for r in rounds)
-            best = timings[ours] / timings[theirs]
-            median = per_round[len(per_round) // 2]
-            verdict = "MET" if best <= 2 else "NOT MET"
+        files: dict[str, Path] = {}
+        for shape in shapes:
+            started = time.perf_counter()
+            frame = ledger(shape, args.rows)
+            files[shape] = work / f"{shape}.csv"
+            frame.write_csv(files[shape])
+            del frame
             print(
-                f"bar ({label}): workbench import within 2x of DuckDB read_csv -> best {best:.2f}x,"
-                f" per-round {', '.join(f'{r:.2f}' for r in per_round)} (median {median:.2f}x)"
-                f" {verdict}"
+                f"{shape}: {args.rows:,} rows, {files[shape].stat().st_size / 1e6:.0f} MB,"
+                f" generated in {time.perf_counter() - started:.1f} s",
+                flush=True,
             )
+        seconds: dict[tuple[str, str], list[float]] = {}
+        peaks: dict[tuple[str, str], list[float]] = {}
+        ratios: dict[str, list[float]] = {shape: [] for shape in shapes}
+        cpu_ratios: dict[str, list[float]] = {shape: [] for shape in shapes}
+        stages: dict[str, dict[str, list[float]]] = {shape: {} for shape in shapes}
+        for round_no in range(args.rounds):
+            for shape in shapes:
+                this: dict[str, float] = {}
+                this_cpu: dict[str, float] = {}
+                for kind in ("duckdb", "workbench"):
+                    report, peak = _run_child(kind, files[shape], work / f"{kind}.duckdb")
+                    this[kind], this_cpu[kind] = report["seconds"], report["cpu"]
+                    seconds.setdefault((shape, kind), []).append(report["seconds"])
+                    peaks.setdefault((shape, kind), []).append(peak)
+                ratios[shape].append(this["workbench"] / this["duckdb"])
+                cpu_ratios[shape].append(this_cpu["workbench"] / this_cpu["duckdb"])
+                print(
+                    f"round {round_no + 1} {shape}: duckdb {this['duckdb']:.2f} s"
+                    f" (CPU {this_cpu['duckdb']:.2f}), workbench {this['workbench']:.2f} s"
+                    f" (CPU {this_cpu['workbench']:.2f}): {ratios[shape][-1]:.2f}x wall,"
+                    f" {cpu_ratios[shape][-1]:.2f}x CPU",
+                    flush=True,
+                )
+                if args.stages:
+                    report, _ = _run_child("stages", files[shape], work / "stages.duckdb")
+                    for stage, value in report.items():
+                        stages[shape].setdefault(stage, []).append(value)
+
+        med = statistics.median
+        print(
+            f"\n{'shape':14} {'duckdb s':>9} {'workbench s':>12} {'wall ratio':>20}"
+            f" {'CPU ratio':>20} {'duckdb MB':>10} {'workbench MB':>13} {'x':>6}"
+        )
+        for shape in shapes:
+            r, c = ratios[shape], cpu_ratios[shape]
+            duck_mb, wb_mb = med(peaks[(shape, "duckdb")]), med(peaks[(shape, "workbench")])
+            print(
+                f"{shape:14} {med(seconds[(shape, 'duckdb')]):9.2f}"
+                f" {med(seconds[(shape, 'workbench')]):12.2f}"
+                f" {med(r):6.2f}x ({min(r):.2f}-{max(r):.2f})"
+                f" {med(c):6.2f}x ({min(c):.2f}-{max(c):.2f})"
+                f" {duck_mb:10.0f} {wb_mb:13.0f} {wb_mb / duck_mb:6.2f}"
+            )
+        print("(ratios: median of the per-round ratios, range in brackets; MB: median peak RSS)")
+        if args.stages:
+            print(
+                f"\n{'import stage: median wall / CPU s':34}" + "".join(f" {s:>14}" for s in shapes)
+            )
+            for stage in stages[shapes[0]]:
+                if stage.startswith("cpu "):
+                    continue
+                print(
+                    f"{stage:34}"
+                    + "".join(
+                        f" {med(stages[s][stage]):6.2f} /{med(stages[s]['cpu ' + stage]):6.2f}"
+                        for s in shapes
+                    )
+                )
+        print()
+        for shape in shapes:
+            verdict = "MET" if med(ratios[shape]) <= 2 else "NOT MET"
+            print(f"bar: {shape} import within 2x of DuckDB read_csv + close -> {verdict}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

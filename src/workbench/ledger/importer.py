@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,10 +19,11 @@ import polars as pl
 
 from workbench import config
 from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError, escape_controls
+from workbench.ledger import batches
 from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize
 from workbench.ledger.csv_text import file_facts, read_text_csv
-from workbench.ledger.holdings import oversold_rows
-from workbench.ledger.keys import with_occurrence
+from workbench.ledger.holdings import lean_trades, oversold_rows
+from workbench.ledger.keys import occurrence_numbers, row_digests, with_occurrence
 from workbench.ledger.validate import validate_rows
 from workbench.store import connect
 from workbench.store import ledger_rows as sql
@@ -126,27 +127,134 @@ def _apply(
     )  # fmt: skip
 
 
-def _check_holdings(con: Any, rows: pl.DataFrame, source: str) -> None:
+def _check_holdings(
+    con: Any, rows: pl.DataFrame, source: str, *, trades: pl.DataFrame | None = None
+) -> None:
     """Refuse the import if it sells more than is held anywhere.
 
     Only a SELL, or a split of fewer new shares than old, lowers a holding. A split is an
     event of its symbol (it applies to every account holding it), so pairs with a new SELL and
     every holder of a symbol with a new SPLIT take part, with their stored rows (read here, on
-    the caller's connection and transaction).
+    the caller's connection and transaction). ``trades``: :func:`lean_trades` of the new
+    rows when ``rows`` holds only their splits (a file read in batches).
 
     Raises:
         OversoldError: every sell left short, with its line (or the stored row it breaks).
     """
-    pairs = rows.lazy().filter(pl.col("type") == "SELL").select("account", "symbol").unique()
+    if trades is None:
+        pairs = rows.lazy().filter(pl.col("type") == "SELL").select("account", "symbol")
+    else:
+        pairs = trades.lazy().filter(pl.col("signed") < 0).select("account", "symbol")
+    pairs = pairs.unique()
     splits = rows.lazy().filter(pl.col("type") == "SPLIT").select(pl.col("symbol").unique())
     pairs_frame, splits_frame = pl.collect_all([pairs, splits])
     split_symbols = splits_frame["symbol"].to_list()
     if pairs_frame.is_empty() and not split_symbols:
         return
-    violations = oversold_rows(sql.stored_trades(con, pairs_frame, split_symbols), rows)
+    stored = sql.stored_trades(con, pairs_frame, split_symbols)
+    violations = oversold_rows(stored, rows, new_trades=trades)
     if not violations.is_empty():
         problems = _oversell_problems(source, violations)
         raise OversoldError(str(InvalidRows(problems)), problems=problems)
+
+
+#: DuckDB's memory limit while a batched import stages its rows: staged rows beyond it go to
+#: DuckDB's temporary files instead of staying in memory
+_STAGING_MEMORY = "300MB"
+
+
+def _apply_batches(
+    db: str | os.PathLike[str] | None,
+    parts: Generator[tuple[pl.DataFrame, list[str]]],
+    *,
+    source: str,
+    file_hash: Callable[[], str],
+    dry_run: bool,
+) -> ImportResult:
+    """Validate and apply a file read in batches (``parts``), all or nothing, in bounded memory.
+
+    Good batches are staged as they come in a temporary table of the connection (never in the
+    database file, so a killed process leaves the file as it was); once a batch has bad rows
+    nothing more is staged, but every batch is still validated so that every bad row is
+    reported. Across batches each row keeps its digest (occurrence numbers count identical
+    rows of earlier batches) and, if a trade, the few columns the holdings check reads
+    (:func:`lean_trades`; it runs once over all of them, with the splits). Then one transaction checks holdings and moves the staged rows into the ledger.
+    Measured: rows inserted batch by batch into ``transactions`` inside one transaction stay in
+    DuckDB's memory until the commit (~185 bytes a row); staged rows and one move do not.
+    """
+    problems: list[InvalidRow] = []
+    digests: list[pl.Series] = []
+    trades: list[pl.DataFrame] = []
+    splits: list[pl.DataFrame] = []
+    accounts: list[pl.DataFrame] = []
+    instruments: list[pl.DataFrame] = []
+    ignored: list[str] = []
+    total = added = 0
+    with connect(db) as con:
+        con.execute(f"SET memory_limit = '{_STAGING_MEMORY}'")
+        try:
+            sql.create_staging(con)
+            dedupe = sql.has_transactions(con)
+            for text, columns in parts:
+                ignored = columns
+                typed, found = validate_rows(text, file=source)
+                del text
+                if any(p.line == 1 for p in found):  # the header: the same in every batch
+                    raise InvalidRows(found)
+                problems += found
+                if problems:
+                    continue
+                total += typed.height
+                digest = row_digests(typed)
+                earlier = pl.concat(digests) if digests else None
+                rows = typed.with_columns(occurrence_numbers(digest, earlier))
+                del typed
+                digests.append(digest)
+                if dedupe:
+                    seen = sql.duplicate_lines(con, rows)
+                    if len(seen):
+                        rows = rows.filter(~pl.col("line").is_in(seen.implode()))
+                trades.append(lean_trades(rows))
+                splits.append(rows.filter(pl.col("type") == "SPLIT"))
+                accounts.append(sql.accounts_of(rows))
+                instruments.append(sql.instruments_of(rows))
+                sql.insert_batch(con, rows, first_id=added, import_id=0, table=sql.STAGING)
+                added += rows.height
+                del rows
+            if problems:
+                raise InvalidRows(problems)
+            if not digests:
+                raise InvalidRows([InvalidRow(source, 2, "file", "no rows after the header")])
+            del digests
+            con.execute("BEGIN TRANSACTION")
+            try:
+                _check_holdings(con, pl.concat(splits), source, trades=pl.concat(trades))
+                if dry_run or not added:
+                    con.execute("ROLLBACK")
+                    return ImportResult(source, total, added, dry_run, ignored_columns=ignored)
+                import_id, first_id = sql.next_ids(con)
+                sql.insert_names(
+                    con,
+                    pl.concat(accounts).unique("account", keep="first"),
+                    pl.concat(instruments).unique("symbol", keep="first"),
+                )
+                sql.move_staged(con, first_id=first_id, import_id=import_id)
+                sql.record_import(
+                    con, import_id, file_name=source, file_hash=file_hash(), total_rows=total,
+                    added=added, kind="transactions",
+                )  # fmt: skip
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            parts.close()  # its batch file goes now, not when the generator is collected
+            sql.drop_staging(con)
+            con.execute("RESET memory_limit")
+    return ImportResult(
+        source, total, added, dry_run, import_id=import_id, first_id=first_id,
+        ignored_columns=ignored,
+    )  # fmt: skip
 
 
 def import_csv(
@@ -166,6 +274,16 @@ def import_csv(
         # one read hashes the file (for the imports record) and counts its lines (for
         # records spanning lines), beside parsing and validating it
         facts = pool.submit(file_facts, file)
+        if file.stat().st_size > batches.STREAM_BYTES:
+            return _apply_batches(
+                db,
+                batches.csv_batches(
+                    file, known=LEDGER_COLUMNS, synonyms=SYNONYMS, every=batches.BATCH_BYTES
+                ),
+                source=str(file),
+                file_hash=lambda: facts.result().sha256,
+                dry_run=dry_run,
+            )
         return _apply(
             db,
             lambda: read_text_csv(file, known=LEDGER_COLUMNS, synonyms=SYNONYMS, facts=facts),

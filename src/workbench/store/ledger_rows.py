@@ -49,7 +49,7 @@ def stored_trades(
     and of every account holding a symbol in ``split_symbols``, and the SPLIT rows (from any
     account) of all those symbols.
     """
-    with registered(con, _wb_pairs=pairs.select("account", "symbol")):
+    with registered(con, _wb_pairs=pairs.select(pl.col("account", "symbol").cast(pl.String))):
         return query_frame(
             con,
             "WITH symbols AS (SELECT DISTINCT symbol FROM _wb_pairs"
@@ -77,24 +77,46 @@ def insert_rows(
     """Insert new rows with ids after the last one, their accounts and instruments, and the
     import record. Returns ``{"import_id", "first_id", "added"}``.
     """
+    import_id, first_id = next_ids(con)
+    insert_names(con, accounts_of(rows), instruments_of(rows))
+    insert_batch(con, rows, first_id=first_id, import_id=import_id)
+    record_import(
+        con, import_id, file_name=file_name, file_hash=file_hash, total_rows=total_rows,
+        added=rows.height, kind=kind,
+    )  # fmt: skip
+    return {"import_id": import_id, "first_id": first_id, "added": rows.height}
+
+
+def next_ids(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(the next import id, the next transaction id)."""
     import_id = int(con.execute("SELECT coalesce(max(id), 0) + 1 FROM imports").fetchall()[0][0])
     first_id = int(
         con.execute("SELECT coalesce(max(id), 0) + 1 FROM transactions").fetchall()[0][0]
     )
-    # each new account and symbol with the currency of its first row
-    accounts = rows.select("account", "currency").unique("account", keep="first")
-    # an FX row's symbol is a currency, not an instrument
-    instruments = (
+    return import_id, first_id
+
+
+def accounts_of(rows: pl.DataFrame) -> pl.DataFrame:
+    """Each account of ``rows`` with the currency of its first row."""
+    return rows.select("account", "currency").unique("account", keep="first")
+
+
+def instruments_of(rows: pl.DataFrame) -> pl.DataFrame:
+    """Each symbol of ``rows`` with the currency of its first row (an FX row's symbol is a
+    currency, not an instrument)."""
+    return (
         rows.filter(pl.col("type") != "FX")
         .select("symbol", "currency")
         .filter(pl.col("symbol").is_not_null())
         .unique("symbol", keep="first")
     )
-    staged = rows.with_columns(
-        (pl.int_range(pl.len(), dtype=pl.Int64) + first_id).alias("id"),
-        pl.lit(import_id, dtype=pl.Int64).alias("import_id"),
-    )
-    with registered(con, _wb_accounts=accounts, _wb_instruments=instruments, _wb_rows=staged):
+
+
+def insert_names(
+    con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, instruments: pl.DataFrame
+) -> None:
+    """Add the accounts and instruments not yet known (a known one keeps its currency)."""
+    with registered(con, _wb_accounts=accounts, _wb_instruments=instruments):
         con.execute(
             "INSERT INTO accounts (name, currency) SELECT account, currency FROM _wb_accounts"
             " ON CONFLICT DO NOTHING"
@@ -103,14 +125,69 @@ def insert_rows(
             "INSERT INTO instruments (symbol, currency) SELECT symbol, currency"
             " FROM _wb_instruments ON CONFLICT DO NOTHING"
         )
+
+
+def insert_batch(
+    con: duckdb.DuckDBPyConnection,
+    rows: pl.DataFrame,
+    *,
+    first_id: int,
+    import_id: int,
+    table: str = "transactions",
+) -> None:
+    """Insert rows with ids from ``first_id`` on into ``transactions`` (or a staging copy of
+    it, see :func:`create_staging`)."""
+    staged = rows.with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + first_id).alias("id"),
+        pl.lit(import_id, dtype=pl.Int64).alias("import_id"),
+    )
+    with registered(con, _wb_rows=staged):
         con.execute(
-            "INSERT INTO transactions SELECT id, date, account, type, symbol, quantity, price,"
+            f"INSERT INTO {table} SELECT id, date, account, type, symbol, quantity, price,"
             f" fee, amount, currency, ratio_new, ratio_old, note, import_id, {ROW_KEY}"
             " FROM _wb_rows"
         )
-        con.execute(
-            "INSERT INTO imports (id, file_name, file_hash, rows, added, kind)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [import_id, file_name, file_hash, total_rows, rows.height, kind],
-        )
-    return {"import_id": import_id, "first_id": first_id, "added": rows.height}
+
+
+#: the connection's own staging table of a batched import (a temporary table: it lives in
+#: the connection, never in the database file, and goes with it)
+STAGING = "_wb_staged_rows"
+
+
+def create_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """An empty temporary table shaped like ``transactions``, for :func:`insert_batch`."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGING} AS FROM transactions LIMIT 0")
+
+
+def move_staged(con: duckdb.DuckDBPyConnection, *, first_id: int, import_id: int) -> None:
+    """Insert the staged rows into ``transactions``, their ids (staged from 0) after
+    ``first_id`` - 1, under ``import_id``; then empty the staging table."""
+    con.execute(
+        "INSERT INTO transactions SELECT id + ?, date, account, type, symbol, quantity, price,"
+        " fee, amount, currency, ratio_new, ratio_old, note, ?, row_key"
+        f" FROM {STAGING}",  # staged in id order, which the insert keeps (no sort)
+        [first_id, import_id],
+    )
+
+
+def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the staging table (nothing if there is none)."""
+    con.execute(f"DROP TABLE IF EXISTS {STAGING}")
+
+
+def record_import(
+    con: duckdb.DuckDBPyConnection,
+    import_id: int,
+    *,
+    file_name: str,
+    file_hash: str,
+    total_rows: int,
+    added: int,
+    kind: str,
+) -> None:
+    """The imports record of one import."""
+    con.execute(
+        "INSERT INTO imports (id, file_name, file_hash, rows, added, kind)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [import_id, file_name, file_hash, total_rows, added, kind],
+    )
