@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.options import db_option
+from workbench.cli.options import cost_method_option, currency_option, db_option
 
-_METHODS = ("fifo", "lifo", "hifo", "average")
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
@@ -34,18 +33,8 @@ def _period(
 )
 @click.option("--start", type=_DATE, default=None, help="Sales on or after this date.")
 @click.option("--end", type=_DATE, default=None, help="Sales on or before this date.")
-@click.option(
-    "--cost-method",
-    type=click.Choice(_METHODS, case_sensitive=False),
-    default="fifo",
-    show_default=True,
-    help="How sells consume lots.",
-)
-@click.option(
-    "--currency",
-    default=None,
-    help="Reporting currency [default: WORKBENCH_BASE_CURRENCY, else USD].",
-)
+@cost_method_option
+@currency_option
 @click.option("--account", default=None, help="Only this account [default: all accounts].")
 @click.option("--json", "as_json", is_flag=True, help="Print rows and totals as JSON.")
 @click.option(

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.options import db_option
-
-_METHODS = ("fifo", "lifo", "hifo", "average")
+from workbench.cli.options import cost_method_option, currency_option, db_option
 
 
 @click.group("lake")
@@ -65,14 +63,8 @@ def export_cmd(out: str, buckets: int, overwrite: bool, db: Path) -> None:
     default=None,
     help="Report date (YYYY-MM-DD) [default: today].",
 )
-@click.option(
-    "--cost-method",
-    type=click.Choice(_METHODS, case_sensitive=False),
-    default="fifo",
-    show_default=True,
-    help="How sells consume lots.",
-)
-@click.option("--currency", default=None, help="Reporting currency [default: the base currency].")
+@cost_method_option
+@currency_option
 @click.option(
     "--workers",
     type=click.IntRange(min=1),

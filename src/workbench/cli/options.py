@@ -61,3 +61,27 @@ def iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
         return dt.date.fromisoformat(value)
     except ValueError as exc:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+#: the cost methods of workbench.analytics.lots (spelled here so --help needs no Polars import)
+COST_METHODS = ("fifo", "lifo", "hifo", "average")
+
+
+def cost_method_option(fn: F) -> F:
+    """``--cost-method``: how sells consume lots (fifo, lifo, hifo, average)."""
+    return click.option(
+        "--cost-method",
+        type=click.Choice(COST_METHODS, case_sensitive=False),
+        default="fifo",
+        show_default=True,
+        help="How sells consume lots.",
+    )(fn)
+
+
+def currency_option(fn: F) -> F:
+    """``--currency C``: the reporting currency (None: WORKBENCH_BASE_CURRENCY, else USD)."""
+    return click.option(
+        "--currency",
+        default=None,
+        help="Reporting currency [default: WORKBENCH_BASE_CURRENCY, else USD].",
+    )(fn)

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.options import db_option
+from workbench.cli.options import cost_method_option, currency_option, db_option
 
-_METHODS = ("fifo", "lifo", "hifo", "average")
 _CONVENTIONS = ("empyrical", "quantstats", "calendar365")
 
 
@@ -22,13 +21,7 @@ _CONVENTIONS = ("empyrical", "quantstats", "calendar365")
     help="Report date (YYYY-MM-DD) [default: today].",
 )
 @click.option("--account", default=None, help="Only this account [default: all accounts].")
-@click.option(
-    "--cost-method",
-    type=click.Choice(_METHODS, case_sensitive=False),
-    default="fifo",
-    show_default=True,
-    help="How sells consume lots.",
-)
+@cost_method_option
 @click.option("--benchmark", default=None, help="Symbol for beta, alpha, tracking error.")
 @click.option(
     "--convention",
@@ -37,11 +30,7 @@ _CONVENTIONS = ("empyrical", "quantstats", "calendar365")
     show_default=True,
     help="Risk metric convention.",
 )
-@click.option(
-    "--currency",
-    default=None,
-    help="Reporting currency [default: WORKBENCH_BASE_CURRENCY, else USD].",
-)
+@currency_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @db_option
 def report(
