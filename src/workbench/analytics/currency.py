@@ -53,27 +53,6 @@ def converted(tx: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def position_currency(tx: pl.DataFrame) -> pl.DataFrame:
-    """The currency of each (account, symbol): that of its last trade, else its last dividend.
-
-    ``tx`` is in apply order, which a group-by keeps within each group (no sort needed).
-    """
-    with_symbol = tx.filter(pl.col("symbol").is_not_null())
-    traded = (
-        with_symbol.filter(pl.col("type").is_in(TRADES))
-        .group_by(GROUP)
-        .agg(currency=pl.col("currency").last())
-    )
-    paid = (
-        with_symbol.filter(pl.col("type") == "DIVIDEND")
-        .group_by(GROUP)
-        .agg(_paid=pl.col("currency").last())
-    )
-    return traded.join(paid, on=GROUP, how="full", coalesce=True).select(
-        *GROUP, currency=pl.coalesce("currency", "_paid")
-    )
-
-
 def _sale_rates(trades: pl.DataFrame) -> pl.DataFrame:
     """Groups whose sales convert at more than one rate (the only ones needing per-sale work)."""
     return (
@@ -122,19 +101,17 @@ def _consumed_fifo(trades: pl.DataFrame) -> pl.DataFrame:
     )
 
     # the lot holding unit x: the last with b_start < x (x = 0 costs nothing); a sale covers
-    # (S0, S1] and S0 is the previous sale's S1, so one lookup per sale suffices
-    found = (
-        sales.select("seq", "_g", *GROUP, "fx", x="s1")
-        .sort("x")
-        .join_asof(
-            buys.sort("b_start"),
-            left_on="x",
-            right_on="b_start",
-            by="_g",
-            strategy="backward",
-            allow_exact_matches=False,
-            check_sortedness=False,
-        )
+    # (S0, S1] and S0 is the previous sale's S1, so one lookup per sale suffices. Both sides
+    # are in apply order, where x and b_start (running sums) rise within each position: the
+    # sortedness an as-of join by position needs, so no global sort by x
+    found = sales.select("seq", "_g", *GROUP, "fx", x="s1").join_asof(
+        buys,
+        left_on="x",
+        right_on="b_start",
+        by="_g",
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
     )
     x = pl.min_horizontal(pl.col("x"), pl.col("b_end"))
     nc = (
@@ -145,7 +122,7 @@ def _consumed_fifo(trades: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         found.with_columns(_nc=nc)
-        .sort("seq")
+        .sort("seq")  # an as-of join promises no output order; the shift below needs it
         .select(
             "seq",
             *GROUP,
@@ -256,11 +233,14 @@ def position_pnl_fx(tx: pl.DataFrame, *, method: str, target: str) -> pl.DataFra
         bought_cost=pl.when(buy).then(gross + pl.col("fee")).otherwise(0.0).sum(),
         proceeds=pl.when(buy).then(0.0).otherwise(gross - pl.col("fee")).sum(),
         trade_fees=pl.col("fee").sum(),
+        # a position's currency: that of its last trade (rows are in apply order, which a
+        # group-by keeps within each group), else that of its last dividend
+        currency=pl.col("currency").last(),
     )
     dividends = (
         rows.filter((pl.col("type") == "DIVIDEND") & pl.col("symbol").is_not_null())
         .group_by(GROUP)
-        .agg(dividends=dividend_amount().sum())
+        .agg(dividends=dividend_amount().sum(), _paid=pl.col("currency").last())
     )
     filled = [
         "quantity", "bought_cost", "proceeds", "trade_fees", "cost_basis", "cost_basis_native",
@@ -269,7 +249,8 @@ def position_pnl_fx(tx: pl.DataFrame, *, method: str, target: str) -> pl.DataFra
     out = (
         flows.join(basis, on=GROUP, how="left")
         .join(dividends, on=GROUP, how="full", coalesce=True)
-        .join(position_currency(tx), on=GROUP, how="left")
+        .with_columns(currency=pl.coalesce("currency", "_paid"))
+        .drop("_paid")
         .with_columns(pl.col(filled).fill_null(0.0))
         .with_columns(
             quantity=round_qty(pl.col("quantity")),
