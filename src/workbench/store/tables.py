@@ -92,9 +92,7 @@ def read_transactions(
     if account is not None:
         clauses.append("account = ?")
         params.append(account)
-    if as_of is not None:
-        clauses.append("date <= ?")
-        params.append(as_of)
+    date_clauses(clauses, params, None, as_of)
     if symbols is not None:
         clauses.append("list_contains(?, symbol)")
         params.append(symbols)
