@@ -93,19 +93,18 @@ def _plan(
                 )
         if start is not None:
             return pairs, start
+        ledger_start = con.execute("SELECT min(date) FROM transactions").fetchall()[0][0]
+        unstored = (
+            ledger_start - dt.timedelta(days=LEAD_DAYS)
+            if ledger_start is not None
+            else end - DEFAULT_SPAN
+        )
         firsts: list[dt.date] = []
         for base, quote in pairs:
             last = con.execute(
                 "SELECT max(date) FROM fx_rates WHERE base = ? AND quote = ?", [base, quote]
             ).fetchall()[0][0]
-            if last is not None:
-                firsts.append(last + dt.timedelta(days=1))
-                continue
-            ledger_start = con.execute("SELECT min(date) FROM transactions").fetchall()[0][0]
-            if ledger_start is not None:
-                firsts.append(ledger_start - dt.timedelta(days=LEAD_DAYS))
-            else:
-                firsts.append(end - DEFAULT_SPAN)
+            firsts.append(last + dt.timedelta(days=1) if last is not None else unstored)
     return pairs, min(min(firsts), end)
 
 
