@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["rates_for"]
 
-#: the currency ECB rates pivot on
+#: the currency ECB rates pivot on (a bare code on the command line is paired with it)
 PIVOT = "EUR"
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import FXError, UnknownCurrency
+from workbench.fx import PIVOT
 from workbench.fx.store import SUB_UNITS, WriteSummary, code_problem
 
 if TYPE_CHECKING:
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 
     from workbench.fx.engine import PairResult
 
-#: the currency a bare code is paired with (ECB rates are EUR -> X)
-PIVOT = "EUR"
 #: days before the ledger's first date that a first fetch starts (a rate in force on day one)
 LEAD_DAYS = 14
 #: how far back a first fetch goes when the store has no ledger either
