@@ -297,7 +297,7 @@ def load_gains(
         WorkbenchError: an unknown account, and everything :func:`realized_gains` raises.
     """
     from workbench import store
-    from workbench.analytics.report import reporting_currency
+    from workbench.analytics.report import check_account, reporting_currency
 
     target = reporting_currency(currency)
     with store.connect(db, read_only=True) as con:
@@ -310,12 +310,7 @@ def load_gains(
             from workbench.fx import rates_for
 
             rates = rates_for(con, sorted(plain))
-    if (
-        account is not None
-        and account not in accounts
-        and account not in set(transactions["account"].unique().to_list())
-    ):
-        raise WorkbenchError(f"unknown account {account!r}")
+    check_account(account, accounts, transactions)
     return realized_gains(
         transactions, method=method, target=target, rates=rates, start=start, end=end,
         account=account,

@@ -337,12 +337,7 @@ def load_report(
         instruments = store.read_instruments(con)
         accounts = set(store.read_accounts(con)["name"].to_list())
         rates = _stored_rates(con, transactions, target)
-    if (
-        account is not None
-        and account not in accounts
-        and account not in set(transactions["account"].unique().to_list())
-    ):
-        raise WorkbenchError(f"unknown account {account!r}")
+    check_account(account, accounts, transactions)
     if benchmark and prices.filter(pl.col("symbol") == benchmark).is_empty():
         raise WorkbenchError(
             f"no stored prices for benchmark {benchmark!r}; run `workbench history`"
@@ -381,6 +376,16 @@ def explain_rates(
         how="left",
         maintain_order="left",
     ).with_columns(as_of_rate=pl.col("currency").replace_strict(report.rates, default=None))
+
+
+def check_account(account: str | None, accounts: set[str], transactions: pl.DataFrame) -> None:
+    """Raise WorkbenchError when ``account`` is neither a stored account nor in the ledger."""
+    if (
+        account is not None
+        and account not in accounts
+        and account not in set(transactions["account"].unique().to_list())
+    ):
+        raise WorkbenchError(f"unknown account {account!r}")
 
 
 def reporting_currency(currency: str | None = None) -> str:
