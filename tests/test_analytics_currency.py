@@ -109,13 +109,18 @@ def test_eur_stock_in_a_usd_report() -> None:
     check_balance(rep)
 
 
+# the EUR stock with 4 of its 10 shares sold on 2024-06-28
+SOLD_ONCE = [
+    *EU_STOCK,
+    row("2024-06-28", "SELL", "SAP", 4, 170, fee=5, currency="EUR", account="eu"),
+]
+
+
 def test_eur_stock_sold_once_in_usd() -> None:
     """A sale's proceeds convert at the sale date; realized FX = native cost consumed x sale rate - C cost."""
-    rows = [
-        *EU_STOCK,
-        row("2024-06-28", "SELL", "SAP", 4, 170, fee=5, currency="EUR", account="eu"),
-    ]
-    rep = report(rows, [("SAP", "2024-12-31", 180.0)], EURUSD, currency="USD", as_of="2024-12-31")
+    rep = report(
+        SOLD_ONCE, [("SAP", "2024-12-31", 180.0)], EURUSD, currency="USD", as_of="2024-12-31"
+    )
     sap = position(rep, "SAP")
     # proceeds (4 x 170 - 5) = 675 EUR x 1.07 = 722.25 USD; FIFO consumes 4/10 of the lot:
     # 602 EUR, 662.20 USD; realized 722.25 - 662.20 = 60.05; FX part 602 x 1.07 - 662.20 = -18.06
@@ -132,11 +137,9 @@ def test_eur_stock_sold_once_in_usd() -> None:
 
 def test_the_same_ledger_in_its_own_currency_has_no_fx_part() -> None:
     """Reported in EUR, the EUR ledger has native figures and zero FX parts."""
-    rows = [
-        *EU_STOCK,
-        row("2024-06-28", "SELL", "SAP", 4, 170, fee=5, currency="EUR", account="eu"),
-    ]
-    rep = report(rows, [("SAP", "2024-12-31", 180.0)], EURUSD, currency="EUR", as_of="2024-12-31")
+    rep = report(
+        SOLD_ONCE, [("SAP", "2024-12-31", 180.0)], EURUSD, currency="EUR", as_of="2024-12-31"
+    )
     sap = position(rep, "SAP")
     # realized 675 - 602 = 73; unrealized 6 x 180 - 903 = 177
     assert sap["realized_pnl"] == pytest.approx(73.0)

@@ -13,6 +13,7 @@ rates published on some days only. For every cost method and reporting currency:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -20,6 +21,7 @@ import pytest
 from _analytics_helpers import ledger, price_frame, row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_analytics_currency import check_balance
 
 from workbench.analytics.fx import rate_on
 from workbench.analytics.report import build_report
@@ -91,16 +93,19 @@ def scenarios(draw: st.DrawFn) -> tuple[list[dict[str, Any]], pl.DataFrame, pl.D
 
 
 def reference(
-    tx: pl.DataFrame, fx: pl.DataFrame, target: str, method: str
+    tx: pl.DataFrame, rate_of: Callable[[str, dt.date], float], method: str
 ) -> dict[tuple[str, str], dict[str, float]]:
-    """Row by row: lots [qty, native unit, C unit, seq]; each sale at its own rate."""
+    """Row by row: lots [qty, native unit, C unit, seq]; each sale at its own rate.
+
+    ``rate_of(currency, day)`` is the reporting-currency value of 1 ``currency`` on ``day``.
+    """
     lots: dict[tuple[str, str], list[list[float]]] = {}
     out: dict[tuple[str, str], dict[str, float]] = {}
     for seq, r in enumerate(tx.sort("date", "id").iter_rows(named=True)):
         if r["type"] not in ("BUY", "SELL"):
             continue
         key = (r["account"], r["symbol"])
-        rate = rate_on(fx, r["currency"], target, r["date"]).rate
+        rate = rate_of(r["currency"], r["date"])
         q, p, fee = float(r["quantity"]), float(r["price"]), float(r["fee"])
         acc = out.setdefault(key, {"realized": 0.0, "realized_fx": 0.0})
         book = lots.setdefault(key, [])
@@ -147,15 +152,9 @@ def test_random_multi_currency_ledgers_balance_and_match_a_reference(
         rep = build_report(tx, prices, as_of=as_of, cost_method=method, base_currency=target,
                            rates=fx)  # fmt: skip
         reports[target] = rep
-        t = rep.totals
-        trade_fees = float(rep.positions["trade_fees"].sum())
-        right = (
-            t["unrealized_pnl"] + t["realized_pnl"] + t["dividends"] + t["interest"]
-            - t["taxes"] - (t["fees"] - trade_fees) + t["cash_fx_gain"]
-        )  # fmt: skip
-        assert t["total_value"] - t["net_deposits"] == pytest.approx(right, abs=1e-6)
-        assert rep.series["total_value"][-1] == pytest.approx(t["total_value"], abs=1e-6)
-        expected = reference(tx, fx, target, method)
+        check_balance(rep)
+        assert rep.series["total_value"][-1] == pytest.approx(rep.totals["total_value"], abs=1e-6)
+        expected = reference(tx, lambda ccy, day, to=target: rate_on(fx, ccy, to, day).rate, method)
         for pos in rep.positions.filter(pl.col("symbol").is_in(list(SYMBOLS))).iter_rows(
             named=True
         ):

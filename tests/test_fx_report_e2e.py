@@ -3,8 +3,8 @@
 Two accounts, three currencies (USD, EUR, GBP), FX rows at broker rates away from the
 reference, a dividend with withholding, and rates with holidays (no fixing on some days, one
 leg missing on others). Every position is checked against a row-by-row reference engine
-(the one of the property tests, which looks rates up with ``rate_on``, itself checked by hand
-elsewhere) and the books must balance (DESIGN 3b) to the cent.
+(the one of the property tests) fed with rates stated by hand per trade day from the table
+below, not looked up by the code under test; the books must balance (DESIGN 3b) to the cent.
 """
 
 from __future__ import annotations
@@ -85,16 +85,27 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def _rates_frame() -> pl.DataFrame:
-    lines = RATES.strip().splitlines()[1:]
-    return pl.DataFrame(
-        [
-            (dt.date.fromisoformat(d), b, q, float(r))
-            for d, b, q, r in (x.split(",") for x in lines)
-        ],
-        schema={"date": pl.Date, "base": pl.String, "quote": pl.String, "rate": pl.Float64},
-        orient="row",
-    )
+# 1 EUR in USD and in GBP in force on each trade day, read off RATES by hand: Easter Monday
+# 2024-04-01 keeps 2024-03-28's fixing, and GBP on 2024-03-27 keeps 2024-03-26's
+EUR_IN = {
+    dt.date(2024, 3, 25): {"USD": 1.0823, "GBP": 0.8571},
+    dt.date(2024, 3, 26): {"USD": 1.0841, "GBP": 0.8579},
+    dt.date(2024, 3, 27): {"USD": 1.0826, "GBP": 0.8579},
+    dt.date(2024, 3, 28): {"USD": 1.0811, "GBP": 0.8551},
+    dt.date(2024, 4, 1): {"USD": 1.0811, "GBP": 0.8551},
+    dt.date(2024, 4, 2): {"USD": 1.0765, "GBP": 0.8556},
+    dt.date(2024, 4, 3): {"USD": 1.0783, "GBP": 0.8578},
+}
+
+
+def _hand_rate(target: str) -> Callable[[str, dt.date], float]:
+    """1 unit of a currency in ``target`` on a day, crossed through EUR from ``EUR_IN``."""
+
+    def rate_of(currency: str, day: dt.date) -> float:
+        per_eur = {"EUR": 1.0, **EUR_IN[day]}
+        return per_eur[target] / per_eur[currency]
+
+    return rate_of
 
 
 @pytest.mark.parametrize("currency", ["USD", "EUR"])
@@ -108,7 +119,7 @@ def test_report_matches_the_reference_to_the_cent(loaded: Path, method: str, cur
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["base_currency"] == currency
-    expected = reference(ledger(LEDGER_ROWS), _rates_frame(), currency, method)
+    expected = reference(ledger(LEDGER_ROWS), _hand_rate(currency), method)
     for pos in data["positions"]:
         ref = expected[(pos["account"], pos["symbol"])]
         assert pos["cost_basis"] == pytest.approx(ref["cost_basis"], abs=0.005)

@@ -130,7 +130,7 @@ class Gains:
 
     def to_text(self) -> str:
         """A table of the rows and the totals by term."""
-        from workbench.analytics.report import _fmt_num, _table
+        from workbench.analytics.report import fmt_num, text_table
 
         scope = f"account {self.account}" if self.account else "all accounts"
         period = f"{self.start or 'start'} to {self.end or 'today'}"
@@ -142,22 +142,22 @@ class Gains:
         headers = ["account", "symbol", "ccy", "quantity", "acquired", "sold", "proceeds",
                    "cost", "gain", "of it FX", "term"]  # fmt: skip
         rows = [
-            [r["account"], r["symbol"], r["currency"] or "", _fmt_num(r["quantity"], 4),
+            [r["account"], r["symbol"], r["currency"] or "", fmt_num(r["quantity"], 4),
              r["acquired"].isoformat() if r["acquired"] else "various", r["sold"].isoformat(),
-             _fmt_num(r["proceeds"]), _fmt_num(r["cost"]), _fmt_num(r["gain"]),
-             _fmt_num(r["fx_gain"]), r["term"] or "-"]
+             fmt_num(r["proceeds"]), fmt_num(r["cost"]), fmt_num(r["gain"]),
+             fmt_num(r["fx_gain"]), r["term"] or "-"]
             for r in self.rows.iter_rows(named=True)
         ]  # fmt: skip
-        out += _table(headers, rows) if rows else ["(no sales in the period)"]
+        out += text_table(headers, rows) if rows else ["(no sales in the period)"]
         out += ["", f"Totals by term ({self.base_currency})"]
         keyed = self.rows.with_columns(pl.col("term").fill_null(UNASSIGNED))
         counts = dict(keyed.group_by("term").len().iter_rows())
         totals = [
             [term, str(counts.get(term, self.rows.height if term == "total" else 0)),
-             *(_fmt_num(figures[k]) for k in MONEY_FIELDS)]
+             *(fmt_num(figures[k]) for k in MONEY_FIELDS)]
             for term, figures in self.totals().items()
         ]  # fmt: skip
-        out += _table(["term", "rows", "proceeds", "cost", "gain", "of it FX"], totals)
+        out += text_table(["term", "rows", "proceeds", "cost", "gain", "of it FX"], totals)
         if self.warnings:
             out += ["", "Warnings", *(f"  {w}" for w in self.warnings)]
         return "\n".join(out)
@@ -297,7 +297,7 @@ def load_gains(
         WorkbenchError: an unknown account, and everything :func:`realized_gains` raises.
     """
     from workbench import store
-    from workbench.analytics.report import reporting_currency
+    from workbench.analytics.report import check_account, reporting_currency
 
     target = reporting_currency(currency)
     with store.connect(db, read_only=True) as con:
@@ -310,12 +310,7 @@ def load_gains(
             from workbench.fx import rates_for
 
             rates = rates_for(con, sorted(plain))
-    if (
-        account is not None
-        and account not in accounts
-        and account not in set(transactions["account"].unique().to_list())
-    ):
-        raise WorkbenchError(f"unknown account {account!r}")
+    check_account(account, accounts, transactions)
     return realized_gains(
         transactions, method=method, target=target, rates=rates, start=start, end=end,
         account=account,

@@ -337,12 +337,7 @@ def load_report(
         instruments = store.read_instruments(con)
         accounts = set(store.read_accounts(con)["name"].to_list())
         rates = _stored_rates(con, transactions, target)
-    if (
-        account is not None
-        and account not in accounts
-        and account not in set(transactions["account"].unique().to_list())
-    ):
-        raise WorkbenchError(f"unknown account {account!r}")
+    check_account(account, accounts, transactions)
     if benchmark and prices.filter(pl.col("symbol") == benchmark).is_empty():
         raise WorkbenchError(
             f"no stored prices for benchmark {benchmark!r}; run `workbench history`"
@@ -381,6 +376,16 @@ def explain_rates(
         how="left",
         maintain_order="left",
     ).with_columns(as_of_rate=pl.col("currency").replace_strict(report.rates, default=None))
+
+
+def check_account(account: str | None, accounts: set[str], transactions: pl.DataFrame) -> None:
+    """Raise WorkbenchError when ``account`` is neither a stored account nor in the ledger."""
+    if (
+        account is not None
+        and account not in accounts
+        and account not in set(transactions["account"].unique().to_list())
+    ):
+        raise WorkbenchError(f"unknown account {account!r}")
 
 
 def reporting_currency(currency: str | None = None) -> str:
@@ -425,7 +430,8 @@ async def areport(
     )  # fmt: skip
 
 
-def _fmt_num(value: Any, digits: int = 2) -> str:
+def fmt_num(value: Any, digits: int = 2) -> str:
+    """``value`` with thousands separators and ``digits`` decimals; "-" when missing."""
     number = _number(value)
     return "-" if number is None else f"{number:,.{digits}f}"
 
@@ -435,7 +441,8 @@ def _fmt_pct(value: Any) -> str:
     return "-" if number is None else f"{number * 100:.2f}%"
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+def text_table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    """Lines of an aligned text table: the first two columns left-aligned, the rest right."""
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
     ]
@@ -465,22 +472,22 @@ def _render(report: Report) -> str:
     headers = ["account", "symbol", "ccy", "quantity", "price", "fx rate", "market value",
                "cost basis", "unrealized", "of it FX", "realized", "of it FX", "dividends"]  # fmt: skip
     rows = [
-        [row["account"], row["symbol"], row["currency"] or "", _fmt_num(row["quantity"], 4),
-         _fmt_num(row["price"]), _fmt_num(row["fx_rate"], 4), _fmt_num(row["market_value"]),
-         _fmt_num(row["cost_basis"]), _fmt_num(row["unrealized_pnl"]),
-         _fmt_num(row["unrealized_fx_pnl"]), _fmt_num(row["realized_pnl"]),
-         _fmt_num(row["realized_fx_pnl"]), _fmt_num(row["dividends"])]
+        [row["account"], row["symbol"], row["currency"] or "", fmt_num(row["quantity"], 4),
+         fmt_num(row["price"]), fmt_num(row["fx_rate"], 4), fmt_num(row["market_value"]),
+         fmt_num(row["cost_basis"]), fmt_num(row["unrealized_pnl"]),
+         fmt_num(row["unrealized_fx_pnl"]), fmt_num(row["realized_pnl"]),
+         fmt_num(row["realized_fx_pnl"]), fmt_num(row["dividends"])]
         for row in held.iter_rows(named=True)
     ]  # fmt: skip
-    out += _table(headers, rows) if rows else ["(no open positions)"]
+    out += text_table(headers, rows) if rows else ["(no open positions)"]
     if closed:
         out.append(
             f"({closed} closed position{'s' if closed != 1 else ''} not shown; their P&L is in the totals)"
         )
     out += ["", f"Totals ({report.base_currency})"]
-    out += [f"  {k.replace('_', ' '):<18}{_fmt_num(report.totals[k]):>20}" for k in TOTAL_FIELDS]
+    out += [f"  {k.replace('_', ' '):<18}{fmt_num(report.totals[k]):>20}" for k in TOTAL_FIELDS]
     if report.cash_by_currency:
-        shown = ", ".join(f"{c} {_fmt_num(v)}" for c, v in report.cash_by_currency.items())
+        shown = ", ".join(f"{c} {fmt_num(v)}" for c, v in report.cash_by_currency.items())
         out.append(f"  cash by currency: {shown}")
     if report.warnings:
         out += ["", "Warnings", *(f"  {w}" for w in report.warnings)]
@@ -500,7 +507,7 @@ def _render(report: Report) -> str:
         shown = (
             _fmt_pct(value)
             if key in ("volatility", "max_drawdown", "alpha", "tracking_error")
-            else _fmt_num(value)
+            else fmt_num(value)
         )
         out.append(f"  {key.replace('_', ' '):<18}{shown:>20}")
     return "\n".join(out)
