@@ -138,16 +138,9 @@ class QuoteRun:
         self._finish(state, result)
 
     def _fail(self, state: SymbolState, provider: str | None) -> None:
-        from workbench.quotes.engine import QuoteResult
+        from workbench.quotes.engine import failed_result
 
-        last = state.errors[-1][1] if state.errors else ProviderUnavailable("no provider answered")
-        result = QuoteResult(
-            symbol=state.symbol,
-            error=last.reason,
-            provider=provider,
-            message=describe_errors(state.errors) or str(last),
-            attempts=state.attempts,
-        )
+        result = failed_result(state.symbol, provider, state.errors, attempts=state.attempts)
         self._finish(state, result)
 
     def _finish(self, state: SymbolState, result: QuoteResult) -> None:
