@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from workbench.errors import ProviderUnavailable, QuoteError, RateLimited
 from workbench.quotes.base import BatchProvider, BatchUnsupported, Provider, Quote
+from workbench.quotes.breaker import CLOSED
 
 if TYPE_CHECKING:
     from workbench.quotes.engine import FetchSettings, QuoteResult
@@ -252,7 +253,7 @@ class QuoteRun:
             waiting = [
                 g.describe()
                 for g in self.settings.guards.all()
-                if g.pacer.waiting or g.pacer.wait_left() > 0 or g.breaker.state != "closed"
+                if g.pacer.waiting or g.pacer.wait_left() > 0 or g.breaker.state != CLOSED
             ]
             text = "; ".join(w for w in waiting if w)
             if text != shown:
