@@ -65,14 +65,7 @@ def _providers(provider: str | None, base_url: str | None) -> list[Any]:
 
 
 @contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """An ``on_progress`` callback drawing a bar on stderr, or None when it is not a terminal."""
-    with _progress_and_status(total, label) as (on_progress, _on_status):
-        yield on_progress
-
-
-@contextmanager
-def _progress_and_status(
+def _progress(
     total: int, label: str
 ) -> Iterator[tuple[Callable[[int, int], None] | None, Callable[[str], None] | None]]:
     """``on_progress`` and ``on_status`` callbacks drawing one bar on stderr (None off a terminal).
@@ -164,7 +157,7 @@ def quotes_cmd(
         if batch_size is not None:
             changes["batch_size"] = batch_size
         limits = {providers[0].name: dataclasses.replace(first, **changes)}
-    with _progress_and_status(len(symbols), "quotes") as (on_progress, on_status):
+    with _progress(len(symbols), "quotes") as (on_progress, on_status):
         results = asyncio.run(
             fetch_quotes(
                 list(symbols),
@@ -239,7 +232,7 @@ def history_cmd(
     if end < start:
         raise click.BadParameter(f"--end {end} is before --start {start}", param_hint="--end")
     providers = _providers(provider, base_url)
-    with _progress(len(symbols), "history") as on_progress:
+    with _progress(len(symbols), "history") as (on_progress, _on_status):
         results = asyncio.run(
             fetch_history(
                 list(symbols),

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from workbench.errors import ProviderUnavailable, QuoteError, RateLimited
 from workbench.quotes.base import BatchProvider, BatchUnsupported, Provider, Quote
+from workbench.quotes.breaker import CLOSED
 
 if TYPE_CHECKING:
     from workbench.quotes.engine import FetchSettings, QuoteResult
@@ -138,16 +139,9 @@ class QuoteRun:
         self._finish(state, result)
 
     def _fail(self, state: SymbolState, provider: str | None) -> None:
-        from workbench.quotes.engine import QuoteResult
+        from workbench.quotes.engine import failed_result
 
-        last = state.errors[-1][1] if state.errors else ProviderUnavailable("no provider answered")
-        result = QuoteResult(
-            symbol=state.symbol,
-            error=last.reason,
-            provider=provider,
-            message=describe_errors(state.errors) or str(last),
-            attempts=state.attempts,
-        )
+        result = failed_result(state.symbol, provider, state.errors, attempts=state.attempts)
         self._finish(state, result)
 
     def _finish(self, state: SymbolState, result: QuoteResult) -> None:
@@ -259,7 +253,7 @@ class QuoteRun:
             waiting = [
                 g.describe()
                 for g in self.settings.guards.all()
-                if g.pacer.waiting or g.pacer.wait_left() > 0 or g.breaker.state != "closed"
+                if g.pacer.waiting or g.pacer.wait_left() > 0 or g.breaker.state != CLOSED
             ]
             text = "; ".join(w for w in waiting if w)
             if text != shown:

@@ -223,7 +223,11 @@ async def fetch_settings(
 
 
 def failed_result(
-    symbol: str, provider: str | None, errors: Sequence[tuple[str, BaseException]]
+    symbol: str,
+    provider: str | None,
+    errors: Sequence[tuple[str, BaseException]],
+    *,
+    attempts: int = 0,
 ) -> QuoteResult:
     """A failed result: the last real reason, and every attempt's reason in ``message``."""
     quote_errors = [(n, e) for n, e in errors if isinstance(e, QuoteError)]
@@ -233,6 +237,7 @@ def failed_result(
         error=error_reason(last),
         provider=provider,
         message=describe_errors(quote_errors) or str(last),
+        attempts=attempts,
     )
 
 

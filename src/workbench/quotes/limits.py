@@ -36,16 +36,12 @@ from dataclasses import dataclass, field
 
 from workbench.errors import QuoteError
 from workbench.quotes.base import Provider
-from workbench.quotes.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, Clock
+from workbench.quotes.breaker import CLOSED, CircuitBreaker, Clock
 from workbench.quotes.budget import DailyBudget
 from workbench.quotes.pacing import Pacer
 
 __all__ = [
-    "CLOSED",
     "DEFAULT_RETRIES",
-    "HALF_OPEN",
-    "OPEN",
-    "CircuitBreaker",
     "Guards",
     "ProviderGuard",
     "ProviderLimits",

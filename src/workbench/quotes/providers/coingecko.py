@@ -145,6 +145,16 @@ def _raise_for_body(symbol: str, body: object) -> None:
         raise QuoteError(f"{NAME}: {symbol}: {message}")
 
 
+def simple_price_params(ids: list[str], currencies: list[str]) -> dict[str, str | int]:
+    """The ``simple/price`` query for coin ``ids`` in ``currencies``, with volume and time."""
+    return {
+        "ids": ",".join(ids),
+        "vs_currencies": ",".join(currencies),
+        "include_24hr_vol": "true",
+        "include_last_updated_at": "true",
+    }
+
+
 def parse_simple_price(
     symbol: str, payload: object, *, coin_id: str | None = None, vs_currency: str | None = None
 ) -> Quote:
@@ -284,12 +294,7 @@ class CoinGeckoProvider:
         """One ``simple/price`` request for the price of ``symbol`` in its vs currency."""
         symbol = require_symbol(symbol, provider=NAME)
         coin_id, vs = resolve(symbol, vs_currency=self.vs_currency)
-        params: dict[str, str | int] = {
-            "ids": coin_id,
-            "vs_currencies": vs,
-            "include_24hr_vol": "true",
-            "include_last_updated_at": "true",
-        }
+        params = simple_price_params([coin_id], [vs])
         payload = await self._get(client, symbol, SIMPLE_PRICE_PATH, params)
         return parse_simple_price(symbol, payload, coin_id=coin_id, vs_currency=vs)
 
@@ -308,12 +313,7 @@ class CoinGeckoProvider:
         ids = list(dict.fromkeys(coin for coin, _ in wanted.values()))
         currencies = list(dict.fromkeys(vs for _, vs in wanted.values()))
         label = f"batch of {len(ids)}"
-        params: dict[str, str | int] = {
-            "ids": ",".join(ids),
-            "vs_currencies": ",".join(currencies),
-            "include_24hr_vol": "true",
-            "include_last_updated_at": "true",
-        }
+        params = simple_price_params(ids, currencies)
         payload = await self._get(client, label, SIMPLE_PRICE_PATH, params)
         _raise_for_body(label, payload)
         if not isinstance(payload, Mapping):
