@@ -58,26 +58,21 @@ class SqlResult:
         )
 
 
-_running: dict[int, set[int]] = {}
-_watches: dict[int, Watch] = {}
+#: every running viewer query: id of its watch -> (the thread that started it, the watch)
+_watches: dict[int, tuple[int, Watch]] = {}
 _running_lock = threading.Lock()
 
 
 @contextmanager
 def _watched(con: duckdb.DuckDBPyConnection, timeout: float) -> Iterator[Watch]:
     """Interrupt ``con`` at the deadline, or when this thread's session is cancelled."""
-    thread = threading.get_ident()
     with watchdog(con, timeout) as watch:
         with _running_lock:
-            _running.setdefault(thread, set()).add(id(watch))
-            _watches[id(watch)] = watch
+            _watches[id(watch)] = (threading.get_ident(), watch)
         try:
             yield watch
         finally:
             with _running_lock:
-                _running.get(thread, set()).discard(id(watch))
-                if not _running.get(thread):
-                    _running.pop(thread, None)
                 _watches.pop(id(watch), None)
 
 
@@ -86,7 +81,7 @@ def cancel_thread_queries(thread_id: int | None, reason: str = "session ended") 
     if thread_id is None:
         return 0
     with _running_lock:
-        watches = [_watches[w] for w in _running.get(thread_id, set()) if w in _watches]
+        watches = [w for thread, w in _watches.values() if thread == thread_id]
     for watch in watches:
         watch.stop(reason)
     return len(watches)
@@ -95,7 +90,7 @@ def cancel_thread_queries(thread_id: int | None, reason: str = "session ended") 
 def cancel_all_queries(reason: str = "server stopping") -> int:
     """Interrupt every running viewer query (the server is shutting down)."""
     with _running_lock:
-        watches = list(_watches.values())
+        watches = [w for _thread, w in _watches.values()]
     for watch in watches:
         watch.stop(reason)
     return len(watches)
