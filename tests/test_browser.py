@@ -140,6 +140,26 @@ def amount(text: str) -> float:
     return float(text.split()[0].replace(",", ""))
 
 
+def import_deposit(
+    db: Path, tmp_path: Path, day: str, cash: int, *, busy_timeout: str | None = None
+) -> None:
+    """Run ``workbench import`` of one taxable deposit in a writer process; it must succeed."""
+    csv = tmp_path / "deposit.csv"
+    csv.write_text(f"date,account,type,amount\n{day},taxable,DEPOSIT,{cash}\n")
+    env = dict(os.environ)
+    if busy_timeout is not None:
+        env["WORKBENCH_BUSY_TIMEOUT"] = busy_timeout
+    done = subprocess.run(
+        [str(WORKBENCH), "import", str(csv), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "added 1" in done.stdout
+
+
 def test_index_without_token_is_refused(browser: Any, served: tuple[str, Path]) -> None:
     """A browser without the token gets 401 on the index and on an app."""
     base, _ = served
@@ -219,16 +239,7 @@ def test_portfolio_app_controls_and_a_concurrent_import(
     assert amount(taxable) < amount(everyone)
 
     # a writer process imports while the app is open: it must get the file and succeed
-    csv = tmp_path / "deposit.csv"
-    csv.write_text("date,account,type,amount\n2025-12-31,taxable,DEPOSIT,1000\n")
-    done = subprocess.run(
-        [str(WORKBENCH), "import", str(csv), "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "added 1" in done.stdout
+    import_deposit(db, tmp_path, "2025-12-31", 1000)
 
     # any control re-reads the database: the deposit shows up in cash and total value
     page.locator("select").nth(1).select_option("lifo")
@@ -286,14 +297,4 @@ def test_closed_tab_with_a_running_query_does_not_stop_writers(
     type_sql(page, "SELECT count(*) FROM range(10000000) a, range(20000000) b")
     page.wait_for_timeout(1000)  # the query is running in the server now
     page.close()
-    csv = tmp_path / "deposit.csv"
-    csv.write_text("date,account,type,amount\n2025-12-30,taxable,DEPOSIT,5\n")
-    done = subprocess.run(
-        [str(WORKBENCH), "import", str(csv), "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "WORKBENCH_BUSY_TIMEOUT": "20"},
-    )
-    assert done.returncode == 0, done.stderr
-    assert "added 1" in done.stdout
+    import_deposit(db, tmp_path, "2025-12-30", 5, busy_timeout="20")

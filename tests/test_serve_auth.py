@@ -224,14 +224,10 @@ def test_all_interfaces_without_a_token_warns(
     assert "warning" not in quiet.output
 
 
-def test_open_server_refuses_a_foreign_websocket(
-    demo_db: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_open_server_refuses_a_foreign_websocket(demo_db: Path, app_env: None) -> None:
     """Without a token the kernel websocket still refuses a page of another origin."""
     from websockets.exceptions import InvalidStatus
 
-    for name in ("WORKBENCH_DB", "WORKBENCH_READ_ONLY", "WORKBENCH_TOKEN"):
-        monkeypatch.setenv(name, "")
     app = create_app(notebooks=NOTEBOOKS, token=None, database=demo_db)
     with uvicorn_thread(app) as base:
         with pytest.raises(InvalidStatus) as info:

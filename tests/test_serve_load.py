@@ -55,15 +55,13 @@ def _parse_and_compile(sources: list[str], errors: list[str], rounds: int) -> No
 
 @pytest.mark.slow
 def test_kernels_compiling_at_once_never_fail(
-    template_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore_compile: None
+    template_db: Path, tmp_path: Path, app_env: None, restore_compile: None
 ) -> None:
     """With the serve app built, 20 threads parsing and compiling notebooks at once never fail.
 
     This is what 20 viewers' kernels do when they start together. Without the lock, CPython
     3.11 raised "AST constructor recursion depth mismatch" a few times per run of this load.
     """
-    for name in ("WORKBENCH_DB", "WORKBENCH_READ_ONLY"):
-        monkeypatch.setenv(name, "")
     create_app(notebooks=NOTEBOOKS, database=copy_db(template_db, tmp_path / "w.duckdb"))
     sources = [p.read_text(encoding="utf-8") for p in sorted(NOTEBOOKS.glob("*.py"))]
     errors: list[str] = []

@@ -135,7 +135,7 @@ async def test_app_pages_hide_code(client: httpx.AsyncClient) -> None:
     """The app page ships no notebook source."""
     page = await client.get("/apps/ledger/", headers=SERVE_BEARER)
     assert page.status_code == 200
-    assert "sandbox(db)" not in page.text
+    assert "run_sql(db, sql_text)" not in page.text  # a line of the ledger notebook's source
     assert "filter_transactions(" not in page.text
 
 

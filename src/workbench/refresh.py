@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import config
-from workbench.errors import RefreshLocked, StoreError, escape_controls
+from workbench.errors import RefreshLocked, StoreError, WorkbenchError, escape_controls
 
 if TYPE_CHECKING:
     from workbench.fx.fetch import FetchReport
@@ -137,9 +137,10 @@ def find_targets(
     from workbench.server.views import load_choices
 
     day = today or dt.date.today()
-    if not config.db_path(db).exists():
+    path = config.db_path(db)
+    if not path.exists():
         raise StoreError(
-            f"database {config.db_path(db)} does not exist; run `workbench init` or `workbench demo`"
+            f"database {path} does not exist; run `workbench init` or `workbench demo`"
         )
     # read-write, briefly: a refresh is a writer, so an older schema is migrated here first
     with store.connect(db) as con:
@@ -340,7 +341,6 @@ async def _fetch_fx(
 ) -> tuple[FetchReport | None, str | None]:
     """The missing daily rates of ``currencies`` against the base currency, stored; or why
     the fetch could not start (it is one part of the refresh: it never stops the others)."""
-    from workbench.errors import WorkbenchError
     from workbench.fx.fetch import fetch_rates
 
     wanted = [*currencies, config.BASE_CURRENCY]

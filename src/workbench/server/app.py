@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench import config
 from workbench.server import compile_lock
 from workbench.server.auth import DEFAULT_COOKIE_MAX_AGE, SIGNOUT_PATH, TokenAuth, local_path
-from workbench.server.sandbox import READ_ONLY_ENV
+from workbench.server.sandbox import READ_ONLY_ENV, database_path
 from workbench.server.scrub import PathScrubber
 from workbench.server.viewer_sql import cancel_all_queries, cancel_thread_queries
 
@@ -225,8 +226,7 @@ def create_app(
         return JSONResponse({"status": "ok", "apps": sorted(by_name)})
 
     async def index(_request: Request) -> Response:
-        db = Path(os.environ.get("WORKBENCH_DB") or "data/workbench.duckdb")
-        return HTMLResponse(_index_page(apps, db.name, signout=token is not None))
+        return HTMLResponse(_index_page(apps, config.db_path().name, signout=token is not None))
 
     async def to_slash(request: Request) -> Response:
         name = request.path_params["name"]
@@ -269,7 +269,7 @@ def create_app(
     guarded = TokenAuth(
         dispatch, token=token, secure_cookie=secure_cookie, cookie_max_age=cookie_max_age
     )
-    db_path = Path(os.environ.get("WORKBENCH_DB") or "data/workbench.duckdb").resolve()
+    db_path = database_path()
     return PathScrubber(
         guarded, database=db_path, directories=_private_directories(directory, db_path)
     )

@@ -50,11 +50,6 @@ def install() -> bool:
     return True
 
 
-def installed() -> bool:
-    """Whether :func:`install` is in effect."""
-    return builtins.compile is _locked_compile
-
-
 def uninstall() -> None:
     """Restore the builtin ``compile``."""
     builtins.compile = _original

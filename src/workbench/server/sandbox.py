@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,20 +143,44 @@ def _version(path: Path) -> tuple[int, ...]:
     return tuple(parts)
 
 
+@dataclass
+class Watch:
+    """One running statement: the connection to interrupt and why it is being stopped."""
+
+    con: duckdb.DuckDBPyConnection
+    reason: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def stop(self, reason: str) -> None:
+        """Ask for the statement to stop (the first reason given is kept)."""
+        with self.lock:
+            if self.reason is None:
+                self.reason = reason
+
+
+#: how often a watchdog looks at its connection: an interrupt that arrives before DuckDB
+#: started executing is lost, so the watchdog repeats it until the statement has ended
+_TICK = 0.05
+
+
 @contextmanager
-def _deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
-    """Interrupt whatever ``con`` runs once ``seconds`` have passed (repeatedly, until done)."""
+def watchdog(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[Watch]:
+    """Interrupt whatever ``con`` runs once ``seconds`` have passed or the watch is stopped."""
+    watch = Watch(con)
+    deadline = time.monotonic() + seconds
     done = threading.Event()
 
-    def watch() -> None:
-        if not done.wait(seconds):
-            while not done.wait(0.05):
+    def guard() -> None:
+        while not done.wait(_TICK):
+            if time.monotonic() >= deadline:
+                watch.stop("deadline")
+            if watch.reason is not None:
                 con.interrupt()
 
-    dog = threading.Thread(target=watch, name="workbench-snapshot-deadline", daemon=True)
+    dog = threading.Thread(target=guard, name="workbench-sql-watchdog", daemon=True)
     dog.start()
     try:
-        yield
+        yield watch
     finally:
         done.set()
         dog.join()
@@ -188,7 +212,7 @@ def snapshot_tables(
         if cached is not None and cached.version == version:
             return cached.tables
         wait = config.busy_timeout() if timeout is None else timeout
-        with connect(target, read_only=True, timeout=wait) as con, _deadline(con, wait):
+        with connect(target, read_only=True, timeout=wait) as con, watchdog(con, wait):
             started = time.monotonic()
             con.execute("SET enable_progress_bar = false")  # it would draw on the server's stdout
             names = [

@@ -15,14 +15,20 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from workbench.errors import StoreBusy, WorkbenchError
-from workbench.server.sandbox import MEMORY_ENV, TIMEOUT_ENV, SqlLimits, sandbox
+from workbench.server.sandbox import (
+    MEMORY_ENV,
+    TIMEOUT_ENV,
+    SqlLimits,
+    Watch,
+    sandbox,
+    watchdog,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -52,65 +58,22 @@ class SqlResult:
         )
 
 
-@dataclass
-class _Watch:
-    """One running query: the connection to interrupt and why it is being stopped."""
-
-    con: duckdb.DuckDBPyConnection
-    reason: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def stop(self, reason: str) -> None:
-        """Ask for the query to stop (the first reason given is kept)."""
-        with self.lock:
-            if self.reason is None:
-                self.reason = reason
-
-
-#: how often a watchdog looks at its query: an interrupt that arrives before DuckDB started
-#: executing is lost, so the watchdog repeats it until the query has ended
-_TICK = 0.05
-
-
-def _watchdog(watch: _Watch, deadline: float, done: threading.Event) -> None:
-    while not done.wait(_TICK):
-        if time.monotonic() >= deadline:
-            watch.stop("deadline")
-        if watch.reason is not None:
-            watch.con.interrupt()
-
-
-_running: dict[int, set[int]] = {}
-_watches: dict[int, _Watch] = {}
+#: every running viewer query: id of its watch -> (the thread that started it, the watch)
+_watches: dict[int, tuple[int, Watch]] = {}
 _running_lock = threading.Lock()
 
 
 @contextmanager
-def _watched(con: duckdb.DuckDBPyConnection, timeout: float) -> Iterator[_Watch]:
+def _watched(con: duckdb.DuckDBPyConnection, timeout: float) -> Iterator[Watch]:
     """Interrupt ``con`` at the deadline, or when this thread's session is cancelled."""
-    watch = _Watch(con)
-    thread = threading.get_ident()
-    with _running_lock:
-        _running.setdefault(thread, set()).add(id(watch))
-        _watches[id(watch)] = watch
-    done = threading.Event()
-    dog = threading.Thread(
-        target=_watchdog,
-        args=(watch, time.monotonic() + timeout, done),
-        name="workbench-sql-watchdog",
-        daemon=True,
-    )
-    dog.start()
-    try:
-        yield watch
-    finally:
-        done.set()
-        dog.join()
+    with watchdog(con, timeout) as watch:
         with _running_lock:
-            _running.get(thread, set()).discard(id(watch))
-            if not _running.get(thread):
-                _running.pop(thread, None)
-            _watches.pop(id(watch), None)
+            _watches[id(watch)] = (threading.get_ident(), watch)
+        try:
+            yield watch
+        finally:
+            with _running_lock:
+                _watches.pop(id(watch), None)
 
 
 def cancel_thread_queries(thread_id: int | None, reason: str = "session ended") -> int:
@@ -118,7 +81,7 @@ def cancel_thread_queries(thread_id: int | None, reason: str = "session ended") 
     if thread_id is None:
         return 0
     with _running_lock:
-        watches = [_watches[w] for w in _running.get(thread_id, set()) if w in _watches]
+        watches = [w for thread, w in _watches.values() if thread == thread_id]
     for watch in watches:
         watch.stop(reason)
     return len(watches)
@@ -127,7 +90,7 @@ def cancel_thread_queries(thread_id: int | None, reason: str = "session ended") 
 def cancel_all_queries(reason: str = "server stopping") -> int:
     """Interrupt every running viewer query (the server is shutting down)."""
     with _running_lock:
-        watches = list(_watches.values())
+        watches = [w for _thread, w in _watches.values()]
     for watch in watches:
         watch.stop(reason)
     return len(watches)
