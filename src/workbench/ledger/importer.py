@@ -73,6 +73,12 @@ def _oversell_problems(file: str, violations: pl.DataFrame) -> list[InvalidRow]:
     return problems
 
 
+def _unseen(con: Any, rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` without those whose key is already in the ledger."""
+    seen = sql.duplicate_lines(con, rows)
+    return rows.filter(~pl.col("line").is_in(seen.implode())) if len(seen) else rows
+
+
 def _apply(
     db: str | os.PathLike[str] | None,
     load: Callable[[], tuple[pl.DataFrame, list[str]]],
@@ -102,9 +108,7 @@ def _apply(
             if prepare is not None:
                 prepare(con)
             if dedupe and sql.has_transactions(con):
-                seen = sql.duplicate_lines(con, rows)
-                if len(seen):
-                    rows = rows.filter(~pl.col("line").is_in(seen.implode()))
+                rows = _unseen(con, rows)
             # before the insert, not beside it: both use every core, and running them at
             # once was measured slower than one after the other
             _check_holdings(con, rows, source)
@@ -211,9 +215,7 @@ def _apply_batches(
                 del typed
                 digests.append(digest)
                 if dedupe:
-                    seen = sql.duplicate_lines(con, rows)
-                    if len(seen):
-                        rows = rows.filter(~pl.col("line").is_in(seen.implode()))
+                    rows = _unseen(con, rows)
                 trades.append(lean_trades(rows))
                 splits.append(rows.filter(pl.col("type") == "SPLIT"))
                 accounts.append(sql.accounts_of(rows))
