@@ -87,7 +87,7 @@ def _apply(
     file_hash: Callable[[], str],
     dry_run: bool,
     dedupe: bool = True,
-    prepare: Callable[[Any], None] | None = None,
+    prepare: Callable[[Any], object] | None = None,
 ) -> ImportResult:
     """Validate the rows ``load`` returns (as text, with ignored column names) and apply them.
 
@@ -325,7 +325,7 @@ def import_mapped(
     lines: list[int],
     file_hash: Callable[[], str] | None = None,
     dry_run: bool = False,
-    prepare: Callable[[Any], None] | None = None,
+    prepare: Callable[[Any], object] | None = None,
 ) -> ImportResult:
     """Import ledger rows mapped from another layout (a broker export) like a CSV file.
 

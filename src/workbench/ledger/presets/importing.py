@@ -10,7 +10,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -84,13 +83,11 @@ def import_any(
             lines=conversion.lines,
             file_hash=(lambda: facts.result().sha256) if facts is not None else None,
             dry_run=dry_run,
-            prepare=(lambda con: _attach(con, instruments)) if instruments.height else None,
+            prepare=(lambda con: instrument_ids.attach(con, instruments))
+            if instruments.height
+            else None,
         )
     return ImportReport(result, conversion)
-
-
-def _attach(con: Any, instruments: pl.DataFrame) -> None:
-    instrument_ids.attach(con, instruments)
 
 
 def _known_tickers(db: str | os.PathLike[str] | None, conversion: Conversion) -> pl.DataFrame:
