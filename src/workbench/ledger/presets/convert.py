@@ -60,10 +60,6 @@ class Conversion:
         counted = self.rows.group_by("type").len().sort("type").iter_rows()
         return {kind: int(n) for kind, n in counted}
 
-    def unknown_rows(self) -> int:
-        """How many rows had an action text no rule maps."""
-        return sum(len(lines) for lines in self.unknown.values())
-
 
 def _tables(
     spec: Spec, records: Records | None, path: Path, at: int
