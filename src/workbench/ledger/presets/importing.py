@@ -73,7 +73,7 @@ def import_any(
         facts = pool.submit(file_facts, path) if path.is_file() else None
         conversion = convert_file(path, spec=spec, account=account, skip_unknown=skip_unknown)
         if conversion is None:
-            return ImportReport(import_csv(db, path, dry_run=dry_run), None)
+            return ImportReport(import_csv(db, path, dry_run=dry_run, facts=facts), None)
         rows = _known_tickers(db, conversion)
         instruments = conversion.instruments
         result = import_mapped(
