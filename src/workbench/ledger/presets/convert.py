@@ -22,6 +22,7 @@ from workbench.ledger.presets.reader import (
     Records,
     Table,
     fast_table,
+    first_record,
     read_records,
     section_tables,
     statement_field,
@@ -137,6 +138,13 @@ def convert_file(
     """
     file = str(path)
     xml = _is_xml(path)
+    if (
+        spec is None
+        and not xml
+        and path.is_file()
+        and catalog.own_layout(first_record(path), strict=True)
+    ):
+        return None  # workbench's own layout, told from the header alone (no whole read)
     records = (
         None
         if xml and (spec is None or spec.kind == "ibkr-flex-xml")
