@@ -90,34 +90,43 @@ def _trades(
     )
 
 
-def one_account(rows: int, seed: int = 11) -> pl.DataFrame:
-    """One account, 200 symbols, 40% sells."""
+def _one_holder(
+    rows: int,
+    *,
+    account: str,
+    prefix: str,
+    symbols: int,
+    sell_share: float,
+    seed: int,
+    lots: bool = False,
+) -> pl.DataFrame:
+    """Trades of one account in ``symbols`` symbols (``prefix`` and a number) drawn at random."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    symbols = pl.Series([f"S{i:03d}" for i in range(200)]).gather(rng.integers(0, 200, rows))
+    digits = len(str(symbols - 1))
+    names = pl.Series([f"{prefix}{i:0{digits}d}" for i in range(symbols)])
     return _trades(
         rows=rows,
-        accounts=pl.repeat("brokerage", rows, eager=True),
-        symbols=symbols,
-        sell_share=0.4,
+        accounts=pl.repeat(account, rows, eager=True),
+        symbols=names.gather(rng.integers(0, symbols, rows)),
+        sell_share=sell_share,
         seed=seed,
+        lots=lots,
+    )
+
+
+def one_account(rows: int, seed: int = 11) -> pl.DataFrame:
+    """One account, 200 symbols, 40% sells."""
+    return _one_holder(
+        rows, account="brokerage", prefix="S", symbols=200, sell_share=0.4, seed=seed
     )
 
 
 def fixed_lots(rows: int, seed: int = 17) -> pl.DataFrame:
     """One account, 20 symbols, lots of 1, 5 or 10 at whole prices: most rows repeat."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    symbols = pl.Series([f"F{i:02d}" for i in range(20)]).gather(rng.integers(0, 20, rows))
-    return _trades(
-        rows=rows,
-        accounts=pl.repeat("plan", rows, eager=True),
-        symbols=symbols,
-        sell_share=0.3,
-        seed=seed,
-        lots=True,
+    return _one_holder(
+        rows, account="plan", prefix="F", symbols=20, sell_share=0.3, seed=seed, lots=True
     )
 
 

@@ -122,12 +122,10 @@ def oversold_rows(
         held = (
             (pl.col("signed") * pl.col("after")).cum_sum().over("_pair") / pl.col("after")
         ).alias("held_after")
-    parts = [trades.lazy().with_columns(held)]
     checked = (
-        pl.concat(
-            part.filter((pl.col("signed") < 0) & (pl.col("held_after") < -TOLERANCE))
-            for part in parts
-        )
+        trades.lazy()
+        .with_columns(held)
+        .filter((pl.col("signed") < 0) & (pl.col("held_after") < -TOLERANCE))
         .collect(engine="in-memory")
         .sort(["_pair", "pos"])
     )

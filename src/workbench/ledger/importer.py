@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Generator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +21,7 @@ from workbench import config
 from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError, escape_controls
 from workbench.ledger import batches
 from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize
-from workbench.ledger.csv_text import file_facts, read_text_csv
+from workbench.ledger.csv_text import FileFacts, file_facts, read_text_csv
 from workbench.ledger.holdings import lean_trades, oversold_rows
 from workbench.ledger.keys import occurrence_numbers, row_digests, with_occurrence
 from workbench.ledger.validate import validate_rows
@@ -73,6 +73,12 @@ def _oversell_problems(file: str, violations: pl.DataFrame) -> list[InvalidRow]:
     return problems
 
 
+def _unseen(con: Any, rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` without those whose key is already in the ledger."""
+    seen = sql.duplicate_lines(con, rows)
+    return rows.filter(~pl.col("line").is_in(seen.implode())) if len(seen) else rows
+
+
 def _apply(
     db: str | os.PathLike[str] | None,
     load: Callable[[], tuple[pl.DataFrame, list[str]]],
@@ -81,7 +87,7 @@ def _apply(
     file_hash: Callable[[], str],
     dry_run: bool,
     dedupe: bool = True,
-    prepare: Callable[[Any], None] | None = None,
+    prepare: Callable[[Any], object] | None = None,
 ) -> ImportResult:
     """Validate the rows ``load`` returns (as text, with ignored column names) and apply them.
 
@@ -102,9 +108,7 @@ def _apply(
             if prepare is not None:
                 prepare(con)
             if dedupe and sql.has_transactions(con):
-                seen = sql.duplicate_lines(con, rows)
-                if len(seen):
-                    rows = rows.filter(~pl.col("line").is_in(seen.implode()))
+                rows = _unseen(con, rows)
             # before the insert, not beside it: both use every core, and running them at
             # once was measured slower than one after the other
             _check_holdings(con, rows, source)
@@ -211,9 +215,7 @@ def _apply_batches(
                 del typed
                 digests.append(digest)
                 if dedupe:
-                    seen = sql.duplicate_lines(con, rows)
-                    if len(seen):
-                        rows = rows.filter(~pl.col("line").is_in(seen.implode()))
+                    rows = _unseen(con, rows)
                 trades.append(lean_trades(rows))
                 splits.append(rows.filter(pl.col("type") == "SPLIT"))
                 accounts.append(sql.accounts_of(rows))
@@ -258,9 +260,16 @@ def _apply_batches(
 
 
 def import_csv(
-    db: str | os.PathLike[str] | None, path: str | os.PathLike[str], *, dry_run: bool = False
+    db: str | os.PathLike[str] | None,
+    path: str | os.PathLike[str],
+    *,
+    dry_run: bool = False,
+    facts: Future[FileFacts] | None = None,
 ) -> ImportResult:
     """Import a ledger CSV (DESIGN.md section 2) atomically and idempotently.
+
+    ``facts``: :func:`file_facts` of the file already under way (a caller that started it
+    while telling the file's layout), so that the file is not read for it twice.
 
     Raises:
         InvalidRows: every bad value, with file, line and field; nothing is imported.
@@ -273,7 +282,7 @@ def import_csv(
     with ThreadPoolExecutor(max_workers=1) as pool:
         # one read hashes the file (for the imports record) and counts its lines (for
         # records spanning lines), beside parsing and validating it
-        facts = pool.submit(file_facts, file)
+        known = facts if facts is not None else pool.submit(file_facts, file)
         if file.stat().st_size > batches.STREAM_BYTES:
             return _apply_batches(
                 db,
@@ -281,14 +290,14 @@ def import_csv(
                     file, known=LEDGER_COLUMNS, synonyms=SYNONYMS, every=batches.BATCH_BYTES
                 ),
                 source=str(file),
-                file_hash=lambda: facts.result().sha256,
+                file_hash=lambda: known.result().sha256,
                 dry_run=dry_run,
             )
         return _apply(
             db,
-            lambda: read_text_csv(file, known=LEDGER_COLUMNS, synonyms=SYNONYMS, facts=facts),
+            lambda: read_text_csv(file, known=LEDGER_COLUMNS, synonyms=SYNONYMS, facts=known),
             source=str(file),
-            file_hash=lambda: facts.result().sha256,
+            file_hash=lambda: known.result().sha256,
             dry_run=dry_run,
         )
 
@@ -323,7 +332,7 @@ def import_mapped(
     lines: list[int],
     file_hash: Callable[[], str] | None = None,
     dry_run: bool = False,
-    prepare: Callable[[Any], None] | None = None,
+    prepare: Callable[[Any], object] | None = None,
 ) -> ImportResult:
     """Import ledger rows mapped from another layout (a broker export) like a CSV file.
 

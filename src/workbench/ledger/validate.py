@@ -259,6 +259,7 @@ def validate_rows(
     is_split = pl.col("_is_split")
     is_fx = pl.col("_is_fx")
     div_amount = pl.col("_div_amount")
+    earliest, latest = date_bounds()
 
     def missing(column: str) -> pl.Expr:
         return pl.col(column).is_null()
@@ -274,8 +275,8 @@ def validate_rows(
         ),
         _Check(
             "date",
-            ~pl.col("_date").is_between(*date_bounds()),
-            pl.lit("out of range (expected {} to {}): ".format(*date_bounds())) + _quoted("date"),
+            ~pl.col("_date").is_between(earliest, latest),
+            pl.lit(f"out of range (expected {earliest} to {latest}): ") + _quoted("date"),
         ),
         _Check("type", missing("type"), pl.lit("missing")),
         _Check(

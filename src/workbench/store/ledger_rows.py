@@ -161,7 +161,7 @@ def create_staging(con: duckdb.DuckDBPyConnection) -> None:
 
 def move_staged(con: duckdb.DuckDBPyConnection, *, first_id: int, import_id: int) -> None:
     """Insert the staged rows into ``transactions``, their ids (staged from 0) after
-    ``first_id`` - 1, under ``import_id``; then empty the staging table."""
+    ``first_id`` - 1, under ``import_id`` (:func:`drop_staging` removes the table)."""
     con.execute(
         "INSERT INTO transactions SELECT id + ?, date, account, type, symbol, quantity, price,"
         " fee, amount, currency, ratio_new, ratio_old, note, ?, row_key"

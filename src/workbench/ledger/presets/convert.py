@@ -22,6 +22,7 @@ from workbench.ledger.presets.reader import (
     Records,
     Table,
     fast_table,
+    first_record,
     read_records,
     section_tables,
     statement_field,
@@ -59,10 +60,6 @@ class Conversion:
         """Ledger rows per type, in the ledger's type order."""
         counted = self.rows.group_by("type").len().sort("type").iter_rows()
         return {kind: int(n) for kind, n in counted}
-
-    def unknown_rows(self) -> int:
-        """How many rows had an action text no rule maps."""
-        return sum(len(lines) for lines in self.unknown.values())
 
 
 def _tables(
@@ -141,6 +138,13 @@ def convert_file(
     """
     file = str(path)
     xml = _is_xml(path)
+    if (
+        spec is None
+        and not xml
+        and path.is_file()
+        and catalog.own_layout(first_record(path), strict=True)
+    ):
+        return None  # workbench's own layout, told from the header alone (no whole read)
     records = (
         None
         if xml and (spec is None or spec.kind == "ibkr-flex-xml")

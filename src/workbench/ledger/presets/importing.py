@@ -10,7 +10,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -74,7 +73,7 @@ def import_any(
         facts = pool.submit(file_facts, path) if path.is_file() else None
         conversion = convert_file(path, spec=spec, account=account, skip_unknown=skip_unknown)
         if conversion is None:
-            return ImportReport(import_csv(db, path, dry_run=dry_run), None)
+            return ImportReport(import_csv(db, path, dry_run=dry_run, facts=facts), None)
         rows = _known_tickers(db, conversion)
         instruments = conversion.instruments
         result = import_mapped(
@@ -84,13 +83,11 @@ def import_any(
             lines=conversion.lines,
             file_hash=(lambda: facts.result().sha256) if facts is not None else None,
             dry_run=dry_run,
-            prepare=(lambda con: _attach(con, instruments)) if instruments.height else None,
+            prepare=(lambda con: instrument_ids.attach(con, instruments))
+            if instruments.height
+            else None,
         )
     return ImportReport(result, conversion)
-
-
-def _attach(con: Any, instruments: pl.DataFrame) -> None:
-    instrument_ids.attach(con, instruments)
 
 
 def _known_tickers(db: str | os.PathLike[str] | None, conversion: Conversion) -> pl.DataFrame:

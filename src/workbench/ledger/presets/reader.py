@@ -68,6 +68,25 @@ def read_records(path: Path, *, limit: int | None = None) -> Records:
     return Records(name, head[:limit], text, len(head) <= limit)
 
 
+#: bytes read to see a file's first record before deciding whether the whole file is needed
+HEAD_BYTES = 1 << 16
+
+
+def first_record(path: Path) -> Records:
+    """The first record of ``path`` from its first :data:`HEAD_BYTES` only (no records when
+    there are none there, or they do not parse): enough to tell workbench's own layout,
+    whose import then reads the file its own (batched) way instead of whole here.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    try:
+        # a replaced byte (a cut character, a non-UTF-8 header) is no known column name anyway
+        first = next(_records(str(path), head.decode("utf-8-sig", errors="replace")), None)
+    except InvalidRows:
+        first = None
+    return Records(str(path), [first] if first else [], "", False)
+
+
 def _records(name: str, text: str) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     while True:
