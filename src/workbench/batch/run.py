@@ -140,7 +140,9 @@ def _shared(lake: Lake, as_of: dt.date, target: str) -> Shared:
     tx = (
         pl.concat(frames)
         if frames
-        else normalize_transactions(pl.read_parquet(lake.tables["transactions"].files[0]).head(0))
+        else normalize_transactions(
+            pl.scan_parquet(lake.tables["transactions"].files[0]).head(0).collect()
+        )
     )
     return shared_from_frames(prices, tx, as_of, _rates(lake, as_of, target))
 
@@ -214,7 +216,7 @@ def run_batch(
         if extra:
             from workbench.batch.local import write_part
 
-            empty = pl.read_parquet(checked.tables["transactions"].files[0]).head(0)
+            empty = pl.scan_parquet(checked.tables["transactions"].files[0]).head(0).collect()
             write_part(accounts_frame(empty, shared, params, extra=extra), staging, "listed")
         for name, frame in split_tables(empty_combined()).items():
             if not any((staging / name).glob("*.parquet")):  # no account at all: keep the schema
