@@ -43,34 +43,30 @@ def _init(payload: bytes, params: Params) -> None:
     _STATE["params"] = params
 
 
-def write_part(combined: pl.DataFrame, staging: Path, name: str) -> dict[str, int]:
-    """Write one part file of each output table; returns rows written per table."""
-    counts: dict[str, int] = {}
+def write_part(combined: pl.DataFrame, staging: Path, name: str) -> None:
+    """Write one part file of each output table."""
     for table, frame in split_tables(combined).items():
         directory = staging / table
         directory.mkdir(exist_ok=True)
         frame.write_parquet(directory / f"part-{name}.parquet")
-        counts[table] = frame.height
-    return counts
 
 
 def run_partition(
     name: str, files: list[Path], staging: Path, shared: Shared, params: Params
-) -> tuple[list[str], dict[str, int]]:
-    """Every account of one partition; returns (its accounts, rows written per table)."""
+) -> list[str]:
+    """Every account of one partition; returns its accounts."""
     try:
         parts = [normalize_transactions(pl.read_parquet(f)) for f in files]
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise BatchError(f"cannot read transactions partition {name}: {exc}") from exc
     tx = pl.concat(parts) if parts else None
     if tx is None or tx.is_empty():
-        return [], {}
-    combined = accounts_frame(tx, shared, params)
-    accounts = tx["account"].unique().to_list()
-    return accounts, write_part(combined, staging, name)
+        return []
+    write_part(accounts_frame(tx, shared, params), staging, name)
+    return tx["account"].unique().to_list()
 
 
-def _task(index: int, files: list[Path], staging: Path) -> tuple[list[str], dict[str, int]]:
+def _task(index: int, files: list[Path], staging: Path) -> list[str]:
     shared = _STATE["shared"]
     params = _STATE["params"]
     assert isinstance(shared, Shared)
@@ -80,8 +76,8 @@ def _task(index: int, files: list[Path], staging: Path) -> tuple[list[str], dict
 
 def run_local(
     lake: Lake, staging: Path, shared: Shared, params: Params, *, workers: int | None = None
-) -> tuple[list[str], dict[str, int]]:
-    """Run every partition; returns (accounts computed, rows written per table).
+) -> None:
+    """Run every partition, writing its part files into ``staging``.
 
     Raises:
         BatchError: an account fails, or has rows in two partitions (the local engine needs
@@ -90,11 +86,10 @@ def run_local(
     table = lake.tables["transactions"]
     tasks = sorted(table.partitions.items())
     count = max(1, min(workers or default_workers(), len(tasks)))
-    results: list[tuple[str, list[str], dict[str, int]]] = []
+    results: list[tuple[str, list[str]]] = []
     if count == 1:
         for index, (key, files) in enumerate(tasks):
-            accounts, rows = run_partition(f"{index:05d}", files, staging, shared, params)
-            results.append((key, accounts, rows))
+            results.append((key, run_partition(f"{index:05d}", files, staging, shared, params)))
     else:
         with ProcessPoolExecutor(
             max_workers=count,
@@ -111,10 +106,9 @@ def run_local(
                 future.cancel()
             for future in done:
                 future.result()  # re-raises the first failure
-            results = [(futures[f], *f.result()) for f in futures]
+            results = [(futures[f], f.result()) for f in futures]
     seen: dict[str, str] = {}
-    totals: dict[str, int] = {}
-    for key, accounts, rows in results:
+    for key, accounts in results:
         for account in accounts:
             if account in seen:
                 raise BatchError(
@@ -124,6 +118,3 @@ def run_local(
                     " writes them (or use --engine spark)"
                 )
             seen[account] = key
-        for name, n in rows.items():
-            totals[name] = totals.get(name, 0) + n
-    return list(seen), totals

@@ -80,13 +80,12 @@ def _check_options(engine: str, master: str | None, cost_method: str, currency: 
 
 
 def _rates(lake: Lake, as_of: dt.date, target: str) -> pl.DataFrame | None:
-    """The FX rates ``report`` would use: for every currency of the lake's rows up to ``as_of``
-    and ``target``, from the lake's fx_rates, else the bundled ECB history (one function,
-    :func:`workbench.fx.rates_for`, over the lake's table instead of the store's)."""
+    """The FX rates ``report`` would use: its own choice of currencies
+    (:func:`workbench.analytics.report._stored_rates`) over the lake's rows up to ``as_of``,
+    with the lake's fx_rates standing in for the store's (a view: read only if needed)."""
     import duckdb
 
-    from workbench.analytics import fx as fxm
-    from workbench.fx import rates_for
+    from workbench.analytics.report import _stored_rates
 
     rows = pl.concat(
         [
@@ -94,32 +93,24 @@ def _rates(lake: Lake, as_of: dt.date, target: str) -> pl.DataFrame | None:
             .filter(pl.col("date") <= as_of)
             .select(
                 pl.col("currency").cast(pl.String),
-                pl.when(pl.col("type").str.to_uppercase() == "FX")
-                .then(pl.col("symbol"))
-                .cast(pl.String)
-                .alias("bought"),
+                pl.col("type").cast(pl.String).str.to_uppercase(),
+                pl.col("symbol").cast(pl.String),
             )
             .collect()
             for f in lake.tables["transactions"].files
         ]
     )
-    codes = set(rows["currency"].drop_nulls().to_list()) | set(
-        rows["bought"].drop_nulls().to_list()
-    )
-    plain = {fxm.split_unit(c)[0] for c in codes | {target}}
-    if len(plain) <= 1:
-        return None
     table = lake.table("fx_rates")
     if table is None:
-        return rates_for(None, sorted(plain))
+        return _stored_rates(None, rows, target)
     source = "source" if "source" in table.columns else "'lake' AS source"
+    files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in table.files)
     with duckdb.connect() as con:
         con.execute(
-            "CREATE TABLE fx_rates AS SELECT date, base, quote, CAST(rate AS DOUBLE) AS rate,"
-            f" {source} FROM read_parquet(?)",
-            [[str(f) for f in table.files]],
+            "CREATE VIEW fx_rates AS SELECT date, base, quote, CAST(rate AS DOUBLE) AS rate,"
+            f" {source} FROM read_parquet([{files}])"
         )
-        return rates_for(con, sorted(plain))
+        return _stored_rates(con, rows, target)
 
 
 def _shared(lake: Lake, as_of: dt.date, target: str) -> Shared:
@@ -140,7 +131,9 @@ def _shared(lake: Lake, as_of: dt.date, target: str) -> Shared:
     tx = (
         pl.concat(frames)
         if frames
-        else normalize_transactions(pl.read_parquet(lake.tables["transactions"].files[0]).head(0))
+        else normalize_transactions(
+            pl.scan_parquet(lake.tables["transactions"].files[0]).head(0).collect()
+        )
     )
     return shared_from_frames(prices, tx, as_of, _rates(lake, as_of, target))
 
@@ -214,7 +207,7 @@ def run_batch(
         if extra:
             from workbench.batch.local import write_part
 
-            empty = pl.read_parquet(checked.tables["transactions"].files[0]).head(0)
+            empty = pl.scan_parquet(checked.tables["transactions"].files[0]).head(0).collect()
             write_part(accounts_frame(empty, shared, params, extra=extra), staging, "listed")
         for name, frame in split_tables(empty_combined()).items():
             if not any((staging / name).glob("*.parquet")):  # no account at all: keep the schema

@@ -20,12 +20,12 @@ from typing import Any
 import polars as pl
 
 from workbench.demo.market import DEMO_NOTE
+from workbench.ledger.columns import LEDGER_COLUMNS
+from workbench.store.tables import TRANSACTION_COLUMNS
 
 START = dt.date(2023, 1, 2)
 SPLIT_DATE = dt.date(2023, 9, 1)
 SPLIT_SYMBOL = "SPL"
-LEDGER_COLUMNS = ["date", "account", "type", "symbol", "quantity", "price", "fee", "amount",
-                  "currency", "ratio", "note"]  # fmt: skip
 
 
 def business_days(start: dt.date, count: int) -> list[dt.date]:
@@ -186,7 +186,4 @@ def as_transactions(ledger: pl.DataFrame) -> pl.DataFrame:
         fee=pl.col("fee").fill_null(0.0),
         ratio_new=ratio.struct.field("field_0").cast(pl.Float64),
         ratio_old=ratio.struct.field("field_1").cast(pl.Float64),
-    ).select(
-        "id", "date", "account", "type", "symbol", "quantity", "price", "fee", "amount",
-        "currency", "ratio_new", "ratio_old", "note",
-    )  # fmt: skip
+    ).select(TRANSACTION_COLUMNS)

@@ -36,6 +36,7 @@ _TABLE_SQL = {
     " FROM prices ORDER BY symbol, date",
     "instruments": "SELECT symbol, name, asset_class, sector, currency FROM instruments ORDER BY symbol",
     "accounts": "SELECT name, currency FROM accounts ORDER BY name",
+    "fx_rates": "SELECT * FROM fx_rates ORDER BY ALL",
 }
 
 
@@ -89,13 +90,6 @@ class LakeSummary:
         lines += [f"  {name + ':':<14}{rows:,} rows" for name, rows in self.rows.items()]
         lines.append(f"  {self.accounts:,} accounts in {self.buckets} buckets")
         return "\n".join(lines)
-
-
-def _has_table(con: Any, name: str) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchall()
-    return bool(rows[0][0])
 
 
 def _columns(path: Path) -> dict[str, str]:
@@ -171,10 +165,7 @@ def export_lake(
                 "columns": _columns(tx_dir),
             }
         }
-        sources = dict(_TABLE_SQL)
-        if _has_table(con, "fx_rates"):
-            sources["fx_rates"] = "SELECT * FROM fx_rates ORDER BY ALL"
-        for name, sql in sources.items():
+        for name, sql in _TABLE_SQL.items():
             rows[name] = _copy(con, sql, tmp / name)
             tables[name] = {
                 "partitions": {"": rows[name]},
