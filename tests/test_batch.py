@@ -169,6 +169,21 @@ def test_other_currency_equals_report(exported: tuple[Path, Path], tmp_path: Pat
     )
 
 
+def test_drill_down_keeps_the_batch_currency(exported: tuple[Path, Path], tmp_path: Path) -> None:
+    """The notebook's drill-down of an account in a --currency EUR batch is in EUR and equals
+    what `report --account A --currency EUR` gives (not the USD report)."""
+    from workbench.batch import views
+
+    db, lake = exported
+    out = tmp_path / "out"
+    run_batch(lake, out, as_of=AS_OF, currency="EUR", workers=1)
+    drilled = views.account_report(views.load_outputs(out), "a000001")
+    expected = cli_report(db, "a000001", currency="EUR")["totals"]
+    assert drilled.base_currency == "EUR"
+    assert drilled.totals["total_value"] == pytest.approx(expected["total_value"], abs=1e-6)
+    assert drilled.totals["cash_fx_gain"] == pytest.approx(expected["cash_fx_gain"], abs=1e-6)
+
+
 def test_oversold_account_is_named_and_nothing_written(tmp_path: Path) -> None:
     """A ledger selling more than it holds fails naming the account; no output directory or
     staging directory is left."""

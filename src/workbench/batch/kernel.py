@@ -26,6 +26,7 @@ from workbench.analytics.report import (
     POSITION_FIELDS,
     RISK_FIELDS,
     TOTAL_FIELDS,
+    Report,
     build_report,
 )
 from workbench.errors import BatchError, WorkbenchError
@@ -168,10 +169,10 @@ def _check_rows(account: str, frame: pl.DataFrame) -> None:
         )
 
 
-def account_rows(
+def account_report(
     account: str, transactions: pl.DataFrame, shared: Shared, params: Params
-) -> list[dict[str, Any]]:
-    """The combined rows (totals, positions, performance) of one account.
+) -> Report:
+    """One account's report, as ``workbench report --account`` computes it.
 
     ``transactions`` are the account's rows, already passed through
     :func:`normalize_transactions`; rows after ``params.as_of`` are ignored, like ``report``.
@@ -196,7 +197,18 @@ def account_rows(
         )
     except WorkbenchError as exc:
         raise BatchError(f"account {account!r}: {exc}") from exc
-    data = report.to_dict()
+    return report
+
+
+def account_rows(
+    account: str, transactions: pl.DataFrame, shared: Shared, params: Params
+) -> list[dict[str, Any]]:
+    """The combined rows (totals, positions, performance) of one account's report.
+
+    Raises:
+        BatchError: the account sells more than it holds, or has an unknown row type.
+    """
+    data = account_report(account, transactions, shared, params).to_dict()
     totals = data["totals"] | {
         "cash_by_currency": json.dumps(data["totals"]["cash_by_currency"], sort_keys=True)
     }

@@ -134,43 +134,33 @@ def returns_histogram(
 
 def account_report(outputs: Outputs, account: str) -> Report:
     """One account's full report (daily series included) rebuilt from the lake the batch read,
-    with the batch's as-of date and cost method: the numbers its rows came from.
+    with the batch's as-of date, cost method and reporting currency: the numbers its rows
+    came from (the same kernel the engines ran).
 
     Raises:
         BatchError: the lake is gone or does not have the account.
     """
-    from workbench.analytics.report import build_report
-    from workbench.batch.kernel import normalize_transactions
+    from workbench.batch import kernel
+    from workbench.batch.run import _shared
     from workbench.lake import open_lake
 
     lake = open_lake(outputs.manifest["lake"])
-    files = lake.tables["transactions"].files
-    own = normalize_transactions(
+    own = kernel.normalize_transactions(
         pl.concat(
-            [pl.scan_parquet(f).filter(pl.col("account") == account).collect() for f in files],
+            [
+                pl.scan_parquet(f).filter(pl.col("account") == account).collect()
+                for f in lake.tables["transactions"].files
+            ],
             how="vertical_relaxed",
         )
     )
     if own.is_empty():
         raise BatchError(f"account {account!r} is not in the lake {lake.path}")
-    splits = normalize_transactions(
-        pl.concat(
-            [
-                pl.scan_parquet(f).filter(pl.col("type").str.to_uppercase() == "SPLIT").collect()
-                for f in files
-            ]
-        )
-    ).filter(pl.col("account") != account)
-    prices = pl.concat(
-        [
-            pl.read_parquet(f, columns=["symbol", "date", "close"])
-            for f in lake.tables["prices"].files
-        ]
+    currency = outputs.manifest["currency"]
+    params = kernel.Params(
+        as_of=outputs.as_of, cost_method=outputs.manifest["cost_method"], base_currency=currency
     )
-    return build_report(
-        pl.concat([own, splits]), prices, as_of=outputs.as_of, account=account,
-        cost_method=outputs.manifest["cost_method"],
-    )  # fmt: skip
+    return kernel.account_report(account, own, _shared(lake, outputs.as_of, currency), params)
 
 
 def demo_outputs(db: str | os.PathLike[str]) -> Outputs:
