@@ -307,6 +307,20 @@ def test_the_cli_refuses_dates_outside_the_range(db_path: Path, args: list[str])
     assert not db_path.exists()
 
 
+def test_batch_refuses_an_as_of_outside_the_range(tmp_path: Path) -> None:
+    """`batch --as-of 9999-12-31` is the same usage error as `report`'s (nothing computed)."""
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    out = tmp_path / "out"
+    args = ["batch", "--lake", str(tmp_path), "--out", str(out), "--as-of", "9999-12-31"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert f"is out of range (1900-01-01 to {NEXT_YEAR_END})" in result.stderr
+    assert not out.exists()
+
+
 def test_quote_lines_escape_the_symbol_typed(db_path: Path) -> None:
     """`quotes` echoes an unknown symbol holding an escape sequence escaped."""
     from click.testing import CliRunner

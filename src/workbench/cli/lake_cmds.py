@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.options import cost_method_option, currency_option, db_option
+from workbench.cli.options import as_of_option, cost_method_option, currency_option, db_option
 
 
 @click.group("lake")
@@ -56,13 +56,7 @@ def export_cmd(out: str, buckets: int, overwrite: bool, db: Path) -> None:
     default=None,
     help="Spark master: local[*] (default), local[N], spark://HOST:PORT, yarn, k8s://URL, sc://HOST.",
 )
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Report date (YYYY-MM-DD) [default: today].",
-)
+@as_of_option
 @cost_method_option
 @currency_option
 @click.option(
@@ -77,7 +71,7 @@ def batch(
     out: str,
     engine: str,
     master: str | None,
-    as_of: dt.datetime | None,
+    as_of: dt.date | None,
     cost_method: str,
     currency: str | None,
     workers: int | None,
@@ -88,7 +82,7 @@ def batch(
     from workbench.batch import run_batch
 
     summary = run_batch(
-        lake_dir, out, engine=engine, master=master, as_of=as_of.date() if as_of else None,
+        lake_dir, out, engine=engine, master=master, as_of=as_of,
         cost_method=cost_method.lower(), currency=currency, workers=workers, overwrite=overwrite,
     )  # fmt: skip
     click.echo(summary.describe())

@@ -53,6 +53,31 @@ def timeout_option(default: float) -> Callable[[F], F]:
     )
 
 
+def ledger_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    """A click callback: :func:`iso_date` within the ledger's date range (1900-01-01 to the end
+    of next year), else a usage error: a year like 9999 would build series across millennia."""
+    day = iso_date(ctx, param, value)
+    if day is None:
+        return None
+    from workbench.ledger.validate import date_bounds
+
+    earliest, latest = date_bounds()
+    if not earliest <= day <= latest:
+        raise click.BadParameter(f"{day} is out of range ({earliest} to {latest})")
+    return day
+
+
+def as_of_option(fn: F) -> F:
+    """``--as-of YYYY-MM-DD``: the report date (None: today), within the ledger's date range."""
+    return click.option(
+        "--as-of",
+        "as_of",
+        default=None,
+        callback=ledger_date,
+        help="Report date (YYYY-MM-DD) [default: today].",
+    )(fn)
+
+
 def iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
     """A click callback: a YYYY-MM-DD value as a date (None stays None), else a usage error."""
     if value is None:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from workbench.cli.options import db_option, iso_date, timeout_option
+from workbench.cli.options import db_option, ledger_date, timeout_option
 from workbench.errors import escape_controls
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -190,22 +190,10 @@ def quotes_cmd(
         sys.exit(1)
 
 
-def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
-    day = iso_date(ctx, param, value)
-    if day is None:
-        return None
-    from workbench.ledger.validate import date_bounds
-
-    earliest, latest = date_bounds()
-    if not earliest <= day <= latest:
-        raise click.BadParameter(f"{day} is out of range ({earliest} to {latest})")
-    return day
-
-
 @click.command("history")
 @click.argument("symbols", nargs=-1, required=True)
-@click.option("--start", required=True, callback=_date, help="First date (YYYY-MM-DD).")
-@click.option("--end", callback=_date, help="Last date (YYYY-MM-DD) [default: today].")
+@click.option("--start", required=True, callback=ledger_date, help="First date (YYYY-MM-DD).")
+@click.option("--end", callback=ledger_date, help="Last date (YYYY-MM-DD) [default: today].")
 @_provider_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array in request order.")
 @db_option

@@ -7,19 +7,13 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.options import cost_method_option, currency_option, db_option
+from workbench.cli.options import as_of_option, cost_method_option, currency_option, db_option
 
 _CONVENTIONS = ("empyrical", "quantstats", "calendar365")
 
 
 @click.command("report")
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Report date (YYYY-MM-DD) [default: today].",
-)
+@as_of_option
 @click.option("--account", default=None, help="Only this account [default: all accounts].")
 @cost_method_option
 @click.option("--benchmark", default=None, help="Symbol for beta, alpha, tracking error.")
@@ -34,7 +28,7 @@ _CONVENTIONS = ("empyrical", "quantstats", "calendar365")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @db_option
 def report(
-    as_of: dt.datetime | None,
+    as_of: dt.date | None,
     account: str | None,
     cost_method: str,
     benchmark: str | None,
@@ -49,17 +43,10 @@ def report(
     rate; P&L shows its FX part beside it.
     """
     from workbench.analytics.report import load_report
-    from workbench.ledger.validate import date_bounds
 
-    earliest, latest = date_bounds()
-    if as_of is not None and not earliest <= as_of.date() <= latest:
-        # a year like 9999 would build a daily series across millennia
-        raise click.BadParameter(
-            f"{as_of.date()} is out of range ({earliest} to {latest})", param_hint="--as-of"
-        )
     result = load_report(
         db,
-        as_of=as_of.date() if as_of else None,
+        as_of=as_of,
         account=account,
         cost_method=cost_method.lower(),
         benchmark=benchmark,
