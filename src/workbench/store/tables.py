@@ -18,7 +18,7 @@ from workbench.store.schema import MONEY
 
 TRANSACTION_COLUMNS = [
     "id", "date", "account", "type", "symbol", "quantity", "price", "fee", "amount",
-    "currency", "ratio_new", "ratio_old", "note",
+    "currency", "ratio_new", "ratio_old", "note", "target", "cost_fraction",
 ]  # fmt: skip
 
 
