@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from workbench.analytics._frames import ledger_symbols
 from workbench.analytics.report import (
     PERFORMANCE_FIELDS,
     POSITION_FIELDS,
@@ -184,7 +185,7 @@ def account_report(
         BatchError: the account sells more than it holds, or has an unknown row type.
     """
     own = transactions.filter(pl.col("date") <= params.as_of)
-    symbols = own["symbol"].drop_nulls().unique().to_list()
+    symbols = ledger_symbols(own)  # corporate actions' targets too
     others = shared.splits.filter((pl.col("account") != account) & pl.col("symbol").is_in(symbols))
     frame = pl.concat([own, others]) if others.height else own
     _check_rows(account, frame)

@@ -69,6 +69,22 @@ def stored_trades(
         )
 
 
+def stored_actions(con: duckdb.DuckDBPyConnection, accounts: list[str]) -> pl.DataFrame:
+    """The corporate-action rows of ``accounts`` (every column the holdings check reads).
+
+    Only those rows have a ``target`` or one of the two long type names, so the scan reads
+    two narrow columns of the rest.
+    """
+    return query_frame(
+        con,
+        "SELECT id, account, symbol, date, type, quantity, price, amount, ratio_new, ratio_old,"
+        " target, cost_fraction FROM transactions"
+        " WHERE (target IS NOT NULL OR type IN ('RETURN_OF_CAPITAL', 'STOCK_DIVIDEND'))"
+        " AND list_contains(?::VARCHAR[], account)",
+        [accounts],
+    )
+
+
 def insert_rows(
     con: duckdb.DuckDBPyConnection,
     rows: pl.DataFrame,
