@@ -68,7 +68,7 @@ def with_actions(tx: pl.DataFrame, count: int, *, seed: int) -> pl.DataFrame:
     renames: list[tuple[str, str, dt.date, str]] = []
     next_id = int(tx["id"].max()) + 1  # type: ignore[arg-type]
     kinds = ("SYMBOL_CHANGE", "SPINOFF", "MERGER", "RETURN_OF_CAPITAL", "STOCK_DIVIDEND")
-    for batch in range(count // 20 + 1):
+    for _ in range(count // 20 + 1):
         day = days[len(days) // 4 + rng.randrange(len(days) // 2)]
         held = positions(tx, as_of=day).filter(
             (pl.col("quantity") > 1) & ~pl.col("symbol").is_in(sorted(split_symbols))
@@ -114,9 +114,7 @@ def with_actions(tx: pl.DataFrame, count: int, *, seed: int) -> pl.DataFrame:
     return pl.concat([out, actions]).sort("date", "id")
 
 
-def race(
-    variants: dict[str, tuple[str, str, str]], runs: int
-) -> dict[str, dict[str, float]]:
+def race(variants: dict[str, tuple[str, str, str]], runs: int) -> dict[str, dict[str, float]]:
     """Median seconds per (variant, step): variant -> (PYTHONPATH, ledger, prices)."""
     times: dict[str, dict[str, list[float]]] = {v: {s: [] for s in STEPS} for v in variants}
     for _ in range(runs):
@@ -138,7 +136,11 @@ def show(title: str, medians: dict[str, dict[str, float]]) -> None:
     print(f"  {'step':<14}" + "".join(f"{n:>22}" for n in names) + f"{'ratio':>9}")
     for step in STEPS:
         cells = [medians[n][step] for n in names]
-        print(f"  {step:<14}" + "".join(f"{c:>21.3f}s" for c in cells) + f"{cells[-1] / cells[0]:>8.2f}x")
+        print(
+            f"  {step:<14}"
+            + "".join(f"{c:>21.3f}s" for c in cells)
+            + f"{cells[-1] / cells[0]:>8.2f}x"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -166,3 +166,26 @@ def test_local_batch_equals_report_with_every_type(
     run_batch(lake, out, engine="local", as_of=AS_OF, cost_method=method, workers=1)
     reports = {a: cli_report(corp_db, a, as_of=AS_OF, method=method) for a in ("main", "other")}
     assert mismatches(out, reports) == []
+
+
+def test_batched_import_follows_actions_across_batches(
+    db_path: Path, write_csv: WriteCsv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file read in batches of one or two records checks holdings across actions like a
+    whole read: the ledger above imports; selling the old symbol after its change does not."""
+    from workbench.ledger import batches
+
+    monkeypatch.setattr(batches, "STREAM_BYTES", -1)
+    monkeypatch.setattr(batches, "BATCH_BYTES", 60)
+    assert import_csv(db_path, write_csv(LEDGER)).added == 13
+    with connect(db_path, read_only=True) as con:
+        assert read_transactions(con).height == 13
+    bad = HEADER + (
+        "2024-01-03,b,BUY,OLD,4,100,1,,USD,,,,\n"
+        "2024-02-01,b,SYMBOL_CHANGE,OLD,,,,,USD,2:1,,NEW,\n"
+        "2024-03-04,b,SELL,NEW,3,55,0,,USD,,,,\n"
+        "2024-03-05,b,SELL,OLD,1,55,0,,USD,,,,\n"
+    )
+    with pytest.raises(OversoldError) as info:
+        import_csv(db_path, write_csv(bad, "bad.csv"))
+    assert [(p.line, p.field) for p in info.value.problems] == [(5, "quantity")]

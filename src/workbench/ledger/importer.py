@@ -159,7 +159,11 @@ def _check_holdings(
         return
     # corporate actions (stored or new) of the accounts checked bring in every position they
     # touch: a sale of a symbol after its change finds nothing held
-    accounts = pl.concat([pairs_frame["account"], actions["account"]]).unique().to_list()
+    accounts = (
+        pl.concat([pairs_frame["account"].cast(pl.String), actions["account"].cast(pl.String)])
+        .unique()
+        .to_list()
+    )
     stored_actions = sql.stored_actions(con, accounts) if accounts else pl.DataFrame()
     if not stored_actions.is_empty() or not actions.is_empty():
         pairs_frame = pl.concat(
