@@ -11,6 +11,7 @@ check must accept every generated ledger (each one only sells what it holds).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -43,8 +44,9 @@ class Lot:
 class Replay:
     """Row-by-row lots of one ledger under one method, in exact arithmetic."""
 
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, rate: Callable[[dt.date], Fraction] | None = None) -> None:
         self.method = method
+        self.rate = rate or (lambda _day: Fraction(1))  # reporting currency per row currency
         self.lots: dict[tuple[str, str], list[Lot]] = {}
         self.realized: dict[tuple[str, str], Fraction] = {}
         self.dividends: dict[tuple[str, str], Fraction] = {}
@@ -97,6 +99,7 @@ class Replay:
             Fraction(r["ratio_new"]) / Fraction(r["ratio_old"]) if r["ratio_new"] else Fraction(1)
         )
         target = (r["account"], r.get("target"))
+        fx = self.rate(r["date"])
         if kind == "SPLIT":
             if (r["symbol"], r["date"], ratio) in self.seen_splits:
                 return
@@ -107,17 +110,17 @@ class Replay:
                         lot.shares *= ratio
             return
         if kind == "BUY":
-            cost = num["quantity"] * num["price"] + num["fee"]  # type: ignore[operator]
+            cost = (num["quantity"] * num["price"] + num["fee"]) * fx  # type: ignore[operator]
             self.book(key).append(Lot(seq, num["quantity"], cost))  # type: ignore[arg-type]
         elif kind == "SELL":
-            proceeds = num["quantity"] * num["price"] - num["fee"]  # type: ignore[operator]
+            proceeds = (num["quantity"] * num["price"] - num["fee"]) * fx  # type: ignore[operator]
             self.realized[key] += proceeds - self.take(key, num["quantity"])  # type: ignore[arg-type]
         elif kind == "STOCK_DIVIDEND":
-            value = num["quantity"] * (num["price"] or 0)  # type: ignore[operator]
+            value = num["quantity"] * (num["price"] or 0) * fx  # type: ignore[operator]
             self.book(key).append(Lot(seq, num["quantity"], value))  # type: ignore[arg-type]
             self.dividends[key] = self.dividends.get(key, Fraction(0)) + value
         elif kind == "RETURN_OF_CAPITAL":
-            self._return_of_capital(key, num["amount"])  # type: ignore[arg-type]
+            self._return_of_capital(key, num["amount"] * fx)  # type: ignore[operator]
         elif kind == "SPINOFF":
             held, f = self.held(key), num["cost_fraction"]
             for lot in sorted(self.book(key), key=lambda x: x.order):
@@ -125,7 +128,7 @@ class Replay:
                 self.book(target).append(child)  # type: ignore[arg-type]
                 lot.cost -= lot.cost * f  # type: ignore[operator]
         else:  # SYMBOL_CHANGE, MERGER
-            self._move(key, target, kind, num, ratio)  # type: ignore[arg-type]
+            self._move(key, target, kind, num, ratio, fx)  # type: ignore[arg-type]
 
     def _return_of_capital(self, key: tuple[str, str], amount: Fraction) -> None:
         book, held = self.book(key), self.held(key)
@@ -149,7 +152,7 @@ class Replay:
 
     def _move(
         self, key: tuple[str, str], target: tuple[str, str], kind: str,
-        num: dict[str, Fraction | None], ratio: Fraction,
+        num: dict[str, Fraction | None], ratio: Fraction, fx: Fraction,
     ) -> None:  # fmt: skip
         held = self.held(key)
         if held == 0:
@@ -168,7 +171,7 @@ class Replay:
             elif amount > 0:
                 f = amount / (amount + received * num["price"])  # type: ignore[operator]
             cost = sum((lot.cost for lot in self.book(key)), Fraction(0))
-            self.realized[key] += amount - f * cost
+            self.realized[key] += amount * fx - f * cost
         for lot in sorted(self.book(key), key=lambda x: x.order):
             moved = Lot(lot.order, lot.shares * received / held, lot.cost * (1 - f))
             self.book(target).append(moved)
@@ -252,8 +255,10 @@ def ledgers(draw: st.DrawFn) -> list[dict[str, Any]]:
     return rows
 
 
-def _reference(tx: pl.DataFrame, method: str) -> Replay:
-    replay = Replay(method)
+def _reference(
+    tx: pl.DataFrame, method: str, rate: Callable[[dt.date], Fraction] | None = None
+) -> Replay:
+    replay = Replay(method, rate)
     for seq, r in enumerate(tx.sort("date", "id").iter_rows(named=True)):
         replay.apply(seq, r)
     return replay
@@ -308,3 +313,36 @@ def test_engine_matches_exact_replay_with_corporate_actions(
         assert gain == pytest.approx(got[(account, symbol)]["realized_pnl"], rel=1e-9, abs=1e-6)
     checked = oversold_rows(tx.head(0), tx.with_columns(line=pl.col("id")))
     assert checked.is_empty(), checked
+
+
+def _rate(day: dt.date) -> Fraction:
+    """USD per EUR on a day: 1, 1.125, ... 1.75, cycling weekly (exact in binary)."""
+    return 1 + Fraction(day.toordinal() % 7, 8)
+
+
+@pytest.mark.parametrize("method", ["fifo", "hifo", "average"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=ledgers())
+def test_report_in_a_second_currency_matches_the_replay(
+    method: str, rows: list[dict[str, Any]]
+) -> None:
+    """The same ledgers in EUR reported in USD: every lot's cost, every sale's proceeds, merger
+    cash, returned capital and stated stock dividends at their own date's rate; basis and
+    realized P&L per position match the exact replay in USD."""
+    tx = corp_ledger([r | {"currency": "EUR"} for r in rows])
+    days = pl.date_range(tx["date"].min(), tx["date"].max(), eager=True)  # type: ignore[arg-type]
+    rates = pl.DataFrame(
+        {"date": days, "base": "EUR", "quote": "USD", "rate": [float(_rate(d)) for d in days]}
+    )
+    ref = _reference(tx, method, _rate)
+    last = tx["date"].max()
+    assert isinstance(last, dt.date)
+    report = build_report(tx, price_frame([("A", "2022-01-03", 10.0)]), as_of=last,
+                          cost_method=method, base_currency="USD", rates=rates)  # fmt: skip
+    for p in report.positions.iter_rows(named=True):
+        key = (p["account"], p["symbol"])
+        basis = float(sum((lot.cost for lot in ref.lots.get(key, [])), Fraction(0)))
+        assert p["cost_basis"] == pytest.approx(basis, rel=1e-9, abs=1e-6), key
+        assert p["realized_pnl"] == pytest.approx(
+            float(ref.realized.get(key, 0)), rel=1e-9, abs=1e-6
+        ), key
