@@ -84,6 +84,11 @@ def test_annualize_uses_365_calendar_days() -> None:
     assert annualize(-1.0, 30) is None
 
 
+def test_annualize_past_the_largest_float_is_infinite() -> None:
+    """A millionfold return in a day annualizes past any float: infinity, not an OverflowError."""
+    assert annualize(1e6, 1) == math.inf
+
+
 def test_modified_dietz_weights_flows_by_time_invested() -> None:
     """Since inception (T=10 days): gain 100 over 1000x1 + 500x6/10 - 200x2/10 = 1260."""
     assert modified_dietz(JAN) == pytest.approx(100 / 1260, abs=1e-12)

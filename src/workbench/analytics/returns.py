@@ -20,6 +20,7 @@ at inception:
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Literal
 
 import polars as pl
@@ -87,10 +88,14 @@ def twr(returns: pl.DataFrame | pl.Series) -> float | None:
 
 
 def annualize(total: float | None, days: int) -> float | None:
-    """``(1 + total)^(365 / days) - 1``; None for no return, no days or a total loss."""
+    """``(1 + total)^(365 / days) - 1``; None for no return, no days or a total loss, and
+    infinity past the largest float (a huge return over a day or two; the JSON shows null)."""
     if total is None or days <= 0 or total <= -1.0:
         return None
-    return float((1.0 + total) ** (365.0 / days) - 1.0)
+    try:
+        return float((1.0 + total) ** (365.0 / days) - 1.0)
+    except OverflowError:
+        return math.inf
 
 
 def covered_days(returns: pl.DataFrame) -> int:
