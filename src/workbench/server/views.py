@@ -117,11 +117,19 @@ def load_choices(db: str | os.PathLike[str] | None) -> Choices:
     from workbench import store
 
     with store.connect(db, read_only=True) as con:
-        accounts = store.read_accounts(con)["name"].to_list()
-        instruments = store.read_instruments(con)
-        first_tx, last_tx, last_price = store.date_span(con)
-        priced_symbols = store.priced_symbols(con)
-        traded_symbols = store.traded_symbols(con)
+        return read_choices(con)
+
+
+def read_choices(con: Any) -> Choices:
+    """:func:`load_choices` on a connection the caller holds (a refresh reads it with the
+    rest of what it needs in one open)."""
+    from workbench import store
+
+    accounts = store.read_accounts(con)["name"].to_list()
+    instruments = store.read_instruments(con)
+    first_tx, last_tx, last_price = store.date_span(con)
+    priced_symbols = store.priced_symbols(con)
+    traded_symbols = store.traded_symbols(con)
     today = dt.date.today()
     # the apps' default period ends today at the latest: a row dated in a later year (or a
     # database written before dates were bounded) must not make every viewer compute a
