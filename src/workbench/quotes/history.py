@@ -50,6 +50,12 @@ class HistoryResult:
         return self.error is None
 
 
+def history_cost(provider: Provider) -> float:
+    """What one history request costs ``provider`` against its rate limit: its
+    ``history_cost`` where it counts request weight (Binance's klines weigh 2), else 1."""
+    return float(getattr(provider, "history_cost", 1.0))
+
+
 def _missing_range(
     start: dt.date, end: dt.date, stored: set[dt.date]
 ) -> tuple[dt.date, dt.date] | None:
@@ -120,7 +126,9 @@ async def fetch_history(
             async def call(p: Provider, c: httpx.AsyncClient) -> History:
                 return await p.fetch_history(c, symbol, window[0], window[1])
 
-            history, used, errors, _sent = await settings.first_success(symbol, call)
+            history, used, errors, _sent = await settings.first_success(
+                symbol, call, cost=history_cost
+            )
             if history is None:
                 failed = failed_result(symbol, used.name, errors)
                 return HistoryResult(
