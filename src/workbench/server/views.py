@@ -78,13 +78,23 @@ def ratio(value: Any, *, digits: int = 2) -> str:
 
 
 def for_display(frame: pl.DataFrame, *, money_columns: Sequence[str] = ()) -> pl.DataFrame:
-    """Decimal columns as Float64 rounded for reading; money to cents, the rest to 6 places."""
+    """A frame ready for an app's table: Decimal columns as Float64 rounded for reading (money
+    to cents, the rest to 6 places) and text cells safe to download as CSV.
+
+    marimo's table offers a CSV download of its raw data and (as of 0.25) no hook to change
+    what it writes, so text a spreadsheet would run as a formula (a cell starting with
+    ``= + - @``, a tab or a carriage return) gets a leading ``'`` here, as workbench's own CSV
+    exports do (:func:`workbench.ledger.csv_text.neutralise_formulas`): the table shows the
+    note ``=HYPERLINK(...)`` as ``'=HYPERLINK(...)``. Numbers and dates are never changed.
+    """
+    from workbench.ledger.csv_text import neutralise_formulas
+
     casts = []
     for name, dtype in frame.schema.items():
         if isinstance(dtype, pl.Decimal) or dtype in (pl.Float32, pl.Float64):
             places = 2 if name in money_columns else 6
             casts.append(pl.col(name).cast(pl.Float64).round(places))
-    return frame.with_columns(casts) if casts else frame
+    return neutralise_formulas(frame.with_columns(casts) if casts else frame)
 
 
 def pick(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
@@ -295,12 +305,16 @@ def explain_position(
 
 def quotes_frame(results: Sequence[Any]) -> pl.DataFrame:
     """Fetch results (``QuoteResult``) as a table: symbol, price, currency, volume, time,
-    provider, error, in request order."""
+    provider, error, in request order; text safe to download as CSV (as :func:`for_display`:
+    a symbol typed as ``=1+1`` shows as ``'=1+1``)."""
+    from workbench.ledger.csv_text import neutralise_formulas
+
     schema = {
         "symbol": pl.String, "price": pl.Float64, "currency": pl.String, "volume": pl.Float64,
         "time": pl.String, "provider": pl.String, "error": pl.String,
     }  # fmt: skip
-    return pl.DataFrame([r.as_dict() for r in results], schema=schema, orient="row")
+    frame = pl.DataFrame([r.as_dict() for r in results], schema=schema, orient="row")
+    return neutralise_formulas(frame)
 
 
 def history_frame(results: Sequence[Any]) -> pl.DataFrame:
