@@ -1,4 +1,4 @@
-""""What if I sold N shares today": the lots each cost method would consume, side by side.
+""" "What if I sold N shares today": the lots each cost method would consume, side by side.
 
 No second lot engine: the preview appends a hypothetical ``SELL`` of N shares to the ledger
 (dated ``as_of``, after every stored row of that day) and runs the realized-gains machinery of
@@ -70,9 +70,11 @@ class SalePreview:
         return (
             self.summary.select("method", "short_term", "long_term", "unassigned")
             .unpivot(
-                index="method", on=["short_term", "long_term", "unassigned"],
-                variable_name="term", value_name="gain",
-            )  # fmt: skip
+                index="method",
+                on=["short_term", "long_term", "unassigned"],
+                variable_name="term",
+                value_name="gain",
+            )
             .with_columns(pl.col("term").str.replace("_term", ""))
             .filter(pl.col("gain").abs() > EPS)
         )
@@ -192,7 +194,8 @@ def _hypothetical(
 ) -> tuple[pl.DataFrame, list[int]]:
     """``transactions`` with one SELL row per (quantity, fee), dated and keyed by ``values``,
     ids after every stored row; returns the ledger and the new ids."""
-    first = int(transactions["id"].max() or 0) + 1 if transactions.height else 1
+    top = transactions["id"].max() if transactions.height else None
+    first = (top if isinstance(top, int) else 0) + 1
     ids = list(range(first, first + len(sales)))
     rows = [
         {**{c: None for c in transactions.columns}, **values, "id": i, "type": "SELL",
@@ -200,8 +203,9 @@ def _hypothetical(
         for i, (q, f) in zip(ids, sales, strict=True)
     ]  # fmt: skip
     extra = pl.DataFrame(
-        rows, schema={c: (pl.Float64 if d.is_decimal() else d) for c, d in transactions.schema.items()}
-    ).cast(dict(transactions.schema))
+        rows,
+        schema={c: (pl.Float64 if d.is_decimal() else d) for c, d in transactions.schema.items()},
+    ).cast(transactions.schema)
     return pl.concat([transactions, extra], how="vertical"), ids
 
 
