@@ -343,3 +343,40 @@ def load_sale_preview(
         transactions, prices, symbol=symbol, quantity=quantity, account=account, price=price,
         fee=fee, as_of=day, target=target, rates=rates, quotes=quotes,
     )  # fmt: skip
+
+
+def load_holdings(
+    db: str | os.PathLike[str] | None, *, account: str | None = None, as_of: dt.date | None = None
+) -> pl.DataFrame:
+    """account, symbol, quantity, label: the open positions a sale could come from, on
+    ``as_of`` (default today), by account and symbol; ``label`` is ``"account · symbol
+    (quantity)"`` for a picker."""
+    from workbench import store
+    from workbench.analytics.positions import positions
+
+    day = as_of or dt.date.today()
+    with store.connect(db, read_only=True) as con:
+        transactions = store.read_transactions(con, as_of=day)
+    held = positions(transactions, as_of=day, account=account).filter(pl.col("quantity") > EPS)
+    held = held.sort("account", "symbol")
+    labels = [f"{a} · {s} ({q:,.8g})" for a, s, q in held.iter_rows()]
+    return held.with_columns(label=pl.Series(labels, dtype=pl.String))
+
+
+def parse_price(text: str) -> float | None:
+    """A price typed into a form: blank is None (use the latest close), else a positive
+    finite number (``1,234.5`` reads as 1234.5).
+
+    Raises:
+        WorkbenchError: anything else, quoting what was typed.
+    """
+    cleaned = text.strip().replace(",", "")
+    if not cleaned:
+        return None
+    try:
+        value = float(cleaned)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise WorkbenchError(f"not a price: {text.strip()[:40]!r} (a positive number, or blank)")
+    return value
