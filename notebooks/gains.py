@@ -195,7 +195,8 @@ def holdings(account, db, today):
         value=held["label"].to_list()[0] if held.height else None,
         label="Position",
     )
-    position_picker if held.height else mo.md("_No open positions._")
+    # shown beside the quantity and price below
+    None if held.height else mo.md("_No open positions._")
     return held, position_picker
 
 
