@@ -86,10 +86,10 @@ def test_broker_export_previewed_then_imported(page: Any, editor: tuple[str, Pat
     button = page.get_by_role("button", name="Import 10 rows")
     button.wait_for(timeout=60_000)
     preview = page.locator('[data-cell-name="import_preview"]')
+    # tables draw after the cell's output arrives: wait for each
+    for text in ("10 new", "WITHDRAWAL", "(summary rows)"):
+        preview.get_by_text(text, exact=True).wait_for(timeout=30_000)
     assert preview.get_by_text("Charles Schwab").count() >= 1
-    assert preview.get_by_text("10 new").count() == 1
-    assert preview.get_by_text("WITHDRAWAL", exact=True).count() == 1
-    assert preview.get_by_text("(summary rows)").count() == 1
     assert _count(db) == before  # previewing wrote nothing
     button.click()
     page.get_by_text("rows (0 already there)").wait_for(timeout=60_000)
@@ -114,8 +114,8 @@ def test_unknown_action_shows_its_line_and_blocks_the_import(
     page.locator("input[type=file]").first.set_input_files(str(odd))
     preview = page.locator('[data-cell-name="import_preview"]')
     preview.get_by_text("Nothing can be imported").wait_for(timeout=60_000)
+    preview.get_by_text("(lines 4)", exact=False).first.wait_for(timeout=30_000)
     assert preview.get_by_text("unknown action 'Mystery Move'", exact=False).count() >= 1
-    assert preview.get_by_text("(lines 4)", exact=False).count() >= 1
     button = page.get_by_role("button", name="Import 0 rows")
     assert button.is_disabled()
     assert _count(db) == before
