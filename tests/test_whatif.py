@@ -289,3 +289,30 @@ def test_cli_what_if_oversell_exits_1(whatif_db: Path) -> None:
     assert result.output.strip() == (
         "error: cannot sell 40 ACME from account 'default': it holds 30 on 2025-06-01"
     )
+
+
+@pytest.mark.parametrize(("symbol", "account"), [("WBEU", "taxable"), ("TMSE", "depot")])
+def test_sold_cost_plus_basis_left_is_the_reports_cost_basis(
+    tmp_path_factory: pytest.TempPathFactory, symbol: str, account: str
+) -> None:
+    """On the demo ledger, a EUR and a GBp (pence) position in a USD report: under every method
+    the cost sold plus the basis left equals the report's cost basis (the vectorized lots
+    engine, an implementation independent of the sale sweep)."""
+    from _browser_helpers import demo_template
+
+    from workbench import analytics
+    from workbench.analytics.whatif import load_sale_preview
+
+    db = demo_template(tmp_path_factory)
+    day = dt.date(2025, 12, 31)
+    preview = load_sale_preview(
+        db, symbol=symbol, account=account, quantity=5, as_of=day, currency="USD"
+    )
+    assert preview.summary["fx_gain"].abs().sum() > 0  # the FX part is there
+    for method in ("fifo", "lifo", "hifo", "average"):
+        report = analytics.load_report(db, as_of=day, cost_method=method, currency="USD")
+        basis = report.positions.filter(
+            (pl.col("account") == account) & (pl.col("symbol") == symbol)
+        )["cost_basis"].item()
+        row = preview.summary.filter(pl.col("method") == method).row(0, named=True)
+        assert row["cost"] + row["remaining_basis"] == pytest.approx(basis, rel=1e-9), method
