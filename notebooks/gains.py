@@ -47,10 +47,11 @@ def controls(choices, today):
     CUSTOM = "Custom range"
     _years = [str(y) for y in range(today.year, choices.first_date.year - 1, -1)]
     period_picker = mo.ui.dropdown(options=[*_years, CUSTOM], value=_years[0], label="Period")
+    _first = min(choices.first_date, today)
     range_picker = mo.ui.date_range(
-        start=choices.first_date,
+        start=_first,
         stop=today,
-        value=(dt.date(today.year, 1, 1), today),
+        value=(max(dt.date(today.year, 1, 1), _first), today),
         label="From / to (custom range)",
     )
     method_picker = mo.ui.dropdown(

@@ -387,3 +387,19 @@ def test_gains_notebook_what_if_agrees_with_the_report(demo_db: Path) -> None:
         )["cost_basis"].item()
         row = preview.summary.filter(pl.col("method") == method).row(0, named=True)
         assert row["cost"] + row["remaining_basis"] == pytest.approx(basis, rel=1e-9), method
+
+
+def test_gains_notebook_on_an_empty_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database without transactions: no gains, no position to sell, and no cell fails."""
+    from workbench import store
+
+    db = tmp_path / "empty.duckdb"
+    with store.connect(db):
+        pass
+    monkeypatch.setenv("WORKBENCH_DB", str(db))
+    monkeypatch.delenv("WORKBENCH_READ_ONLY", raising=False)
+    _, defs = notebook("gains").run()
+    assert defs["gains"].rows.is_empty()
+    assert defs["gain_totals"]["total"]["gain"] == 0.0
+    assert defs["held"].is_empty()
+    assert "preview" not in defs
