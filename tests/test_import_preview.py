@@ -146,3 +146,20 @@ def test_upload_names_stay_in_the_temporary_folder(db_path: Path, name: str) -> 
     assert preview.ok
     assert "/" not in preview.file
     assert preview.file not in ("", "..")
+
+
+def test_preview_lines_match_the_command_line_dry_run(db_path: Path) -> None:
+    """The preview's mapping, counts and left-out lines are those of `workbench import
+    --dry-run` for the same file (only the first and last lines are worded for the app)."""
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    result = CliRunner().invoke(cli, ["import", str(SCHWAB), "--dry-run", "--db", str(db_path)])
+    assert result.exit_code == 0, result.output
+    printed = result.stdout.splitlines()
+    lines = preview_import(db_path, SCHWAB).lines()
+    assert lines[1:-1] == printed[1:-1]
+    assert any(line.startswith("ledger rows by type: BUY 2, DEPOSIT 1") for line in lines)
+    assert lines[-1] == "10 rows, would add 10, 0 already imported"
+    assert printed[-1].endswith(lines[-1])

@@ -244,9 +244,11 @@ def sale_preview(
     if not fee >= 0:
         raise WorkbenchError(f"fee must not be negative, not {fee:g}")
     day = as_of or dt.date.today()
-    closes = prices if prices is not None else pl.DataFrame(
-        schema={"symbol": pl.String, "date": pl.Date, "close": pl.Float64}
-    )  # fmt: skip
+    closes = (
+        prices.filter(pl.col("symbol") == symbol)  # only this symbol is valued
+        if prices is not None
+        else pl.DataFrame(schema={"symbol": pl.String, "date": pl.Date, "close": pl.Float64})
+    )
     pos = _position(transactions, closes, symbol=symbol, account=account, as_of=day)
     name, held = str(pos["account"]), float(pos["quantity"])
     if quantity - held > EPS:
