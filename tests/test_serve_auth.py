@@ -145,7 +145,14 @@ def test_websocket_from_another_origin_is_refused(live_server: str) -> None:
 async def test_pages_show_no_server_path(client: httpx.AsyncClient, demo_db: Path) -> None:
     """The index and every app page name no directory of the server (database, notebooks)."""
     hidden = [str(demo_db.parent), str(NOTEBOOKS), str(NOTEBOOKS.parent)]
-    for path in ("/", "/apps/ledger/", "/apps/portfolio/", "/apps/risk/", "/apps/quotes/"):
+    for path in (
+        "/",
+        "/apps/ledger/",
+        "/apps/portfolio/",
+        "/apps/risk/",
+        "/apps/quotes/",
+        "/apps/gains/",
+    ):
         response = await client.get(path, headers=SERVE_BEARER)
         assert response.status_code == 200
         leaked = [h for h in hidden if h in response.text]
