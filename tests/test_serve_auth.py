@@ -160,9 +160,10 @@ async def test_pages_show_no_server_path(client: httpx.AsyncClient, demo_db: Pat
     assert demo_db.name in (await client.get("/", headers=SERVE_BEARER)).text
 
 
-def test_kernel_messages_show_no_server_path(live_server: str, demo_db: Path) -> None:
-    """What the ledger app's kernel sends a viewer names no directory of the server."""
-    run = run_app_session(live_server, "ledger", headers=SERVE_BEARER)
+@pytest.mark.parametrize("app", ["ledger", "gains"])
+def test_kernel_messages_show_no_server_path(live_server: str, demo_db: Path, app: str) -> None:
+    """What an app's kernel sends a viewer names no directory of the server."""
+    run = run_app_session(live_server, app, headers=SERVE_BEARER)
     assert run.errors == []
     everything = repr(run.outputs) + repr(run.names)
     assert str(demo_db.parent) not in everything
