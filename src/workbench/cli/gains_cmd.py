@@ -7,12 +7,7 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.options import (
-    as_of_option,
-    cost_method_option,
-    currency_option,
-    db_option,
-)
+from workbench.cli.options import cost_method_option, currency_option, db_option, ledger_date
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -86,7 +81,13 @@ _NOT_WITH_WHAT_IF = ("year", "start", "end", "csv_path", "cost_method")
 @click.option(
     "--fee", type=click.FloatRange(min=0), default=0.0, help="--what-if sale fee [default: 0]."
 )
-@as_of_option
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    callback=ledger_date,
+    help="--what-if sale date (YYYY-MM-DD) [default: today].",
+)
 @db_option
 def gains(
     year: int | None,
