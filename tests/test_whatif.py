@@ -163,14 +163,20 @@ def test_a_second_currency_gives_the_fx_part_and_hifo_follows_the_reporting_curr
 
 
 def test_selling_more_than_held_is_an_error() -> None:
-    """31 of 30 held is an OversoldError naming the holding; zero or negative is refused."""
+    """31 of 30 held is an OversoldError naming the holding; a quantity, price or fee that is
+    not a number in range is refused."""
     tx = ledger(THREE_LOTS)
     with pytest.raises(
         OversoldError, match=r"cannot sell 31 ACME from account 'default': it holds 30"
     ):
         sale_preview(tx, symbol="ACME", quantity=31, price=140, as_of=DAY)
-    with pytest.raises(WorkbenchError, match="must be positive"):
-        sale_preview(tx, symbol="ACME", quantity=0, price=140, as_of=DAY)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(WorkbenchError, match="must be a positive number"):
+            sale_preview(tx, symbol="ACME", quantity=bad, price=140, as_of=DAY)
+    with pytest.raises(WorkbenchError, match="price must be a positive number"):
+        sale_preview(tx, symbol="ACME", quantity=1, price=float("inf"), as_of=DAY)
+    with pytest.raises(WorkbenchError, match="fee must be a number"):
+        sale_preview(tx, symbol="ACME", quantity=1, price=140, fee=-1, as_of=DAY)
     with pytest.raises(WorkbenchError, match="no open position in 'NOPE'"):
         sale_preview(tx, symbol="NOPE", quantity=1, price=140, as_of=DAY)
     # before B3 only 20 are held

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -237,12 +238,12 @@ def sale_preview(
             position, a symbol held in several accounts without ``account``.
         MissingRate: the instrument's currency has no rate to ``target``.
     """
-    if not quantity > 0:
-        raise WorkbenchError(f"quantity to sell must be positive, not {quantity:g}")
-    if price is not None and not price > 0:
-        raise WorkbenchError(f"price must be positive, not {price:g}")
-    if not fee >= 0:
-        raise WorkbenchError(f"fee must not be negative, not {fee:g}")
+    if not 0 < quantity < math.inf:
+        raise WorkbenchError(f"quantity to sell must be a positive number, not {quantity:g}")
+    if price is not None and not 0 < price < math.inf:
+        raise WorkbenchError(f"price must be a positive number, not {price:g}")
+    if not 0 <= fee < math.inf:
+        raise WorkbenchError(f"fee must be a number, not negative: not {fee:g}")
     day = as_of or dt.date.today()
     closes = (
         prices.filter(pl.col("symbol") == symbol)  # only this symbol is valued
@@ -272,6 +273,8 @@ def sale_preview(
         quoted = _latest_quote(quotes, symbol, currency, price_date, day)
         if quoted is not None:
             price, price_date, source = quoted[0], quoted[1], "quote"
+        elif pos["price"] is None:
+            raise WorkbenchError(f"no stored price for {symbol} on or before {day}: give one")
         else:
             price = float(pos["price"])
     else:
