@@ -83,6 +83,7 @@ def test_unknown_action_is_an_error_with_its_line_or_left_out(db_path: Path) -> 
     ]
     assert "unknown action 'Mystery Move'" in refused.problems[0].message
     assert "Nothing can be imported: 1 row has errors" in refused.headline()
+    assert refused.lines()[-1].startswith("odd.csv:5: action: unknown action 'Mystery Move'")
     skipped = preview_upload(db_path, "odd.csv", contents, skip_unknown=True)
     assert skipped.ok
     assert skipped.unmapped == {"Mystery Move": [5]}

@@ -26,7 +26,14 @@ from pathlib import Path
 
 import polars as pl
 
-from workbench.errors import InvalidRow, InvalidRows, LedgerError, OversoldError, StoreError
+from workbench.errors import (
+    InvalidRow,
+    InvalidRows,
+    LedgerError,
+    OversoldError,
+    StoreError,
+    escape_controls,
+)
 from workbench.ledger.presets.importing import ImportReport, import_any
 
 #: the name shown for files in workbench's own ledger layout
@@ -100,7 +107,7 @@ class ImportPreview:
 
     def headline(self) -> str:
         """One line of Markdown (values escaped): the layout and what an import would add."""
-        name = html.escape(self.file)
+        name = html.escape(self.file).replace("`", "'")  # inside a code span
         layout = (
             f"preset **{html.escape(self.preset)}** ({html.escape(self.title)})"
             if self.preset and self.preset != OWN_LAYOUT
@@ -133,7 +140,9 @@ class ImportPreview:
             out.append(f"left out: {n} {reason}")
         for text, lines in self.unmapped.items():
             out.append(f"not mapped: {text!r} on lines {', '.join(map(str, lines))}")
-        out += [str(p) for p in self.problems]
+        out += [
+            escape_controls(f"{self.file}:{p.line}: {p.field}: {p.message}") for p in self.problems
+        ]
         if self.error is not None:
             out.append(f"error: {self.error}")
         elif not self.problems:
