@@ -368,3 +368,19 @@ def test_merger_of_a_euro_stock_in_a_dollar_report() -> None:
     assert gains.select("symbol", "proceeds", "cost", "gain", "fx_gain").rows() == [
         ("SAP", pytest.approx(105), pytest.approx(220), pytest.approx(-115), pytest.approx(-10))
     ]
+
+
+def test_what_if_sale_of_a_renamed_position_compares_the_four_methods() -> None:
+    """A what-if sale of 12 Y at 80 after X became Y (2:1) prices the moved lots under every
+    method, as the real sale in CHANGE_EXPECTED did: gains 330, 280, 200, 280."""
+    from workbench.analytics.whatif import sale_preview
+
+    tx = corp_ledger([*BASE, CHANGE[0]])
+    preview = sale_preview(tx, symbol="Y", quantity=12, price=80, as_of=dt.date(2024, 3, 1))
+    gains = dict(preview.summary.select("method", "gain").rows())
+    assert gains == pytest.approx({"fifo": 330, "lifo": 280, "hifo": 200, "average": 280})
+    fifo = preview.lots.filter(pl.col("method") == "fifo")
+    assert fifo.select("acquired", "quantity", "term").rows() == [
+        (dt.date(2023, 1, 2), 10.0, "long"),
+        (dt.date(2023, 6, 1), 2.0, "short"),
+    ]
