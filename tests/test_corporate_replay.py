@@ -74,13 +74,15 @@ class Replay:
             return taken
         taken, left = Fraction(0), shares
         while left > 0:
-            open_ = [lot for lot in book if lot.shares > 0]
+            # lots by original purchase, then by arrival in this position (a spun-off lot
+            # and its parent share a purchase; the one that came in later is the newer)
+            open_ = [(at, lot) for at, lot in enumerate(book) if lot.shares > 0]
             if self.method == "fifo":
-                lot = min(open_, key=lambda x: x.order)
+                _, lot = min(open_, key=lambda x: (x[1].order, x[0]))
             elif self.method == "lifo":
-                lot = max(open_, key=lambda x: x.order)
+                _, lot = max(open_, key=lambda x: (x[1].order, x[0]))
             else:  # highest cost per share, the older lot on a tie
-                lot = min(open_, key=lambda x: (-x.cost / x.shares, x.order))
+                _, lot = min(open_, key=lambda x: (-x[1].cost / x[1].shares, x[1].order, x[0]))
             part = min(left, lot.shares)
             cost = lot.cost * part / lot.shares
             lot.cost -= cost

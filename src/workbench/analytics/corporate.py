@@ -158,7 +158,8 @@ class _Books:
 
     def add(self, key: tuple[str, str], lot: _Lot) -> None:
         """Add a lot; FIFO and LIFO books stay in the order of the original purchases, so a
-        lot moved in by an action goes before the position's own later purchases."""
+        lot moved in by an action goes before the position's own later purchases (and after
+        lots of the same purchase already there: a spun-off lot meeting its parent again)."""
         book = self.book(key)
         if self.method == "hifo":
             heapq.heappush(book, lot)
