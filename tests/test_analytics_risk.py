@@ -177,3 +177,10 @@ def test_rolling_risk_matches_empyrical_rolling() -> None:
     assert got["sharpe"][19:].to_list() == pytest.approx(
         list(ep.roll_sharpe_ratio(r, window=20)), abs=1e-9
     )
+
+
+def test_calmar_past_the_largest_float_is_infinite_not_an_error() -> None:
+    """A return so large that annualizing it overflows gives an infinite Calmar ratio
+    (JSON null), not an OverflowError: a millionfold day twice, then a 10% drawdown."""
+    metrics = risk_metrics([1e6, 1e6, -0.1], convention="empyrical")
+    assert metrics.calmar == math.inf

@@ -179,6 +179,17 @@ def _tail_cvar(values: pl.Series, cutoff: float, method: str) -> float | None:
     return float(values.filter(values <= threshold).mean())  # type: ignore[arg-type]
 
 
+def _annual(growth: float | None, power: float) -> float | None:
+    """``growth ** power - 1``: None without growth (or a total loss), infinity past the
+    largest float (a huge return over a few days)."""
+    if growth is None or growth <= 0:
+        return None
+    try:
+        return float(growth**power - 1.0)
+    except OverflowError:
+        return math.inf
+
+
 def risk_metrics(
     returns: pl.DataFrame | pl.Series | list[float],
     *,
@@ -210,7 +221,7 @@ def risk_metrics(
         downside * math.sqrt(p) if downside is not None else None,
     )
     growth = float((r + 1.0).product()) if n else None
-    annual = growth ** (p / n) - 1.0 if growth is not None and growth > 0 else None
+    annual = _annual(growth, p / n)
     dd = drawdown(frame.rename({"r": "return"}))
     calmar = _ratio(annual, abs(dd.max_drawdown)) if dd.max_drawdown else None
     z = NormalDist().inv_cdf(cutoff)
