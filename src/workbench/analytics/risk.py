@@ -221,7 +221,7 @@ def risk_metrics(
         downside * math.sqrt(p) if downside is not None else None,
     )
     growth = float((r + 1.0).product()) if n else None
-    annual = _annual(growth, p / n)
+    annual = _annual(growth, p / n) if n else None
     dd = drawdown(frame.rename({"r": "return"}))
     calmar = _ratio(annual, abs(dd.max_drawdown)) if dd.max_drawdown else None
     z = NormalDist().inv_cdf(cutoff)
