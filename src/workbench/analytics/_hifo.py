@@ -35,19 +35,24 @@ from __future__ import annotations
 
 import polars as pl
 
+from workbench.analytics._frames import EPS
+
 _INF = float("inf")
 #: (block, rank) packed in one int64 (NumPy merges) up to this many bits; else frame merges
 _PACK_BITS = 62
 #: below this many rows the frame merges win: importing NumPy alone costs ~0.1 s
 _ARRAY_ROWS = 200_000
+#: up to 2**_BLOCK_BITS leaves are solved in one pass (one running sum per leaf), then merged
+_BLOCK_BITS = 4
 
 
 def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
-    """What remains of every buy under HIFO: g, seq, units, unit_cost, remaining (end units).
+    """What remains of the buys under HIFO: g, seq, units, unit_cost, remaining (end units).
 
     ``trades`` holds the BUY and SELL rows in apply order with ``g`` (an integer group key),
     ``seq`` (apply order), ``buy`` (bool), ``units`` (end units) and ``unit_cost`` (cost per
-    end unit, fee included; read on buys only).
+    end unit, fee included; read on buys only). Buys up to a group's last sale to zero are
+    left out: nothing remains of them.
     """
     schema: dict[str, pl.DataType] = {
         "g": trades.schema["g"], "seq": pl.Int64(), "units": pl.Float64(),
@@ -55,12 +60,28 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     }  # fmt: skip
     if trades.is_empty():
         return pl.DataFrame(schema=schema)
+    rows = _leaves(trades)
+    if rows.is_empty():
+        return pl.DataFrame(schema=schema)
+    parts = [_size_class(part) for part in rows.partition_by("merges", maintain_order=False)]
+    return pl.concat(parts).select(list(schema))
+
+
+def _leaves(trades: pl.DataFrame) -> pl.DataFrame:
+    """The rows that decide what remains, each with its leaf (see :func:`_size_class`).
+
+    A sell followed (in its group) by holdings as low or lower is never the minimum of any
+    ``Y_r`` (``Y_r(t2) - Y_r(t1) <= H(t2) - H(t1)``): only sells below every later holding
+    are *candidates*. A candidate that sells to zero empties the group, so what came before
+    it is dropped (nothing of it remains). An active trader's ~10,000 sells of a symbol
+    leave a handful of candidates after the last sale to zero.
+    """
     sell = ~pl.col("buy")
-    sold = pl.when(sell).then(pl.col("units")).otherwise(0.0)
     # rows are grouped (sorted by group): running counts are global sums less the sum
     # before the group (integers: exact), and "the next X in my group" is a backward fill
     # checked against the group id, cheaper than windows
-    count = sell.cast(pl.Int64).cum_sum()
+    cand = pl.col("_cand")
+    count = cand.cast(pl.Int64).cum_sum()
     first = pl.col("gid") != pl.col("gid").shift(1).fill_null(-1)
     last = pl.col("gid") != pl.col("gid").shift(-1).fill_null(-1)
 
@@ -69,45 +90,58 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
         found = pl.when(where).then(pl.col(value)).otherwise(None).backward_fill()
         return pl.when(same == pl.col("gid")).then(found)
 
-    rows = (
+    held = pl.when(pl.col("buy")).then(pl.col("units")).otherwise(-pl.col("units"))
+    later_low = pl.col("_held").cum_min(reverse=True).shift(-1).over("gid")
+    zero = (cand & (pl.col("_held") <= EPS)).cast(pl.Int64)
+    sold = pl.when(sell).then(pl.col("units")).otherwise(0.0)
+    return (
         trades.lazy()
         .select("g", "seq", "buy", "units", "unit_cost")
         .sort("g", maintain_order=True)  # each group's trades together, in apply order
-        .with_columns(gid=pl.col("g").rle_id().cast(pl.Int64))
+        .with_columns(gid=pl.col("g").rle_id().cast(pl.Int64).set_sorted())
+        .with_columns(_held=held.cum_sum().over("gid"), last=last)
+        .with_columns(_cand=sell & (pl.col("last") | (pl.col("_held") < later_low)))
+        # keep what follows the group's last sale to zero
+        .filter(zero.cum_sum(reverse=True).over("gid") == 0)
         .with_columns(
             cum_sold=sold.cum_sum().over("gid"),  # floats: a window keeps sums exact
-            _sells=count - pl.when(first).then(count - sell.cast(pl.Int64)).forward_fill(),
-            last=last,
+            _cands=count - pl.when(first).then(count - cand.cast(pl.Int64)).forward_fill(),
         )
         .with_columns(
-            # leaf = the sell a trade belongs to: a sell its own, a buy the next sell's
-            # (buys after the last sell share one more leaf per group)
-            leaf=pl.col("_sells") - sell.cast(pl.Int64),
-            # S at the trade's leaf: sold up to and including the next sell (all, if none)
+            # leaf = the candidate a trade belongs to: a candidate its own, a buy the next
+            # candidate's (buys after the last one share one more leaf per group)
+            leaf=pl.col("_cands") - cand.cast(pl.Int64),
+            # S at the trade's leaf: sold up to and including the next candidate (all, if none)
             leaf_sold=pl.coalesce(
-                next_in_group(sell, "cum_sold"), next_in_group(pl.col("last"), "cum_sold")
+                next_in_group(cand, "cum_sold"), next_in_group(pl.col("last"), "cum_sold")
             ),
-            leaves=next_in_group(pl.col("last"), "_sells") + 1,
+            leaves=next_in_group(pl.col("last"), "_cands") + 1,
         )
-        # a group of n leaves is one block after ceil(log2(n)) merges: groups that need as
-        # many are done together (a handful of size classes, not one pass per group)
+        # a group of n leaves is one block after ceil(log2(n)) levels, the first _BLOCK_BITS
+        # in one pass: groups that need as many merges are done together (a few classes)
         .with_columns(levels=pl.col("leaves").cast(pl.Float64).log(2).ceil().cast(pl.Int64))
+        .with_columns(merges=(pl.col("levels") - _BLOCK_BITS).clip(0, None))
+        .filter(pl.col("buy") | cand | pl.col("last"))
         .collect(engine="in-memory")
     )
-    parts = [_size_class(part) for part in rows.partition_by("levels", maintain_order=False)]
-    return pl.concat(parts).select(list(schema))
 
 
 def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
-    """HIFO for groups that all need the same number of merges (``levels``).
+    """HIFO for groups that all need the same number of merges (``merges``).
 
     The minimum of ``Y_r`` is reached right after a sell (a buy only raises it), so the
-    time axis is the group's sells: a leaf is one sell with the buys since the one before
-    (plus a last leaf for the buys after the last sell).
+    time axis is the group's candidate sells: a leaf is one with the buys since the one
+    before (plus a last leaf for the buys after the last). Up to ``2**_BLOCK_BITS``
+    consecutive leaves form a block solved in one pass: the block's ``m`` at a lot's rank
+    is the least over its leaves ``j`` of (units of ranks up to it bought in leaves up to
+    ``j``) less ``S`` at ``j``, one running sum per leaf; the blocks are then merged.
     """
-    levels = int(rows["levels"][0])
-    gid = pl.col("gid") - pl.col("gid").min()  # small ids: the block key fits in 64 bits
-    key = (gid * (1 << levels)) + pl.col("leaf")  # group id above, block number below
+    bits = min(int(rows.select(pl.col("levels").max()).item()), _BLOCK_BITS)
+    merges, width = int(rows["merges"][0]), 1 << bits
+    gid = pl.col("gid") - rows.select(pl.col("gid").min()).item()  # small: the key fits 64 bits
+    # group id above, block number below; j = the leaf within its block
+    key = (gid * (1 << merges)) + (pl.col("leaf") // width)
+    sub = pl.col("leaf") % width
     buys = (
         rows.filter(pl.col("buy"))
         .sort("gid", "unit_cost", "seq", descending=[False, True, False])
@@ -119,35 +153,61 @@ def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
             .forward_fill()
         )
     )
-    # a leaf: a sentinel (rank 0, below every lot) holding -S at its sell, then its lots in
-    # rank order with m = -S + a, a = the leaf's units up to that rank (the last leaf, buys
-    # after the last sell, takes its sentinel from the group's last row)
-    sentinels = rows.filter(~pl.col("buy") | pl.col("last")).select(
-        k=key, r=pl.lit(0, pl.Int64), m=-pl.col("leaf_sold"), a=pl.lit(0.0)
+    # S at each leaf of a block (the last leaf, buys after the last candidate, takes it from
+    # the group's last row); a leaf past the group's end holds -inf: never the minimum
+    sold = (
+        rows.lazy()
+        .filter(pl.col("_cand") | pl.col("last"))
+        .group_by(k=key)
+        .agg(
+            *(
+                pl.col("leaf_sold").filter(sub == j).first().fill_null(-_INF).alias(f"_s{j}")
+                for j in range(width)
+            ),
+        )
+        .sort("k")
+        .collect(engine="in-memory")
     )
-    # a within the leaf from running sums per group (a window over many small leaves costs
-    # far more; the group's sums are small enough that the difference stays exact to ~1e-12)
-    run = pl.col("u").cum_sum().over("gid")
+    # a block: a sentinel (rank 0, below every lot) holding -S at its last leaf, then its
+    # lots in rank order with m and a = the block's units up to that rank. Running sums per
+    # group less the sum before the block (a window over many small blocks costs far more;
+    # the group's sums are small enough that the difference stays exact to ~1e-12)
     start = pl.col("k") != pl.col("k").shift(1).fill_null(-1)
+
+    def in_block(units: pl.Expr) -> pl.Expr:
+        run = units.cum_sum().over("gid")
+        return run - pl.when(start).then(run - units).otherwise(None).forward_fill()
+
     lots = (
         buys.lazy()
-        .select("gid", k=key, r="rank", u="units", s="leaf_sold")
+        .select("gid", k=key, j=sub, r="rank", u="units")
         .sort("k", maintain_order=True)
-        .with_columns(_run=run)
-        .with_columns(
-            a=pl.col("_run")
-            - pl.when(start).then(pl.col("_run") - pl.col("u")).otherwise(None).forward_fill()
+        .join(sold.lazy(), on="k", how="left", maintain_order="left")
+        .select(
+            "k",
+            "r",
+            m=pl.min_horizontal(
+                in_block(pl.when(pl.col("j") <= j).then(pl.col("u")).otherwise(0.0))
+                - pl.col(f"_s{j}")
+                for j in range(width)
+            ),
+            a=in_block(pl.col("u")),
         )
-        .select("k", "r", m=pl.col("a") - pl.col("s"), a="a")
         .collect(engine="in-memory")
+    )
+    sentinels = sold.select(
+        "k",
+        r=pl.lit(0, pl.Int64),
+        m=-pl.max_horizontal(pl.col(f"_s{j}") for j in range(width)),
+        a=pl.lit(0.0),
     )
     blocks = sentinels.merge_sorted(lots, key=["k", "r"], maintain_order=True)
     top_rank, top_key = buys.height, int(blocks.select(pl.col("k").max()).item() or 0)
     rank_bits = top_rank.bit_length() + 1  # a rank is at most the number of buys
     if blocks.height >= _ARRAY_ROWS and (top_key + 1).bit_length() + rank_bits <= _PACK_BITS:
-        blocks = _merge_levels(blocks, levels, rank_bits)
+        blocks = _merge_levels(blocks, merges, rank_bits)
     else:  # small, or (parent, rank) does not fit one integer: the frame merge
-        for _ in range(levels):
+        for _ in range(merges):
             blocks = _merge(blocks)
     # k is now the group id; the sentinel (first) holds -S(T), the lot rows m(r) and a(r)
     total_sold = -pl.col("m").first().over("k")
