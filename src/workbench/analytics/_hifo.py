@@ -136,22 +136,20 @@ def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
     is the least over its leaves ``j`` of (units of ranks up to it bought in leaves up to
     ``j``) less ``S`` at ``j``, one running sum per leaf; the blocks are then merged.
     """
-    bits = min(int(rows.select(pl.col("levels").max()).item()), _BLOCK_BITS)
-    merges, width = int(rows["merges"][0]), 1 << bits
+    merges = int(rows["merges"][0])
+    # one block per group when it fits (as wide as the most leaves), else 2**_BLOCK_BITS
+    width = 1 << _BLOCK_BITS if merges else int(rows.select(pl.col("leaves").max()).item())
     gid = pl.col("gid") - rows.select(pl.col("gid").min()).item()  # small: the key fits 64 bits
     # group id above, block number below; j = the leaf within its block
     key = (gid * (1 << merges)) + (pl.col("leaf") // width)
     sub = pl.col("leaf") % width
+    # the buys in (group, priority) order: highest cost per share first, the older on a tie
+    # (a stable sort keeps apply order); r = the place in that order, which ranks the lots of
+    # a group as well as a rank within it would
     buys = (
         rows.filter(pl.col("buy"))
-        .sort("gid", "unit_cost", "seq", descending=[False, True, False])
-        .with_row_index("_i")
-        .with_columns(
-            rank=pl.col("_i").cast(pl.Int64)
-            - pl.when(pl.col("gid") != pl.col("gid").shift(1).fill_null(-1))
-            .then(pl.col("_i").cast(pl.Int64) - 1)
-            .forward_fill()
-        )
+        .sort("gid", "unit_cost", descending=[False, True], maintain_order=True)
+        .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
     )
     # S at each leaf of a block (the last leaf, buys after the last candidate, takes it from
     # the group's last row); a leaf past the group's end holds -inf: never the minimum
@@ -173,25 +171,31 @@ def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
     # group less the sum before the block (a window over many small blocks costs far more;
     # the group's sums are small enough that the difference stays exact to ~1e-12)
     start = pl.col("k") != pl.col("k").shift(1).fill_null(-1)
+    columns = ["u", *(f"_u{j}" for j in range(width - 1))]  # the last leaf's is u itself
 
-    def in_block(units: pl.Expr) -> pl.Expr:
-        run = units.cum_sum().over("gid")
+    def in_block(column: str) -> pl.Expr:
+        run, units = pl.col(f"_run{column}"), pl.col(column)
         return run - pl.when(start).then(run - units).otherwise(None).forward_fill()
 
+    plan = buys.lazy().select("gid", k=key, j=sub, r="rank", u="units")
+    if merges:  # blocks in (block, rank) order; one block per group is already
+        plan = plan.sort("k", maintain_order=True)
     lots = (
-        buys.lazy()
-        .select("gid", k=key, j=sub, r="rank", u="units")
-        .sort("k", maintain_order=True)
-        .join(sold.lazy(), on="k", how="left", maintain_order="left")
+        plan.join(sold.lazy(), on="k", how="left", maintain_order="left")
+        # staged: every running sum in one window pass over the sorted group ids
+        .with_columns(
+            pl.when(pl.col("j") <= j).then(pl.col("u")).otherwise(0.0).alias(f"_u{j}")
+            for j in range(width - 1)
+        )
+        .with_columns(pl.col(c).cum_sum().over("gid").alias(f"_run{c}") for c in columns)
         .select(
             "k",
             "r",
             m=pl.min_horizontal(
-                in_block(pl.when(pl.col("j") <= j).then(pl.col("u")).otherwise(0.0))
-                - pl.col(f"_s{j}")
+                in_block(f"_u{j}" if j < width - 1 else "u") - pl.col(f"_s{j}")
                 for j in range(width)
             ),
-            a=in_block(pl.col("u")),
+            a=in_block("u"),
         )
         .collect(engine="in-memory")
     )
@@ -203,7 +207,7 @@ def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
     )
     blocks = sentinels.merge_sorted(lots, key=["k", "r"], maintain_order=True)
     top_rank, top_key = buys.height, int(blocks.select(pl.col("k").max()).item() or 0)
-    rank_bits = top_rank.bit_length() + 1  # a rank is at most the number of buys
+    rank_bits = top_rank.bit_length() + 1  # r is at most the number of buys
     if blocks.height >= _ARRAY_ROWS and (top_key + 1).bit_length() + rank_bits <= _PACK_BITS:
         blocks = _merge_levels(blocks, merges, rank_bits)
     else:  # small, or (parent, rank) does not fit one integer: the frame merge

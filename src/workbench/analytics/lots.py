@@ -276,7 +276,7 @@ def _pnl(
         if names is not None
         else [pl.col("account").first(), pl.col("symbol").first()]
     )
-    out = (
+    summed = (
         frame.group_by("g")
         .agg(
             *label,
@@ -289,8 +289,14 @@ def _pnl(
             trade_fees=pl.when(_TRADE).then(pl.col("fee")).otherwise(0.0).sum(),
             cost_basis=pl.when(left > 0).then(left * pl.col("cost") / pl.col("units")).sum(),
         )
-        .collect()
     )
+    if method == "hifo":  # the trades for HIFO's own pass, read in the same collect
+        trades = keyed.filter(_TRADE).select(
+            "g", "seq", buy="_buy", units="units", unit_cost=pl.col("cost") / "units"
+        )
+        out, hifo_trades = pl.collect_all([summed, trades])
+    else:
+        out = summed.collect()
     if not exact and out.select((pl.col("_lo") != pl.col("_hi")).any()).item():
         return None
     if names is not None:
@@ -313,13 +319,8 @@ def _pnl(
     )
     out = out.join(dividends, on="g", how="left")
     if method == "hifo":
-        trades = (
-            keyed.filter(_TRADE)
-            .select("g", "seq", buy="_buy", units="units", unit_cost=pl.col("cost") / "units")
-            .collect()
-        )
         basis = (
-            hifo_remaining(trades)
+            hifo_remaining(hifo_trades)
             .group_by("g")
             .agg(cost_basis=(_snap(pl.col("remaining")) * pl.col("unit_cost")).sum())
         )
