@@ -44,6 +44,8 @@ _PACK_BITS = 62
 _ARRAY_ROWS = 200_000
 #: up to 2**_BLOCK_BITS leaves are solved in one pass (one running sum per leaf), then merged
 _BLOCK_BITS = 4
+#: the ledger's quantities have 8 decimals: units x 1e8 are whole numbers (see _decimal_units)
+_SCALE = 10**8
 
 
 def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
@@ -60,21 +62,53 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     }  # fmt: skip
     if trades.is_empty():
         return pl.DataFrame(schema=schema)
-    rows = _leaves(trades)
+    exact = _decimal_units(trades)
+    rows = _leaves(trades, exact=exact)
     if rows.is_empty():
         return pl.DataFrame(schema=schema)
-    parts = [_size_class(part) for part in rows.partition_by("merges", maintain_order=False)]
+    # groups needing as many merges are done together; with many rows the groups that need
+    # none are split by leaves too (the one-pass block is as wide as the most leaves)
+    many = rows.height >= _ARRAY_ROWS
+    size = pl.when((pl.col("merges") > 0) | many).then("levels").otherwise(0).alias("_class")
+    parts = [
+        _size_class(part, exact=exact)
+        for part in rows.with_columns(size).partition_by("_class", maintain_order=False)
+    ]
     return pl.concat(parts).select(list(schema))
 
 
-def _leaves(trades: pl.DataFrame) -> pl.DataFrame:
+def _decimal_units(trades: pl.DataFrame) -> bool:
+    """Whether every quantity is a whole number of 1e-8 units (the ledger's 8 decimals; not
+    after a split into thirds, say) whose sums fit 63 bits: then running sums are taken on
+    those integers, exact and without a window per group (a global sum less the sum before
+    the group), else on floats per group."""
+    scaled = pl.col("units") * _SCALE
+    ok, total = trades.select(
+        ok=((scaled - scaled.round()).abs() <= 1e-3 + scaled.abs() * 4e-16).all(),
+        total=scaled.abs().sum(),
+    ).row(0)
+    return bool(ok) and float(total or 0.0) < 2.0**62
+
+
+def _running(value: pl.Expr, *, exact: bool, group: str = "gid") -> pl.Expr:
+    """Running sum of ``value`` within each group (rows sorted by it): on integers a global
+    running sum less its value before the group's first row, on floats a window."""
+    if not exact:
+        return value.cum_sum().over(group)
+    run = value.cum_sum()
+    start = pl.col(group) != pl.col(group).shift(1).fill_null(-1)
+    return run - pl.when(start).then(run - value).otherwise(None).forward_fill()
+
+
+def _leaves(trades: pl.DataFrame, *, exact: bool) -> pl.DataFrame:
     """The rows that decide what remains, each with its leaf (see :func:`_size_class`).
 
     A sell followed (in its group) by holdings as low or lower is never the minimum of any
     ``Y_r`` (``Y_r(t2) - Y_r(t1) <= H(t2) - H(t1)``): only sells below every later holding
     are *candidates*. A candidate that sells to zero empties the group, so what came before
     it is dropped (nothing of it remains). An active trader's ~10,000 sells of a symbol
-    leave a handful of candidates after the last sale to zero.
+    leave a handful of candidates after the last sale to zero. ``q`` is the quantity the
+    sums run on: units x 1e8 as integers when ``exact``, else the units.
     """
     sell = ~pl.col("buy")
     # rows are grouped (sorted by group): running counts are global sums less the sum
@@ -90,21 +124,26 @@ def _leaves(trades: pl.DataFrame) -> pl.DataFrame:
         found = pl.when(where).then(pl.col(value)).otherwise(None).backward_fill()
         return pl.when(same == pl.col("gid")).then(found)
 
-    held = pl.when(pl.col("buy")).then(pl.col("units")).otherwise(-pl.col("units"))
+    q = pl.col("q")
+    held = pl.when(pl.col("buy")).then(q).otherwise(-q)
     later_low = pl.col("_held").cum_min(reverse=True).shift(-1).over("gid")
-    zero = (cand & (pl.col("_held") <= EPS)).cast(pl.Int64)
-    sold = pl.when(sell).then(pl.col("units")).otherwise(0.0)
+    zero = (cand & (pl.col("_held") <= (0 if exact else EPS))).cast(pl.Int64)
+    # zero sales at or after a row in its group: a reverse running count less the count
+    # after the group's last row
+    zeros = zero.cum_sum(reverse=True)
+    zeros_here = zeros - pl.when(pl.col("last")).then(zeros - zero).otherwise(None).backward_fill()
+    sold = pl.when(sell).then(q).otherwise(0 if exact else 0.0)
+    units = (pl.col("units") * _SCALE).round().cast(pl.Int64) if exact else pl.col("units")
     return (
         trades.lazy()
-        .select("g", "seq", "buy", "units", "unit_cost")
+        .select("g", "seq", "buy", "units", "unit_cost", q=units)
         .sort("g", maintain_order=True)  # each group's trades together, in apply order
         .with_columns(gid=pl.col("g").rle_id().cast(pl.Int64).set_sorted())
-        .with_columns(_held=held.cum_sum().over("gid"), last=last)
+        .with_columns(_held=_running(held, exact=exact), last=last)
         .with_columns(_cand=sell & (pl.col("last") | (pl.col("_held") < later_low)))
-        # keep what follows the group's last sale to zero
-        .filter(zero.cum_sum(reverse=True).over("gid") == 0)
+        .filter(zeros_here == 0)  # keep what follows the group's last sale to zero
         .with_columns(
-            cum_sold=sold.cum_sum().over("gid"),  # floats: a window keeps sums exact
+            cum_sold=_running(sold, exact=exact),
             _cands=count - pl.when(first).then(count - cand.cast(pl.Int64)).forward_fill(),
         )
         .with_columns(
@@ -118,7 +157,7 @@ def _leaves(trades: pl.DataFrame) -> pl.DataFrame:
             leaves=next_in_group(pl.col("last"), "_cands") + 1,
         )
         # a group of n leaves is one block after ceil(log2(n)) levels, the first _BLOCK_BITS
-        # in one pass: groups that need as many merges are done together (a few classes)
+        # in one pass
         .with_columns(levels=pl.col("leaves").cast(pl.Float64).log(2).ceil().cast(pl.Int64))
         .with_columns(merges=(pl.col("levels") - _BLOCK_BITS).clip(0, None))
         .filter(pl.col("buy") | cand | pl.col("last"))
@@ -126,7 +165,7 @@ def _leaves(trades: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
+def _size_class(rows: pl.DataFrame, *, exact: bool) -> pl.DataFrame:
     """HIFO for groups that all need the same number of merges (``merges``).
 
     The minimum of ``Y_r`` is reached right after a sell (a buy only raises it), so the
@@ -159,7 +198,12 @@ def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
         .group_by(k=key)
         .agg(
             *(
-                pl.col("leaf_sold").filter(sub == j).first().fill_null(-_INF).alias(f"_s{j}")
+                pl.col("leaf_sold")
+                .filter(sub == j)
+                .first()
+                .cast(pl.Float64)
+                .fill_null(-_INF)
+                .alias(f"_s{j}")
                 for j in range(width)
             ),
         )
@@ -167,42 +211,46 @@ def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
         .collect(engine="in-memory")
     )
     # a block: a sentinel (rank 0, below every lot) holding -S at its last leaf, then its
-    # lots in rank order with m and a = the block's units up to that rank. Running sums per
-    # group less the sum before the block (a window over many small blocks costs far more;
-    # the group's sums are small enough that the difference stays exact to ~1e-12)
+    # lots in rank order with m and a = the block's units up to that rank: running sums per
+    # group (see _running) less the sum before the block
     start = pl.col("k") != pl.col("k").shift(1).fill_null(-1)
-    columns = ["u", *(f"_u{j}" for j in range(width - 1))]  # the last leaf's is u itself
+    columns = ["q", *(f"_q{j}" for j in range(width - 1))]  # the last leaf's is q itself
+    zero = 0 if exact else 0.0
 
     def in_block(column: str) -> pl.Expr:
         run, units = pl.col(f"_run{column}"), pl.col(column)
-        return run - pl.when(start).then(run - units).otherwise(None).forward_fill()
+        return (run - pl.when(start).then(run - units).otherwise(None).forward_fill()).cast(
+            pl.Float64
+        )
 
-    plan = buys.lazy().select("gid", k=key, j=sub, r="rank", u="units")
+    plan = buys.lazy().select("gid", k=key, j=sub, r="rank", q="q")
     if merges:  # blocks in (block, rank) order; one block per group is already
         plan = plan.sort("k", maintain_order=True)
+    scale = 1.0 / _SCALE if exact else 1.0
     lots = (
         plan.join(sold.lazy(), on="k", how="left", maintain_order="left")
-        # staged: every running sum in one window pass over the sorted group ids
+        # staged: the running sums in one pass after their inputs
         .with_columns(
-            pl.when(pl.col("j") <= j).then(pl.col("u")).otherwise(0.0).alias(f"_u{j}")
+            pl.when(pl.col("j") <= j).then(pl.col("q")).otherwise(zero).alias(f"_q{j}")
             for j in range(width - 1)
         )
-        .with_columns(pl.col(c).cum_sum().over("gid").alias(f"_run{c}") for c in columns)
+        .with_columns(_running(pl.col(c), exact=exact).alias(f"_run{c}") for c in columns)
         .select(
             "k",
             "r",
             m=pl.min_horizontal(
-                in_block(f"_u{j}" if j < width - 1 else "u") - pl.col(f"_s{j}")
+                in_block(f"_q{j}" if j < width - 1 else "q") - pl.col(f"_s{j}")
                 for j in range(width)
-            ),
-            a=in_block("u"),
+            )
+            * scale,
+            a=in_block("q") * scale,
         )
         .collect(engine="in-memory")
     )
     sentinels = sold.select(
         "k",
         r=pl.lit(0, pl.Int64),
-        m=-pl.max_horizontal(pl.col(f"_s{j}") for j in range(width)),
+        m=-pl.max_horizontal(pl.col(f"_s{j}") for j in range(width)) * scale,
         a=pl.lit(0.0),
     )
     blocks = sentinels.merge_sorted(lots, key=["k", "r"], maintain_order=True)
