@@ -42,8 +42,11 @@ _INF = float("inf")
 _PACK_BITS = 62
 #: below this many rows the frame merges win: importing NumPy alone costs ~0.1 s
 _ARRAY_ROWS = 200_000
-#: up to 2**_BLOCK_BITS leaves are solved in one pass (one running sum per leaf), then merged
+#: up to 2**_BLOCK_BITS leaves are solved in one pass (one running sum per leaf), then merged;
+#: from _ARRAY_ROWS rows on, blocks are narrower (2**_ARRAY_BLOCK_BITS): a NumPy merge level
+#: costs less than the running sums it saves
 _BLOCK_BITS = 4
+_ARRAY_BLOCK_BITS = 2
 #: the ledger's quantities have 8 decimals: units x 1e8 are whole numbers (see _decimal_units)
 _SCALE = 10**8
 
@@ -63,7 +66,8 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     if trades.is_empty():
         return pl.DataFrame(schema=schema)
     exact = _decimal_units(trades)
-    rows = _leaves(trades, exact=exact)
+    bits = _BLOCK_BITS if trades.height < _ARRAY_ROWS else min(_BLOCK_BITS, _ARRAY_BLOCK_BITS)
+    rows = _leaves(trades, exact=exact, bits=bits)
     if rows.is_empty():
         return pl.DataFrame(schema=schema)
     # groups needing as many merges are done together; with many rows the groups that need
@@ -71,7 +75,7 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     many = rows.height >= _ARRAY_ROWS
     size = pl.when((pl.col("merges") > 0) | many).then("levels").otherwise(0).alias("_class")
     parts = [
-        _size_class(part, exact=exact)
+        _size_class(part, exact=exact, bits=bits)
         for part in rows.with_columns(size).partition_by("_class", maintain_order=False)
     ]
     return pl.concat(parts).select(list(schema))
@@ -100,7 +104,23 @@ def _running(value: pl.Expr, *, exact: bool, group: str = "gid") -> pl.Expr:
     return run - pl.when(start).then(run - value).otherwise(None).forward_fill()
 
 
-def _leaves(trades: pl.DataFrame, *, exact: bool) -> pl.DataFrame:
+def _later_low(held: pl.DataFrame, *, exact: bool) -> pl.Expr:
+    """The least holding after each row in its group (rows sorted by group; null on a group's
+    last row). On integers whose range allows, a global reverse running minimum of
+    ``gid * span + holding`` (later groups sit higher, so they never win): no window."""
+    window = pl.col("_held").cum_min(reverse=True).shift(-1).over("gid")
+    if not exact or held.is_empty():
+        return window
+    top, groups = held.select(pl.col("_held").abs().max(), pl.col("gid").max()).row(0)
+    span = 1 << (int(top).bit_length() + 2)  # every |holding| < span / 2
+    if (int(groups) + 2) * span >= 1 << 62:
+        return window
+    lifted = pl.col("gid") * span + pl.col("_held")
+    after = lifted.cum_min(reverse=True).shift(-1)
+    return pl.when(~pl.col("last")).then(after - pl.col("gid") * span)
+
+
+def _leaves(trades: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
     """The rows that decide what remains, each with its leaf (see :func:`_size_class`).
 
     A sell followed (in its group) by holdings as low or lower is never the minimum of any
@@ -126,7 +146,6 @@ def _leaves(trades: pl.DataFrame, *, exact: bool) -> pl.DataFrame:
 
     q = pl.col("q")
     held = pl.when(pl.col("buy")).then(q).otherwise(-q)
-    later_low = pl.col("_held").cum_min(reverse=True).shift(-1).over("gid")
     zero = (cand & (pl.col("_held") <= (0 if exact else EPS))).cast(pl.Int64)
     # zero sales at or after a row in its group: a reverse running count less the count
     # after the group's last row
@@ -134,12 +153,18 @@ def _leaves(trades: pl.DataFrame, *, exact: bool) -> pl.DataFrame:
     zeros_here = zeros - pl.when(pl.col("last")).then(zeros - zero).otherwise(None).backward_fill()
     sold = pl.when(sell).then(q).otherwise(0 if exact else 0.0)
     units = (pl.col("units") * _SCALE).round().cast(pl.Int64) if exact else pl.col("units")
-    return (
+    # holdings first (their range decides how the least later holding is found)
+    held_rows = (
         trades.lazy()
         .select("g", "seq", "buy", "units", "unit_cost", q=units)
         .sort("g", maintain_order=True)  # each group's trades together, in apply order
         .with_columns(gid=pl.col("g").rle_id().cast(pl.Int64).set_sorted())
         .with_columns(_held=_running(held, exact=exact), last=last)
+        .collect(engine="in-memory")
+    )
+    later_low = _later_low(held_rows, exact=exact)
+    return (
+        held_rows.lazy()
         .with_columns(_cand=sell & (pl.col("last") | (pl.col("_held") < later_low)))
         .filter(zeros_here == 0)  # keep what follows the group's last sale to zero
         .with_columns(
@@ -156,28 +181,32 @@ def _leaves(trades: pl.DataFrame, *, exact: bool) -> pl.DataFrame:
             ),
             leaves=next_in_group(pl.col("last"), "_cands") + 1,
         )
-        # a group of n leaves is one block after ceil(log2(n)) levels, the first _BLOCK_BITS
+        # a group of n leaves is one block after ceil(log2(n)) levels, the first ``bits``
         # in one pass
         .with_columns(levels=pl.col("leaves").cast(pl.Float64).log(2).ceil().cast(pl.Int64))
-        .with_columns(merges=(pl.col("levels") - _BLOCK_BITS).clip(0, None))
+        .with_columns(merges=(pl.col("levels") - bits).clip(0, None))
         .filter(pl.col("buy") | cand | pl.col("last"))
+        .select(
+            "g", "seq", "buy", "units", "unit_cost", "q", "gid", "last", "_cand", "leaf",
+            "leaf_sold", "leaves", "levels", "merges",
+        )  # fmt: skip
         .collect(engine="in-memory")
     )
 
 
-def _size_class(rows: pl.DataFrame, *, exact: bool) -> pl.DataFrame:
+def _size_class(rows: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
     """HIFO for groups that all need the same number of merges (``merges``).
 
     The minimum of ``Y_r`` is reached right after a sell (a buy only raises it), so the
     time axis is the group's candidate sells: a leaf is one with the buys since the one
-    before (plus a last leaf for the buys after the last). Up to ``2**_BLOCK_BITS``
+    before (plus a last leaf for the buys after the last). Up to ``2**bits``
     consecutive leaves form a block solved in one pass: the block's ``m`` at a lot's rank
     is the least over its leaves ``j`` of (units of ranks up to it bought in leaves up to
     ``j``) less ``S`` at ``j``, one running sum per leaf; the blocks are then merged.
     """
     merges = int(rows["merges"][0])
-    # one block per group when it fits (as wide as the most leaves), else 2**_BLOCK_BITS
-    width = 1 << _BLOCK_BITS if merges else int(rows.select(pl.col("leaves").max()).item())
+    # one block per group when it fits (as wide as the most leaves), else 2**bits
+    width = 1 << bits if merges else int(rows.select(pl.col("leaves").max()).item())
     gid = pl.col("gid") - rows.select(pl.col("gid").min()).item()  # small: the key fits 64 bits
     # group id above, block number below; j = the leaf within its block
     key = (gid * (1 << merges)) + (pl.col("leaf") // width)
@@ -186,9 +215,12 @@ def _size_class(rows: pl.DataFrame, *, exact: bool) -> pl.DataFrame:
     # (a stable sort keeps apply order); r = the place in that order, which ranks the lots of
     # a group as well as a rank within it would
     buys = (
-        rows.filter(pl.col("buy"))
+        rows.lazy()
+        .filter(pl.col("buy"))
+        .select("g", "seq", "units", "unit_cost", "gid", "leaf", "q")
         .sort("gid", "unit_cost", descending=[False, True], maintain_order=True)
         .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+        .collect(engine="in-memory")
     )
     # S at each leaf of a block (the last leaf, buys after the last candidate, takes it from
     # the group's last row); a leaf past the group's end holds -inf: never the minimum
