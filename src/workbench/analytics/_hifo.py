@@ -33,6 +33,8 @@ integer, Polars otherwise); there is no Python loop over rows or groups, only ov
 
 from __future__ import annotations
 
+import sys
+
 import polars as pl
 
 from workbench.analytics._frames import EPS
@@ -46,7 +48,10 @@ _ARRAY_ROWS = 200_000
 #: from _ARRAY_ROWS rows on, blocks are narrower (2**_ARRAY_BLOCK_BITS): a NumPy merge level
 #: costs less than the running sums it saves
 _BLOCK_BITS = 4
-_ARRAY_BLOCK_BITS = 2
+_ARRAY_BLOCK_BITS = 3
+#: the columns of :func:`_leaves` that the size classes read
+_KEEP = ["g", "seq", "buy", "units", "unit_cost", "q", "gid", "last", "_cand", "leaf",
+         "leaf_sold", "leaves", "levels", "merges"]  # fmt: skip
 #: the ledger's quantities have 8 decimals: units x 1e8 are whole numbers (see _decimal_units)
 _SCALE = 10**8
 
@@ -186,10 +191,7 @@ def _leaves(trades: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
         .with_columns(levels=pl.col("leaves").cast(pl.Float64).log(2).ceil().cast(pl.Int64))
         .with_columns(merges=(pl.col("levels") - bits).clip(0, None))
         .filter(pl.col("buy") | cand | pl.col("last"))
-        .select(
-            "g", "seq", "buy", "units", "unit_cost", "q", "gid", "last", "_cand", "leaf",
-            "leaf_sold", "leaves", "levels", "merges",
-        )  # fmt: skip
+        .select(_KEEP)
         .collect(engine="in-memory")
     )
 
@@ -288,7 +290,9 @@ def _size_class(rows: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
     blocks = sentinels.merge_sorted(lots, key=["k", "r"], maintain_order=True)
     top_rank, top_key = buys.height, int(blocks.select(pl.col("k").max()).item() or 0)
     rank_bits = top_rank.bit_length() + 1  # r is at most the number of buys
-    if blocks.height >= _ARRAY_ROWS and (top_key + 1).bit_length() + rank_bits <= _PACK_BITS:
+    # NumPy once it pays for its import (or was imported already)
+    arrays = blocks.height >= _ARRAY_ROWS or (merges > 0 and "numpy" in sys.modules)
+    if arrays and (top_key + 1).bit_length() + rank_bits <= _PACK_BITS:
         blocks = _merge_levels(blocks, merges, rank_bits)
     else:  # small, or (parent, rank) does not fit one integer: the frame merge
         for _ in range(merges):
