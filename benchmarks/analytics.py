@@ -377,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         "--shapes",
         default="trader:4000,trader:40000,trader:400000,partial:40000,trims:40000,symbols:1000000",
         help="one-account ledgers for the lots step, SHAPE:TRADES,... (shapes: "
-        + ", ".join(SHAPES) + ")",
+        + ", ".join(SHAPES)
+        + ")",
     )
     parser.add_argument("--only-methods", action="store_true", help="skip the positions race")
     parser.add_argument("--step", help=argparse.SUPPRESS)  # internal: one isolated step

@@ -276,19 +276,16 @@ def _pnl(
         if names is not None
         else [pl.col("account").first(), pl.col("symbol").first()]
     )
-    summed = (
-        frame.group_by("g")
-        .agg(
-            *label,
-            _lo=check.min(),
-            _hi=check.max(),
-            _trades=_TRADE.sum(),
-            quantity=pl.col("signed").sum(),
-            bought_cost=pl.col("cost").sum(),
-            proceeds=pl.col("proceeds").sum(),
-            trade_fees=pl.when(_TRADE).then(pl.col("fee")).otherwise(0.0).sum(),
-            cost_basis=pl.when(left > 0).then(left * pl.col("cost") / pl.col("units")).sum(),
-        )
+    summed = frame.group_by("g").agg(
+        *label,
+        _lo=check.min(),
+        _hi=check.max(),
+        _trades=_TRADE.sum(),
+        quantity=pl.col("signed").sum(),
+        bought_cost=pl.col("cost").sum(),
+        proceeds=pl.col("proceeds").sum(),
+        trade_fees=pl.when(_TRADE).then(pl.col("fee")).otherwise(0.0).sum(),
+        cost_basis=pl.when(left > 0).then(left * pl.col("cost") / pl.col("units")).sum(),
     )
     if method == "hifo":  # the trades for HIFO's own pass, read in the same collect
         trades = keyed.filter(_TRADE).select(
