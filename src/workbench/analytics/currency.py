@@ -34,7 +34,7 @@ import polars as pl
 
 from workbench.analytics._frames import EPS, TRADES, dividend_amount, end_units, round_qty
 from workbench.analytics._matching import sweep_frame
-from workbench.analytics.cash import cash_effect, cash_totals, fx_bought, main_currency
+from workbench.analytics.cash import cash_effect, fx_bought, main_currency
 from workbench.analytics.lots import GROUP, lots_from_prepared
 
 #: money columns of a row that convert at its date's rate
@@ -322,27 +322,19 @@ def cash_in_reporting(tx: pl.DataFrame) -> pl.DataFrame:
     ``tx`` is prepared rows with ``fx``.
     """
     keys = ["account", "currency"]
-    booked_rows = tx.select(
-        "account",
-        "currency",
-        booked=cash_effect() * pl.col("fx"),
-    )
-    paid = tx.filter(pl.col("type") == "FX").select(
+    # one pass: each leg's native cash and its booked value side by side (the same sums,
+    # in the same order, as summing each alone)
+    legs = tx.select("account", "currency", cash=cash_effect(), booked=cash_effect() * pl.col("fx"))
+    bought = tx.filter(pl.col("type") == "FX").select(
         "account",
         currency=pl.col("symbol"),
+        cash=fx_bought(),
         booked=fx_bought() * pl.col("price") * pl.col("fx"),
     )
-    booked = (
-        main_currency(
-            pl.concat([booked_rows, paid]).group_by(keys).agg(pl.col("booked").sum()),
-            amount=None,
-        )
-        .group_by(keys)
-        .agg(pl.col("booked").sum())
-    )
-    return (
-        cash_totals(tx, keys)
-        .join(booked, on=keys, how="full", coalesce=True)
-        .with_columns(pl.col("cash", "booked").fill_null(0.0))
-        .sort("account", "currency")
-    )
+    both = pl.concat([legs, bought]) if not bought.is_empty() else legs
+    summed = both.group_by(keys).agg(pl.col("cash", "booked").sum())
+    # sub-units (GBp) count in their currency: pence cash is pounds; booked is already in C
+    relabelled = main_currency(summed)
+    if relabelled is not summed:
+        summed = relabelled.group_by(keys).agg(pl.col("cash", "booked").sum())
+    return summed.with_columns(pl.col("cash", "booked").fill_null(0.0)).sort("account", "currency")
