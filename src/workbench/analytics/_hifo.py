@@ -248,39 +248,36 @@ def _size_class(rows: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
     # lots in rank order with m and a = the block's units up to that rank: running sums per
     # group (see _running) less the sum before the block
     start = pl.col("k") != pl.col("k").shift(1).fill_null(-1)
-    columns = ["q", *(f"_q{j}" for j in range(width - 1))]  # the last leaf's is q itself
     zero = 0 if exact else 0.0
 
-    def in_block(column: str) -> pl.Expr:
-        run, units = pl.col(f"_run{column}"), pl.col(column)
+    def in_block(units: pl.Expr, run: pl.Expr) -> pl.Expr:
         return (run - pl.when(start).then(run - units).otherwise(None).forward_fill()).cast(
             pl.Float64
+        )
+
+    def leaf_units(j: int) -> pl.Expr:  # the units of leaves up to j (the last: all of them)
+        return (
+            pl.col("q") if j == width - 1 else pl.when(pl.col("j") <= j).then("q").otherwise(zero)
         )
 
     plan = buys.lazy().select("gid", k=key, j=sub, r="rank", q="q")
     if merges:  # blocks in (block, rank) order; one block per group is already
         plan = plan.sort("k", maintain_order=True)
+    plan = plan.join(sold.lazy(), on="k", how="left", maintain_order="left")
+    if exact:  # global running sums, each inline: no window, no column kept per leaf
+        runs = [in_block(leaf_units(j), leaf_units(j).cum_sum()) for j in range(width)]
+    else:  # staged: the windows in one pass after their inputs
+        plan = plan.with_columns(leaf_units(j).alias(f"_q{j}") for j in range(width)).with_columns(
+            pl.col(f"_q{j}").cum_sum().over("gid").alias(f"_run{j}") for j in range(width)
+        )
+        runs = [in_block(pl.col(f"_q{j}"), pl.col(f"_run{j}")) for j in range(width)]
     scale = 1.0 / _SCALE if exact else 1.0
-    lots = (
-        plan.join(sold.lazy(), on="k", how="left", maintain_order="left")
-        # staged: the running sums in one pass after their inputs
-        .with_columns(
-            pl.when(pl.col("j") <= j).then(pl.col("q")).otherwise(zero).alias(f"_q{j}")
-            for j in range(width - 1)
-        )
-        .with_columns(_running(pl.col(c), exact=exact).alias(f"_run{c}") for c in columns)
-        .select(
-            "k",
-            "r",
-            m=pl.min_horizontal(
-                in_block(f"_q{j}" if j < width - 1 else "q") - pl.col(f"_s{j}")
-                for j in range(width)
-            )
-            * scale,
-            a=in_block("q") * scale,
-        )
-        .collect(engine="in-memory")
-    )
+    lots = plan.select(
+        "k",
+        "r",
+        m=pl.min_horizontal(runs[j] - pl.col(f"_s{j}") for j in range(width)) * scale,
+        a=runs[-1] * scale,
+    ).collect(engine="in-memory")
     sentinels = sold.select(
         "k",
         r=pl.lit(0, pl.Int64),
