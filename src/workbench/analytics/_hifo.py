@@ -29,6 +29,15 @@ is the whole group and ``m(r)`` is read off its rows. Each level is a few whole-
 operations over the rows of every group together (NumPy when (block, rank) packs into one
 integer, Polars otherwise); there is no Python loop over rows or groups, only over the
 ~log2 levels and over classes of groups needing as many levels.
+
+Three shortcuts cut the passes, each exact (:func:`_leaves`, :func:`_size_class`):
+
+* only *candidate* sells are leaves: a sell followed by holdings as low or lower is never a
+  minimum, and a sale to zero empties the group, so what precedes it is dropped;
+* the first ``bits`` levels are one pass: a block of up to ``2**bits`` leaves takes its ``m``
+  at each lot as the least over its leaves of one running sum per leaf;
+* when every quantity is a whole number of 1e-8 units, running sums are global sums of those
+  integers less the sum before the group (exact, and no window per group).
 """
 
 from __future__ import annotations
