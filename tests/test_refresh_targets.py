@@ -62,7 +62,7 @@ def test_find_targets_opens_the_database_once(
 
 
 def test_the_default_benchmark_is_the_apps_default(demo_db: Path) -> None:
-    """With no benchmark given, a refresh picks what the apps show (load_choices)."""
-    expected = load_choices(demo_db).default_benchmark
-    assert expected is not None
-    assert find_targets(demo_db).benchmark == expected
+    """With no benchmark given, a refresh picks what the apps show: the demo's one priced
+    "Broad market" ETF in USD, WBUS (demo/market.py; WBEU is the EUR one)."""
+    assert find_targets(demo_db).benchmark == "WBUS"
+    assert load_choices(demo_db).default_benchmark == "WBUS"

@@ -101,9 +101,7 @@ def _grid_values(flows: _Flows, xs: list[float]) -> list[float]:
     return both.select(pl.col("in") - pl.col("out"))["in"].to_list()
 
 
-def _bisect(
-    f: Callable[[float], float], lo: float, hi: float, width: float = _BISECT_WIDTH
-) -> float:
+def _bisect(f: Callable[[float], float], lo: float, hi: float, width: float) -> float:
     """A root of f in [lo, hi] (f changes sign there): bisect until the bracket is no wider
     than ``width`` x max(1, |x|)."""
     f_lo = f(lo)
@@ -143,7 +141,7 @@ def _extremum(f: Callable[[float], float], lo: float, hi: float, sign: float) ->
     return (a + b) / 2
 
 
-def _log_roots(flows: _Flows, width: float = _BISECT_WIDTH) -> list[float]:
+def _log_roots(flows: _Flows, width: float) -> list[float]:
     """Every root of h found by the scan, as x = ln(1 + rate), ascending, each bisected to
     ``width`` (relative, in x)."""
     xs = flows.grid()

@@ -263,10 +263,6 @@ class QuoteRun:
                     state.errors.append((name, error))
                     self._fail(state, name)
 
-    async def _report_status(self) -> None:
-        assert self.on_status is not None
-        await report_waits(self.settings.guards, self.on_status)
-
     async def stream(self) -> AsyncGenerator[tuple[int, QuoteResult]]:
         """Yield ``(index, result)`` for every symbol as it finishes."""
         if not self.states:
@@ -274,7 +270,7 @@ class QuoteRun:
         self._enqueue(0, self.states)
         tasks = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
         if self.on_status is not None:
-            tasks.append(asyncio.create_task(self._report_status()))
+            tasks.append(asyncio.create_task(report_waits(self.settings.guards, self.on_status)))
         ends = None if self.deadline is None else time.monotonic() + self.deadline
         try:
             yielded = 0

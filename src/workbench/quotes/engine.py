@@ -162,12 +162,12 @@ class FetchSettings:
         symbol: str,
         call: Callable[[Provider, httpx.AsyncClient], Awaitable[T]],
         *,
-        cost: Callable[[Provider], float] | None = None,
+        cost: Callable[[Provider], float],
     ) -> tuple[T | None, Provider, list[tuple[str, QuoteError]], int]:
         """Try each provider in order; (value, provider, (name, error) of each attempt, sent).
 
         ``cost`` gives what one request of ``call`` costs each provider against its rate
-        limit (default 1: a request).
+        limit (1: a request).
         """
         errors: list[tuple[str, QuoteError]] = []
         sent = 0
@@ -178,7 +178,7 @@ class FetchSettings:
                 self.guards.get(provider),
                 lambda p=provider, c=client: call(p, c),  # type: ignore[misc]
                 last_provider=position == len(self.providers) - 1,
-                cost=1.0 if cost is None else cost(provider),
+                cost=cost(provider),
             )
             sent += outcome.sent
             if outcome.value is not None:

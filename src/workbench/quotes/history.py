@@ -166,12 +166,11 @@ async def fetch_history(
                 await asyncio.gather(watcher, return_exceptions=True)
             if on_status is not None:
                 on_status("")
-    results = [by_symbol[s] for s in unique]
     if db is not None:
-        written = await store.run_in_thread(_store_bars, db, results, stored)
-        results = [replace(r, stored=written.get(r.symbol, 0)) for r in results]
-    final = {r.symbol: r for r in results}
-    return [final[s] for s in symbols]
+        fetched = [by_symbol[s] for s in unique]
+        written = await store.run_in_thread(_store_bars, db, fetched, stored)
+        by_symbol = {s: replace(r, stored=written.get(s, 0)) for s, r in by_symbol.items()}
+    return [by_symbol[s] for s in symbols]
 
 
 def _stored_dates(

@@ -90,10 +90,9 @@ def delete_rows(con: duckdb.DuckDBPyConnection, rows: list[DatedRow]) -> int:
             identity, _select = _TABLES[row.table]
             where = " AND ".join(f"{column} = ?" for column in identity)
             params = [row.key[column] for column in identity]
-            before = con.execute(f"SELECT count(*) FROM {row.table} WHERE {where}", params)
-            count = int(before.fetchall()[0][0])
-            con.execute(f"DELETE FROM {row.table} WHERE {where}", params)
-            deleted += count
+            # DuckDB answers a DELETE with the number of rows it deleted
+            done = con.execute(f"DELETE FROM {row.table} WHERE {where}", params)
+            deleted += int(done.fetchall()[0][0])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -41,14 +41,12 @@ def record_usage(
 
     Returns what is stored afterwards.
     """
-    con.execute(
+    requests, exhausted = con.execute(
         "INSERT INTO provider_usage (provider, day, requests, exhausted)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (provider, day) DO UPDATE SET"
         " requests = greatest(provider_usage.requests, excluded.requests),"
         " exhausted = provider_usage.exhausted OR excluded.exhausted,"
-        " updated_at = now()",
+        " updated_at = now() RETURNING requests, exhausted",
         [provider, day, usage.requests, usage.exhausted],
-    )
-    stored = read_usage(con, provider, day)
-    assert stored is not None  # just written
-    return stored
+    ).fetchall()[0]
+    return Usage(int(requests), bool(exhausted))
