@@ -53,11 +53,8 @@ _INF = float("inf")
 _PACK_BITS = 62
 #: below this many rows the frame merges win: importing NumPy alone costs ~0.1 s
 _ARRAY_ROWS = 200_000
-#: up to 2**_BLOCK_BITS leaves are solved in one pass (one running sum per leaf), then merged;
-#: from _ARRAY_ROWS rows on, blocks are narrower (2**_ARRAY_BLOCK_BITS): a NumPy merge level
-#: costs less than the running sums it saves
+#: up to 2**_BLOCK_BITS leaves are solved in one pass (one running sum per leaf), then merged
 _BLOCK_BITS = 4
-_ARRAY_BLOCK_BITS = 3
 #: the columns of :func:`_leaves` that the size classes read
 _KEEP = ["g", "seq", "buy", "units", "unit_cost", "q", "gid", "last", "_cand", "leaf",
          "leaf_sold", "leaves", "levels", "merges"]  # fmt: skip
@@ -80,7 +77,7 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     if trades.is_empty():
         return pl.DataFrame(schema=schema)
     exact = _decimal_units(trades)
-    bits = _BLOCK_BITS if trades.height < _ARRAY_ROWS else min(_BLOCK_BITS, _ARRAY_BLOCK_BITS)
+    bits = _BLOCK_BITS
     rows = _leaves(trades, exact=exact, bits=bits)
     if rows.is_empty():
         return pl.DataFrame(schema=schema)
@@ -281,12 +278,20 @@ def _size_class(rows: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
         )
         runs = [in_block(pl.col(f"_q{j}"), pl.col(f"_run{j}")) for j in range(width)]
     scale = 1.0 / _SCALE if exact else 1.0
-    lots = plan.select(
-        "k",
-        "r",
-        m=pl.min_horizontal(runs[j] - pl.col(f"_s{j}") for j in range(width)) * scale,
-        a=runs[-1] * scale,
-    ).collect(engine="in-memory")
+    m = pl.min_horizontal(runs[j] - pl.col(f"_s{j}") for j in range(width)) * scale
+    if not merges:  # one block per group: what remains straight from it (pool(0) = 0)
+        total_sold = pl.max_horizontal(pl.col(f"_s{j}") for j in range(width)) * scale
+        pool = runs[-1] * scale - total_sold - pl.min_horizontal(m, pl.lit(0.0))
+        before = pl.when(start).then(0.0).otherwise(pl.col("_pool").shift(1))
+        left = (
+            plan.select("k", _pool=pool)
+            .select(remaining=pl.col("_pool") - before)
+            .collect(engine="in-memory")
+        )
+        return buys.select("g", "seq", "units", "unit_cost").with_columns(
+            remaining=left["remaining"].clip(0.0, buys["units"])
+        )
+    lots = plan.select("k", "r", m=m, a=runs[-1] * scale).collect(engine="in-memory")
     sentinels = sold.select(
         "k",
         r=pl.lit(0, pl.Int64),
