@@ -278,7 +278,12 @@ def _size_class(rows: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
         )
         runs = [in_block(pl.col(f"_q{j}"), pl.col(f"_run{j}")) for j in range(width)]
     scale = 1.0 / _SCALE if exact else 1.0
-    m = pl.min_horizontal(runs[j] - pl.col(f"_s{j}") for j in range(width)) * scale
+    # the least over leaves, four leaves a step: each step keeps one column, not four
+    terms = [runs[j] - pl.col(f"_s{j}") for j in range(width)]
+    for low in range(0, width, 4):
+        least = pl.min_horizontal(*terms[low : low + 4], *([pl.col("_m")] if low else []))
+        plan = plan.with_columns(_m=least)
+    m = pl.col("_m") * scale
     if not merges:  # one block per group: what remains straight from it (pool(0) = 0)
         total_sold = pl.max_horizontal(pl.col(f"_s{j}") for j in range(width)) * scale
         pool = runs[-1] * scale - total_sold - pl.min_horizontal(m, pl.lit(0.0))
