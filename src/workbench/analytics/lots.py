@@ -26,9 +26,9 @@ How each method finds what remains of every lot (``H`` = holdings after each tra
   group's sells (:mod:`workbench.analytics._hifo`): ``O(n log n)`` work in ``log2(sells)``
   vectorized passes (one linear merge each), exact, for any group size. Trade-off: no loop
   per row, but a larger constant than FIFO's single window: ``benchmarks/analytics.py``
-  measured the lots step (CPU time) at ~2x FIFO's on active traders of 4,000-400,000
-  trades (sells dominated by later lows are skipped), 3.9x on the 1M-row demo ledger and
-  6x when every sale is below all later holdings (many merges).
+  measured the lots step at ~2x FIFO's on active traders of 4,000-400,000 trades (sells
+  dominated by later lows are skipped), ~4x on the 1M-row demo ledger and 4.3-4.9x when
+  every sale is below all later holdings (many merges).
 * AVERAGE (moving average): a sell of ``s`` out of ``H`` keeps the fraction ``(H - s) / H`` of
   every open unit, so a lot keeps ``quantity * exp(sum of log fractions after it)``; selling to
   zero starts a new segment. Total basis equals the textbook moving average.
