@@ -102,7 +102,12 @@ def csv_batches(
         for end in ends:
             body = source.read(end.offset - start.offset)
             batch_file.write_bytes(header + body)
-            facts = FileFacts("", header_feeds + body.count(b"\n"), body.endswith(b"\n"))
+            facts = FileFacts(
+                "",
+                header_feeds + body.count(b"\n"),
+                body.endswith(b"\n"),
+                b"'" in body or b"'" in header,
+            )
             # the batch file's line header_feeds + 1 is the file's line start.feeds + 1
             shift = start.feeds - header_feeds
             try:

@@ -218,8 +218,9 @@ def _apply_batches(
                     rows = _unseen(con, rows)
                 trades.append(lean_trades(rows))
                 splits.append(rows.filter(pl.col("type") == "SPLIT"))
-                accounts.append(sql.accounts_of(rows))
-                instruments.append(sql.instruments_of(rows))
+                names = sql.names_of(rows)
+                accounts.append(names[0])
+                instruments.append(names[1])
                 sql.insert_batch(con, rows, first_id=added, import_id=0, table=sql.STAGING)
                 added += rows.height
                 del rows
