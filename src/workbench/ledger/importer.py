@@ -132,7 +132,12 @@ def _apply(
 
 
 def _check_holdings(
-    con: Any, rows: pl.DataFrame, source: str, *, trades: pl.DataFrame | None = None
+    con: Any,
+    rows: pl.DataFrame,
+    source: str,
+    *,
+    trades: pl.DataFrame | None = None,
+    parts: list[list[pl.DataFrame]] | None = None,
 ) -> None:
     """Refuse the import if it sells more than is held anywhere.
 
@@ -140,11 +145,33 @@ def _check_holdings(
     event of its symbol (it applies to every account holding it), so pairs with a new SELL and
     every holder of a symbol with a new SPLIT take part, with their stored rows (read here, on
     the caller's connection and transaction). ``trades``: :func:`lean_trades` of the new
-    rows when ``rows`` holds only their splits (a file read in batches).
+    rows when ``rows`` holds only their splits. ``parts``: instead of ``trades``, those of a
+    file read in batches, split by :func:`_symbol_part` (each part is checked on its own, so
+    the check's working memory is that of one part: symbols never span parts).
 
     Raises:
         OversoldError: every sell left short, with its line (or the stored row it breaks).
     """
+    if parts is None:
+        found = [_oversold(con, rows, trades)]
+    else:
+        part = pl.col("symbol").cast(pl.Categorical).to_physical() % _CHECK_PARTS
+        found = []
+        for k, pieces in enumerate(parts):
+            splits = rows.filter(part == k)
+            if pieces or not splits.is_empty():
+                new = pl.concat(pieces) if pieces else lean_trades(splits.head(0))
+                found.append(_oversold(con, splits, new))
+    violations = [v for v in found if v is not None and not v.is_empty()]
+    if violations:
+        ordered = pl.concat(violations).sort("account", "symbol", maintain_order=True)
+        problems = _oversell_problems(source, ordered)
+        raise OversoldError(str(InvalidRows(problems)), problems=problems)
+
+
+def _oversold(con: Any, rows: pl.DataFrame, trades: pl.DataFrame | None) -> pl.DataFrame | None:
+    """:func:`oversold_rows` of ``rows`` (or of their splits and ``trades``) and the stored
+    rows they touch; None when no row can lower a holding."""
     if trades is None:
         pairs = rows.lazy().filter(pl.col("type") == "SELL").select("account", "symbol")
     else:
@@ -154,12 +181,20 @@ def _check_holdings(
     pairs_frame, splits_frame = pl.collect_all([pairs, splits])
     split_symbols = splits_frame["symbol"].to_list()
     if pairs_frame.is_empty() and not split_symbols:
-        return
+        return None
     stored = sql.stored_trades(con, pairs_frame, split_symbols)
-    violations = oversold_rows(stored, rows, new_trades=trades)
-    if not violations.is_empty():
-        problems = _oversell_problems(source, violations)
-        raise OversoldError(str(InvalidRows(problems)), problems=problems)
+    return oversold_rows(stored, rows, new_trades=trades)
+
+
+#: parts of the symbols whose holdings a file read in batches checks one after another
+_CHECK_PARTS = 8
+
+
+def _symbol_part(trades: pl.DataFrame) -> list[pl.DataFrame]:
+    """:func:`lean_trades` split into :data:`_CHECK_PARTS` parts by symbol (its categorical
+    code, the same for the same text in every frame of the process)."""
+    part = pl.col("symbol").to_physical() % _CHECK_PARTS
+    return [trades.filter(part == k) for k in range(_CHECK_PARTS)]
 
 
 #: DuckDB's memory limit while a batched import stages its rows: staged rows beyond it go to
@@ -187,8 +222,8 @@ def _apply_batches(
     DuckDB's memory until the commit (~185 bytes a row); staged rows and one move do not.
     """
     problems: list[InvalidRow] = []
-    digests: list[pl.Series] = []
-    trades: list[pl.DataFrame] = []
+    digests: pl.Series | None = None  # of every row so far, one chunk a batch (never copied)
+    trades: list[list[pl.DataFrame]] = [[] for _ in range(_CHECK_PARTS)]
     splits: list[pl.DataFrame] = []
     accounts: list[pl.DataFrame] = []
     instruments: list[pl.DataFrame] = []
@@ -210,13 +245,14 @@ def _apply_batches(
                     continue
                 total += typed.height
                 digest = row_digests(typed)
-                earlier = pl.concat(digests) if digests else None
-                rows = typed.with_columns(occurrence_numbers(digest, earlier))
+                rows = typed.with_columns(occurrence_numbers(digest, digests))
                 del typed
-                digests.append(digest)
+                digests = digest if digests is None else digests.append(digest)
                 if dedupe:
                     rows = _unseen(con, rows)
-                trades.append(lean_trades(rows))
+                for part, piece in zip(trades, _symbol_part(lean_trades(rows)), strict=True):
+                    if not piece.is_empty():
+                        part.append(piece)
                 splits.append(rows.filter(pl.col("type") == "SPLIT"))
                 names = sql.names_of(rows)
                 accounts.append(names[0])
@@ -226,12 +262,12 @@ def _apply_batches(
                 del rows
             if problems:
                 raise InvalidRows(problems)
-            if not digests:
+            if digests is None:
                 raise InvalidRows([InvalidRow(source, 2, "file", "no rows after the header")])
             del digests
             con.execute("BEGIN TRANSACTION")
             try:
-                _check_holdings(con, pl.concat(splits), source, trades=pl.concat(trades))
+                _check_holdings(con, pl.concat(splits), source, parts=trades)
                 if dry_run or not added:
                     con.execute("ROLLBACK")
                     return ImportResult(source, total, added, dry_run, ignored_columns=ignored)

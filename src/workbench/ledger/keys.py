@@ -35,7 +35,7 @@ def row_digests(typed: pl.DataFrame) -> pl.Series:
 def occurrence_numbers(digest: pl.Series, earlier: pl.Series | None = None) -> pl.Series:
     """``occurrence`` for rows with these digests: 1, 2, ... among equal digests in order,
     counting first the equal digests in ``earlier`` (rows before these in the same file,
-    when a file is read in batches)."""
+    when a file is read in batches; one chunk a batch, read chunk by chunk, never copied)."""
     if earlier is not None and len(earlier):
         carried = earlier.filter(earlier.is_in(digest.implode()))
         if len(carried):
