@@ -27,7 +27,7 @@ from workbench.ledger.csv_text import FileFacts, read_text_csv
 #: files larger than this are imported in batches (a million demo rows are ~92 MB)
 STREAM_BYTES = 256 << 20
 #: the size a batch of records is cut at (the record that crosses it ends the batch)
-BATCH_BYTES = 48 << 20
+BATCH_BYTES = 24 << 20
 _BLOCK = 16 << 20
 
 
