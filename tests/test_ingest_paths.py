@@ -1,8 +1,7 @@
 """The fast paths of a large import give what the plain ones give.
 
-A frame of 100,000 rows or more is validated in two halves side by side, and its holdings
-check runs while the rows go into the database; the names of new accounts and instruments
-are taken in one pass. Each test holds the result to the whole-frame validator or to values
+A frame of 100,000 rows or more is validated in two halves side by side while the database
+opens; the names of new accounts and instruments are taken in one pass. Each test holds the result to the whole-frame validator or to values
 worked out by hand.
 """
 
@@ -81,12 +80,11 @@ def test_good_halves_join_to_the_whole_frame() -> None:
     assert typed.height == ROWS
 
 
-def test_an_oversell_refuses_a_large_import_inserted_beside_the_check(
+def test_an_oversell_refuses_a_large_import_validated_in_halves(
     db_path: Path, write_csv: WriteCsv
 ) -> None:
     """120,000 buys and one sell of 12,001 shares of S3, which holds 12,000 (120,000 / 10
-    symbols) after the buys: refused at its line, and nothing of the file is stored although
-    its rows went into the database while the check ran."""
+    symbols) after the buys: refused at its line, and nothing of the file is stored."""
     import_csv(db_path, write_csv(f"{HEADER}\n2019-01-02,a,DEPOSIT,,,,,100,USD,,\n", "seed.csv"))
     lines = [*_buys(ROWS), "2024-06-03,a,SELL,S3,12001,10,0,,USD,,"]
     with pytest.raises(OversoldError) as info:
