@@ -134,3 +134,25 @@ def test_a_bad_file_leaves_the_ledger_as_it_was(db_path: Path, write_csv: WriteC
         import_csv(db_path, write_csv(f"{HEADER}\n2019-01-03,a,BUY,S1,x,1,0,,USD,,\n"))
     with connect(db_path, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM transactions").fetchall() == [(1,)]
+
+
+def test_a_refused_import_leaves_no_new_database(tmp_path: Path) -> None:
+    """The database opens while the file is read; a refused file into a path with no
+    database leaves none, and never removes an existing (even empty) one."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{HEADER}\n2024-01-02,a,BUY,S,1,oops,0,,USD,,\n")
+    good = tmp_path / "good.csv"
+    good.write_text(f"{HEADER}\n2024-01-02,a,BUY,S,1,10,0,,USD,,\n")
+    fresh = tmp_path / "new.duckdb"
+    with pytest.raises(InvalidRows):
+        import_csv(fresh, bad)
+    assert not fresh.exists()
+    assert import_csv(fresh, good, dry_run=True).added == 1  # creates it, as `init` would
+    with pytest.raises(InvalidRows):
+        import_csv(fresh, bad)
+    assert fresh.exists()
+    assert import_csv(fresh, good).added == 1
+    with pytest.raises(InvalidRows):
+        import_csv(fresh, bad)
+    with connect(fresh, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM transactions").fetchone() == (1,)

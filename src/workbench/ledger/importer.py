@@ -28,6 +28,7 @@ from workbench.ledger.keys import occurrence_numbers, row_digests, with_occurren
 from workbench.ledger.validate import validate_rows
 from workbench.store import connect
 from workbench.store import ledger_rows as sql
+from workbench.store.connection import remove_if_unused
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,36 @@ def _apply(
     The database is opened (and migrated) in a worker thread while the rows are read and
     validated.
     """
+    target = config.db_path(db)
+    fresh = not target.exists()
+    try:
+        result = _apply_to(
+            target,
+            load,
+            source=source,
+            file_hash=file_hash,
+            dry_run=dry_run,
+            dedupe=dedupe,
+            prepare=prepare,
+        )
+    except BaseException:
+        if fresh:  # opened early for speed: a refused import leaves no new, empty database
+            remove_if_unused(target)
+        raise
+    return result
+
+
+def _apply_to(
+    db: Path,
+    load: Callable[[], tuple[pl.DataFrame, list[str]]],
+    *,
+    source: str,
+    file_hash: Callable[[], str],
+    dry_run: bool,
+    dedupe: bool,
+    prepare: Callable[[Any], object] | None,
+) -> ImportResult:
+    """The body of :func:`_apply`."""
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=2) as pool:
         opening = pool.submit(stack.enter_context, connect(db))
         text, ignored = load()
