@@ -22,8 +22,9 @@ freed memory, so only a new process gives a clean peak): median seconds and peak
 ``--runs`` runs, printed side by side as ratios to positions and to FIFO. Two shapes:
 
 * the demo ledger above (many accounts, ~50 trades per (account, symbol));
-* an active trader: one account, ``--trader-trades`` trades (default 40,000) in 4 symbols,
-  partial sells, sells to zero and rebuys, a split.
+* one-account ledgers (``--shapes``, see :data:`SHAPES`): an active trader (4 symbols, partial
+  sells, sells to zero and rebuys, a split) of 4,000, 40,000 and 400,000 trades; the same with
+  partial sells only; many small sells under climbing holdings; 2,000 symbols.
 
 Bars: DESIGN section 6, workbench positions within 1.3x of the best hand-written query; issue
 bars, FIFO within 3x of positions with peak memory within 1.5x, every method within 3x of FIFO.
@@ -216,20 +217,32 @@ def _max_diff(a: pl.DataFrame, b: pl.DataFrame, column: str) -> float:
     return float("inf") if missing else float(diff or 0.0)
 
 
-def active_trader(trades: int, *, seed: int = 7) -> pl.DataFrame:
-    """One account trading 4 symbols ``trades`` times (store-shaped): random-walk prices,
-    buys of 1-50 shares, sells of part of the holding or all of it, one 2:1 split."""
+def active_trader(
+    trades: int,
+    *,
+    seed: int = 7,
+    symbols: int = 4,
+    sell_share: float = 0.45,
+    to_zero: float = 0.03,
+    trim: bool = False,
+) -> pl.DataFrame:
+    """One account trading ``symbols`` symbols ``trades`` times (store-shaped): random-walk
+    prices, buys of 1-50 shares, sells (``sell_share`` of the trades) of part of the holding
+    or, ``to_zero`` of the time, all of it; one 2:1 split. ``trim``: sells of 1-10 shares
+    instead of a part of the holding (holdings climb: every sell is below all later ones)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    symbols = np.array(["BTC", "ETH", "SOL", "ADA"])
-    which = rng.integers(0, 4, trades)
+    names = np.array(["BTC", "ETH", "SOL", "ADA"] if symbols == 4 else
+                     [f"S{i:05d}" for i in range(symbols)])  # fmt: skip
+    which = rng.integers(0, symbols, trades)
     steps = rng.normal(0, 0.01, trades)
     kind_draw = rng.random(trades)
     size = rng.integers(1, 51, trades)
+    trims = rng.integers(1, 11, trades)
     price = np.empty(trades)
-    level = np.full(4, 100.0)
-    held = np.zeros(4, dtype=np.int64)
+    level = np.full(symbols, 100.0)
+    held = np.zeros(symbols, dtype=np.int64)
     kinds: list[str] = []
     qty = np.empty(trades, dtype=np.int64)
     # a loop to build the fixture (the thing measured is the analytics, not this)
@@ -237,8 +250,13 @@ def active_trader(trades: int, *, seed: int = 7) -> pl.DataFrame:
         s = which[i]
         level[s] *= float(np.exp(steps[i]))
         price[i] = round(level[s], 2)
-        if held[s] > 0 and kind_draw[i] < 0.45:
-            q = held[s] if kind_draw[i] < 0.03 else max(1, int(held[s] * kind_draw[i]))
+        if held[s] > 0 and kind_draw[i] < sell_share:
+            if trim:
+                q = min(int(held[s]), int(trims[i]))
+            elif kind_draw[i] < to_zero:
+                q = held[s]
+            else:
+                q = max(1, int(held[s] * kind_draw[i]))
             kinds.append("SELL")
             held[s] -= q
         else:
@@ -247,12 +265,13 @@ def active_trader(trades: int, *, seed: int = 7) -> pl.DataFrame:
             held[s] += q
         qty[i] = q
     start = dt.date(2020, 1, 1)
+    per_day = max(20, trades // 2000)
     frame = pl.DataFrame(
         {
-            "date": [start + dt.timedelta(days=i // 20) for i in range(trades)],
+            "date": [start + dt.timedelta(days=i // per_day) for i in range(trades)],
             "account": ["trader"] * trades,
             "type": kinds,
-            "symbol": symbols[which].tolist(),
+            "symbol": names[which].tolist(),
             "quantity": qty.astype(float),
             "price": price,
             "fee": np.round(price * qty * 0.001, 2),
@@ -260,7 +279,7 @@ def active_trader(trades: int, *, seed: int = 7) -> pl.DataFrame:
     )
     middle = frame["date"][trades // 2]
     split = pl.DataFrame(
-        {"date": [middle], "account": ["trader"], "type": ["SPLIT"], "symbol": ["ETH"]}
+        {"date": [middle], "account": ["trader"], "type": ["SPLIT"], "symbol": [str(names[1])]}
     )
     both = pl.concat([frame, split], how="diagonal").sort("date", maintain_order=True)
     return both.select(
@@ -273,6 +292,22 @@ def active_trader(trades: int, *, seed: int = 7) -> pl.DataFrame:
         pl.when(pl.col("type") == "SPLIT").then(1.0).cast(MONEY).alias("ratio_old"),
         pl.lit(None, pl.String).alias("note"),
     )  # fmt: skip
+
+
+#: ledger shapes of one account for the lots step: name -> (title, active_trader arguments)
+SHAPES: dict[str, tuple[str, dict[str, Any]]] = {
+    "trader": ("active trader: 1 account, {n:,} trades in 4 symbols, 3% of sells to zero", {}),
+    "partial": (
+        "active trader, partial sells only: 1 account, {n:,} trades in 4 symbols", {"to_zero": 0.0}
+    ),
+    "trims": (
+        "many sells, holdings climbing: 1 account, {n:,} trades in 4 symbols, 50% sells of"
+        " 1-10 shares", {"sell_share": 0.5, "trim": True}
+    ),
+    "symbols": (
+        "one account, many symbols: {n:,} trades in 2,000 symbols", {"symbols": 2000}
+    ),
+}  # fmt: skip
 
 
 def _run_step(path: str, step: str) -> dict[str, float]:
@@ -338,7 +373,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="best of this many runs")
     parser.add_argument("--quick", action="store_true", help="20,000 rows, one run")
     parser.add_argument("--runs", type=int, default=3, help="subprocess runs per method step")
-    parser.add_argument("--trader-trades", type=int, default=40_000)
+    parser.add_argument(
+        "--shapes",
+        default="trader:4000,trader:40000,trader:400000,partial:40000,trims:40000,symbols:1000000",
+        help="one-account ledgers for the lots step, SHAPE:TRADES,... (shapes: "
+        + ", ".join(SHAPES)
+        + ")",
+    )
     parser.add_argument("--only-methods", action="store_true", help="skip the positions race")
     parser.add_argument("--step", help=argparse.SUPPRESS)  # internal: one isolated step
     parser.add_argument("--ledger", help=argparse.SUPPRESS)
@@ -367,14 +408,18 @@ def main(argv: list[str] | None = None) -> int:
         demo_path = Path(tmp) / "demo.parquet"
         tx.write_parquet(demo_path)
         demo = isolated(demo_path, steps, runs)
-        trader_path = Path(tmp) / "trader.parquet"
-        trader = active_trader(args.trader_trades, seed=args.seed)
-        trader.write_parquet(trader_path)
-        active = isolated(trader_path, steps, runs)
+        shaped = []
+        for spec in filter(None, args.shapes.split(",")):
+            shape, trades = spec.split(":")
+            title, options = SHAPES[shape]
+            path = Path(tmp) / f"{shape}-{trades}.parquet"
+            active_trader(int(trades), seed=args.seed, **options).write_parquet(path)
+            shaped.append((title.format(n=int(trades)), isolated(path, steps, runs)))
     met = print_methods(f"lots step per cost method, demo ledger ({tx.height:,} rows),"
                         f" median of {runs} subprocess runs", demo)  # fmt: skip
-    met &= print_methods(f"active trader: 1 account, {args.trader_trades:,} trades in 4 symbols,"
-                         f" median of {runs} subprocess runs", active)  # fmt: skip
+    for title, results in shaped:
+        met &= print_methods(f"{title}, median of {runs} subprocess runs", results)
+    print(f"\n  every method within 3x of FIFO on every shape: {'met' if met else 'NOT met'}")
     if args.only_methods:
         return 0
     con = duckdb.connect()

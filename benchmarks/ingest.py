@@ -1,7 +1,8 @@
 """Ledger import speed and memory: `workbench import` against DuckDB's own CSV reader.
 
 For each ledger shape (see ``ledger_shapes.py``: the scaled demo ledger, one account with 200
-symbols and 40% sells, many accounts), writes a CSV of ``--rows`` rows and, round after round,
+symbols and 40% sells, many accounts, fixed lots that repeat, every row type with long quoted
+notes), writes a CSV of ``--rows`` rows and, round after round,
 runs each of these in a fresh Python process, interleaved so that machine noise hits each alike:
 
 1. DuckDB's own ``CREATE TABLE t AS SELECT * FROM read_csv(file)`` into a new database file,

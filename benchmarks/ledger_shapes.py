@@ -7,6 +7,9 @@
   and quantities with decimals, no notes.
 - ``many-accounts``: one account per 20 rows (50,000 at a million rows), each trading 3 of
   500 symbols, 30% sells, a deposit per account and some dividends.
+- ``every-type``: 20 accounts, 2,000 symbols, every row type (FX, splits, cash rows,
+  dividends), types in lower case, three currencies, and a long quoted note with commas and
+  quotes on every row.
 - ``fixed-lots``: a savings plan or a bot: one account, 20 symbols, lots of 1, 5 or 10 at one
   whole price a day between 90 and 110, 30% sells, so most rows repeat another row exactly (the
   same trade twice on a day is two rows, told apart by their occurrence number).
@@ -22,7 +25,7 @@ import datetime as dt
 
 import polars as pl
 
-SHAPES = ("demo", "one-account", "many-accounts", "fixed-lots")
+SHAPES = ("demo", "one-account", "many-accounts", "fixed-lots", "every-type")
 
 
 def _business_days(start: dt.date, end: dt.date) -> pl.Series:
@@ -179,6 +182,71 @@ def many_accounts(rows: int, seed: int = 13) -> pl.DataFrame:
     return pl.concat([cash, frame, income]).sort("date", maintain_order=True)
 
 
+def every_type(rows: int, seed: int = 19) -> pl.DataFrame:
+    """20 accounts, 2,000 symbols, every row type, lower-case types, long quoted notes."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n_accounts, n_symbols = 20, 2_000
+    other = rows // 10  # 10%: cash rows, dividends, splits and FX
+    trades = rows - other
+    names = pl.Series([f"acct{i:02d}" for i in range(n_accounts)])
+    tickers = pl.Series([f"SYM{i:04d}" for i in range(n_symbols)])
+    frame = _trades(
+        rows=trades,
+        accounts=names.gather(rng.integers(0, n_accounts, trades)),
+        symbols=tickers.gather(rng.integers(0, n_symbols, trades)),
+        sell_share=0.35,
+        seed=seed,
+    )
+    days = frame["date"]
+    kinds = pl.Series(
+        ["deposit", "withdrawal", "interest", "fee", "tax", "dividend", "split", "fx"]
+    ).gather(rng.integers(0, 8, other))
+    extra = pl.DataFrame(
+        {
+            "date": days.gather(np.sort(rng.integers(0, trades, other))),
+            "account": names.gather(rng.integers(0, n_accounts, other)),
+            "type": kinds,
+            "symbol": tickers.gather(rng.integers(0, n_symbols, other)),
+            "amount": np.round(rng.uniform(1.0, 5_000.0, other), 2),
+            "fx_quantity": np.round(rng.uniform(100.0, 10_000.0, other), 2),
+            "fx_price": np.round(rng.uniform(0.8, 1.4, other), 6),
+        }
+    ).select(
+        "date",
+        "account",
+        "type",
+        symbol=pl.when(pl.col("type").is_in(["dividend", "split"]))
+        .then(pl.col("symbol"))
+        .when(pl.col("type") == "fx")
+        .then(pl.lit("EUR")),
+        quantity=pl.when(pl.col("type") == "fx").then(pl.col("fx_quantity")),
+        price=pl.when(pl.col("type") == "fx").then(pl.col("fx_price")),
+        fee=pl.lit(0.0),
+        amount=pl.when(pl.col("type").is_in(["split", "fx"]).not_()).then(pl.col("amount")),
+        currency=pl.lit("USD"),
+        ratio=pl.when(pl.col("type") == "split").then(pl.lit("2:1")),
+        note=pl.lit(None, dtype=pl.String),
+    )
+    trades_lower = frame.with_columns(
+        pl.col("type").str.to_lowercase(),
+        currency=pl.when(pl.col("symbol").str.ends_with("7"))
+        .then(pl.lit("GBp"))
+        .when(pl.col("symbol").str.ends_with("3"))
+        .then(pl.lit("EUR"))
+        .otherwise(pl.lit("USD")),
+    )
+    ordered = pl.concat([trades_lower, extra]).sort("date", maintain_order=True)
+    return ordered.with_columns(
+        note=pl.format(
+            'rebalance {}, per plan "core" sleeve; ref {}, checked by broker statement',
+            pl.int_range(pl.len()) % 97,
+            pl.int_range(pl.len()),
+        )
+    )
+
+
 def ledger(shape: str, rows: int) -> pl.DataFrame:
     """The ledger of ``shape`` with ``rows`` rows."""
     if shape == "demo":
@@ -191,4 +259,6 @@ def ledger(shape: str, rows: int) -> pl.DataFrame:
         return many_accounts(rows)
     if shape == "fixed-lots":
         return fixed_lots(rows)
+    if shape == "every-type":
+        return every_type(rows)
     raise ValueError(f"unknown shape {shape!r} (one of {', '.join(SHAPES)})")

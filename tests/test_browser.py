@@ -293,9 +293,14 @@ def limited(
 
 def type_sql(page: Any, statement: str) -> None:
     """Replace the ledger's SQL with ``statement`` and send it (the editor sends on blur)."""
-    page.locator(".cm-content").first.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type(statement)
+    editor = page.locator(".cm-content").first
+    for _ in range(3):  # a loaded machine can drop keys while a large table re-renders
+        editor.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(statement)
+        if editor.inner_text().strip() == statement:
+            break
+    assert editor.inner_text().strip() == statement
     page.locator("h1").first.click()
 
 

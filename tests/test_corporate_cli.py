@@ -140,8 +140,9 @@ def test_actions_the_holdings_cannot_carry_are_refused_with_their_line(
     found = {(p.line, p.field): p.message for p in info.value.problems}
     assert "holds no Z" in found[(3, "symbol")]
     assert "cost_fraction" in found[(4, "cost_fraction")]
-    with connect(db_path, read_only=True) as con:
-        assert read_transactions(con).is_empty()
+    if db_path.exists():  # a refused first import leaves no database file at all
+        with connect(db_path, read_only=True) as con:
+            assert read_transactions(con).is_empty()
 
 
 def test_stock_dividend_shares_can_be_sold(db_path: Path, write_csv: WriteCsv) -> None:

@@ -52,3 +52,24 @@ def test_mostly_repeated_rows_match_a_row_by_row_count() -> None:
     )
     expected = _reference(list(zip(symbols, lots, days, strict=True)))
     assert with_occurrence(frame)["occurrence"].to_list() == expected
+
+
+def test_few_repeats_among_many_distinct_rows_match_a_row_by_row_count() -> None:
+    """5,000 distinct rows with 200 of them repeated up to 3 more times, shuffled, match a
+    Python count (the path that numbers only the repeated rows)."""
+    rng = random.Random(11)
+    rows = [(f"S{i}", i % 7) for i in range(5_000)]
+    rows += [rows[rng.randrange(5_000)] for _ in range(200) for _ in range(rng.randint(1, 3))]
+    rng.shuffle(rows)
+    frame = pl.DataFrame(
+        {
+            "line": range(2, len(rows) + 2),
+            "symbol": [r[0] for r in rows],
+            "q": [r[1] for r in rows],
+        },
+        schema_overrides={"line": pl.Int64},
+    )
+    numbers = with_occurrence(frame)["occurrence"].to_list()
+    assert numbers == _reference(rows)
+    assert max(numbers) > 1
+    assert numbers.count(1) > 0.9 * len(rows)

@@ -33,6 +33,9 @@ EVERY_TYPE = """date,account,type,symbol,quantity,price,fee,amount,currency,rati
 
 
 def _count(db: Path) -> int:
+    """Rows stored; 0 when a refused import left no database (it removes one it created)."""
+    if not db.exists():
+        return 0
     with connect(db, read_only=True) as con:
         return int(con.execute("SELECT count(*) FROM transactions").fetchall()[0][0])
 

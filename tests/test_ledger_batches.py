@@ -217,3 +217,45 @@ def test_killed_batched_import_leaves_the_database_as_before(db_path: Path, tmp_
             break
         killed_mid_import += 1
     assert killed_mid_import >= 1
+
+
+def test_oversells_in_several_symbol_parts_match_the_whole_import(
+    tmp_path: Path, write_csv: WriteCsv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file read in batches checks holdings part by part of its symbols; with twelve
+    symbols, a new reverse split that breaks a stored sell and two new oversells in other
+    symbols, it names the same lines and messages as the whole-file import does."""
+    symbols = [f"S{i:02d}" for i in range(12)]
+    stored = [f"2024-01-02,{acct},BUY,{s},10,5,0,,USD,," for s in symbols for acct in ("a", "b")]
+    stored.append("2024-01-10,a,SELL,S03,8,5,0,,USD,,")  # holds 10 then
+    new = [
+        "2024-01-05,a,SPLIT,S03,,,,,USD,1:2,",  # line 2: 10 -> 5, so the stored sell of 8 breaks
+        "2024-01-11,b,SELL,S07,4,5,0,,USD,,",  # line 3: holds 10, fine
+        "2024-01-12,b,SELL,S07,7,5,0,,USD,,",  # line 4: holds 6, oversold
+        "2024-01-12,a,BUY,S01,1,5,0,,USD,,",
+        "2024-01-13,a,SELL,S10,11,5,0,,USD,,",  # line 6: holds 10, oversold
+    ]
+    seed = write_csv(HEADER + "\n".join(stored) + "\n", "seed.csv")
+    path = write_csv(HEADER + "\n".join(new) + "\n", "new.csv")
+
+    def refused(db: Path) -> list[tuple[int, str, str]]:
+        import_csv(db, seed)
+        with pytest.raises(OversoldError) as info:
+            import_csv(db, path)
+        return [(p.line, p.field, p.message) for p in info.value.problems]
+
+    whole = refused(tmp_path / "whole.duckdb")
+    monkeypatch.setattr(batches, "STREAM_BYTES", -1)
+    monkeypatch.setattr(batches, "BATCH_BYTES", 40)
+    in_parts = refused(tmp_path / "parts.duckdb")
+    assert in_parts == whole
+    # by hand, in (account, symbol) order: the stored sell (id 25) of (a, S03) breaks at the
+    # split's line 2; (a, S10) oversells at line 6 and (b, S07) at line 4
+    assert [(line, field) for line, field, _ in whole] == [
+        (2, "quantity"),
+        (6, "quantity"),
+        (4, "quantity"),
+    ]
+    assert "stored transaction 25" in whole[0][2]
+    assert "holds 10" in whole[1][2]
+    assert "holds 6" in whole[2][2]

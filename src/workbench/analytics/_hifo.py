@@ -29,25 +29,46 @@ is the whole group and ``m(r)`` is read off its rows. Each level is a few whole-
 operations over the rows of every group together (NumPy when (block, rank) packs into one
 integer, Polars otherwise); there is no Python loop over rows or groups, only over the
 ~log2 levels and over classes of groups needing as many levels.
+
+Three shortcuts cut the passes, each exact (:func:`_leaves`, :func:`_size_class`):
+
+* only *candidate* sells are leaves: a sell followed by holdings as low or lower is never a
+  minimum, and a sale to zero empties the group, so what precedes it is dropped;
+* the first ``bits`` levels are one pass: a block of up to ``2**bits`` leaves takes its ``m``
+  at each lot as the least over its leaves of one running sum per leaf;
+* when every quantity is a whole number of 1e-8 units, running sums are global sums of those
+  integers less the sum before the group (exact, and no window per group).
 """
 
 from __future__ import annotations
 
+import sys
+
 import polars as pl
+
+from workbench.analytics._frames import EPS
 
 _INF = float("inf")
 #: (block, rank) packed in one int64 (NumPy merges) up to this many bits; else frame merges
 _PACK_BITS = 62
 #: below this many rows the frame merges win: importing NumPy alone costs ~0.1 s
 _ARRAY_ROWS = 200_000
+#: up to 2**_BLOCK_BITS leaves are solved in one pass (one running sum per leaf), then merged
+_BLOCK_BITS = 4
+#: the columns of :func:`_leaves` that the size classes read
+_KEEP = ["g", "seq", "buy", "units", "unit_cost", "q", "gid", "last", "_cand", "leaf",
+         "leaf_sold", "leaves", "levels", "merges"]  # fmt: skip
+#: the ledger's quantities have 8 decimals: units x 1e8 are whole numbers (see _decimal_units)
+_SCALE = 10**8
 
 
 def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
-    """What remains of every buy under HIFO: g, seq, units, unit_cost, remaining (end units).
+    """What remains of the buys under HIFO: g, seq, units, unit_cost, remaining (end units).
 
     ``trades`` holds the BUY and SELL rows in apply order with ``g`` (an integer group key),
     ``seq`` (apply order), ``buy`` (bool), ``units`` (end units) and ``unit_cost`` (cost per
-    end unit, fee included; read on buys only).
+    end unit, fee included; read on buys only). Buys up to a group's last sale to zero are
+    left out: nothing remains of them.
     """
     schema: dict[str, pl.DataType] = {
         "g": trades.schema["g"], "seq": pl.Int64(), "units": pl.Float64(),
@@ -55,12 +76,77 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     }  # fmt: skip
     if trades.is_empty():
         return pl.DataFrame(schema=schema)
+    exact = _decimal_units(trades)
+    bits = _BLOCK_BITS
+    rows = _leaves(trades, exact=exact, bits=bits)
+    if rows.is_empty():
+        return pl.DataFrame(schema=schema)
+    # groups needing as many merges are done together; with many rows the groups that need
+    # none are split by leaves too (the one-pass block is as wide as the most leaves)
+    many = rows.height >= _ARRAY_ROWS
+    size = pl.when((pl.col("merges") > 0) | many).then("levels").otherwise(0).alias("_class")
+    parts = [
+        _size_class(part, exact=exact, bits=bits)
+        for part in rows.with_columns(size).partition_by("_class", maintain_order=False)
+    ]
+    return pl.concat(parts).select(list(schema))
+
+
+def _decimal_units(trades: pl.DataFrame) -> bool:
+    """Whether every quantity is a whole number of 1e-8 units (the ledger's 8 decimals; not
+    after a split into thirds, say) whose sums fit 63 bits: then running sums are taken on
+    those integers, exact and without a window per group (a global sum less the sum before
+    the group), else on floats per group."""
+    scaled = pl.col("units") * _SCALE
+    ok, total = trades.select(
+        ok=((scaled - scaled.round()).abs() <= 1e-3 + scaled.abs() * 4e-16).all(),
+        total=scaled.abs().sum(),
+    ).row(0)
+    return bool(ok) and float(total or 0.0) < 2.0**62
+
+
+def _running(value: pl.Expr, *, exact: bool, group: str = "gid") -> pl.Expr:
+    """Running sum of ``value`` within each group (rows sorted by it): on integers a global
+    running sum less its value before the group's first row, on floats a window."""
+    if not exact:
+        return value.cum_sum().over(group)
+    run = value.cum_sum()
+    start = pl.col(group) != pl.col(group).shift(1).fill_null(-1)
+    return run - pl.when(start).then(run - value).otherwise(None).forward_fill()
+
+
+def _later_low(held: pl.DataFrame, *, exact: bool) -> pl.Expr:
+    """The least holding after each row in its group (rows sorted by group; null on a group's
+    last row). On integers whose range allows, a global reverse running minimum of
+    ``gid * span + holding`` (later groups sit higher, so they never win): no window."""
+    window = pl.col("_held").cum_min(reverse=True).shift(-1).over("gid")
+    if not exact or held.is_empty():
+        return window
+    top, groups = held.select(pl.col("_held").abs().max(), pl.col("gid").max()).row(0)
+    span = 1 << (int(top).bit_length() + 2)  # every |holding| < span / 2
+    if (int(groups) + 2) * span >= 1 << 62:
+        return window
+    lifted = pl.col("gid") * span + pl.col("_held")
+    after = lifted.cum_min(reverse=True).shift(-1)
+    return pl.when(~pl.col("last")).then(after - pl.col("gid") * span)
+
+
+def _leaves(trades: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
+    """The rows that decide what remains, each with its leaf (see :func:`_size_class`).
+
+    A sell followed (in its group) by holdings as low or lower is never the minimum of any
+    ``Y_r`` (``Y_r(t2) - Y_r(t1) <= H(t2) - H(t1)``): only sells below every later holding
+    are *candidates*. A candidate that sells to zero empties the group, so what came before
+    it is dropped (nothing of it remains). An active trader's ~10,000 sells of a symbol
+    leave a handful of candidates after the last sale to zero. ``q`` is the quantity the
+    sums run on: units x 1e8 as integers when ``exact``, else the units.
+    """
     sell = ~pl.col("buy")
-    sold = pl.when(sell).then(pl.col("units")).otherwise(0.0)
     # rows are grouped (sorted by group): running counts are global sums less the sum
     # before the group (integers: exact), and "the next X in my group" is a backward fill
     # checked against the group id, cheaper than windows
-    count = sell.cast(pl.Int64).cum_sum()
+    cand = pl.col("_cand")
+    count = cand.cast(pl.Int64).cum_sum()
     first = pl.col("gid") != pl.col("gid").shift(1).fill_null(-1)
     last = pl.col("gid") != pl.col("gid").shift(-1).fill_null(-1)
 
@@ -69,85 +155,163 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
         found = pl.when(where).then(pl.col(value)).otherwise(None).backward_fill()
         return pl.when(same == pl.col("gid")).then(found)
 
-    rows = (
+    q = pl.col("q")
+    held = pl.when(pl.col("buy")).then(q).otherwise(-q)
+    zero = (cand & (pl.col("_held") <= (0 if exact else EPS))).cast(pl.Int64)
+    # zero sales at or after a row in its group: a reverse running count less the count
+    # after the group's last row
+    zeros = zero.cum_sum(reverse=True)
+    zeros_here = zeros - pl.when(pl.col("last")).then(zeros - zero).otherwise(None).backward_fill()
+    sold = pl.when(sell).then(q).otherwise(0 if exact else 0.0)
+    units = (pl.col("units") * _SCALE).round().cast(pl.Int64) if exact else pl.col("units")
+    # holdings first (their range decides how the least later holding is found)
+    held_rows = (
         trades.lazy()
-        .select("g", "seq", "buy", "units", "unit_cost")
+        .select("g", "seq", "buy", "units", "unit_cost", q=units)
         .sort("g", maintain_order=True)  # each group's trades together, in apply order
-        .with_columns(gid=pl.col("g").rle_id().cast(pl.Int64))
-        .with_columns(
-            cum_sold=sold.cum_sum().over("gid"),  # floats: a window keeps sums exact
-            _sells=count - pl.when(first).then(count - sell.cast(pl.Int64)).forward_fill(),
-            last=last,
-        )
-        .with_columns(
-            # leaf = the sell a trade belongs to: a sell its own, a buy the next sell's
-            # (buys after the last sell share one more leaf per group)
-            leaf=pl.col("_sells") - sell.cast(pl.Int64),
-            # S at the trade's leaf: sold up to and including the next sell (all, if none)
-            leaf_sold=pl.coalesce(
-                next_in_group(sell, "cum_sold"), next_in_group(pl.col("last"), "cum_sold")
-            ),
-            leaves=next_in_group(pl.col("last"), "_sells") + 1,
-        )
-        # a group of n leaves is one block after ceil(log2(n)) merges: groups that need as
-        # many are done together (a handful of size classes, not one pass per group)
-        .with_columns(levels=pl.col("leaves").cast(pl.Float64).log(2).ceil().cast(pl.Int64))
+        .with_columns(gid=pl.col("g").rle_id().cast(pl.Int64).set_sorted())
+        .with_columns(_held=_running(held, exact=exact), last=last)
         .collect(engine="in-memory")
     )
-    parts = [_size_class(part) for part in rows.partition_by("levels", maintain_order=False)]
-    return pl.concat(parts).select(list(schema))
+    later_low = _later_low(held_rows, exact=exact)
+    return (
+        held_rows.lazy()
+        .with_columns(_cand=sell & (pl.col("last") | (pl.col("_held") < later_low)))
+        .filter(zeros_here == 0)  # keep what follows the group's last sale to zero
+        .with_columns(
+            cum_sold=_running(sold, exact=exact),
+            _cands=count - pl.when(first).then(count - cand.cast(pl.Int64)).forward_fill(),
+        )
+        .with_columns(
+            # leaf = the candidate a trade belongs to: a candidate its own, a buy the next
+            # candidate's (buys after the last one share one more leaf per group)
+            leaf=pl.col("_cands") - cand.cast(pl.Int64),
+            # S at the trade's leaf: sold up to and including the next candidate (all, if none)
+            leaf_sold=pl.coalesce(
+                next_in_group(cand, "cum_sold"), next_in_group(pl.col("last"), "cum_sold")
+            ),
+            leaves=next_in_group(pl.col("last"), "_cands") + 1,
+        )
+        # a group of n leaves is one block after ceil(log2(n)) levels, the first ``bits``
+        # in one pass
+        .with_columns(levels=pl.col("leaves").cast(pl.Float64).log(2).ceil().cast(pl.Int64))
+        .with_columns(merges=(pl.col("levels") - bits).clip(0, None))
+        .filter(pl.col("buy") | cand | pl.col("last"))
+        .select(_KEEP)
+        .collect(engine="in-memory")
+    )
 
 
-def _size_class(rows: pl.DataFrame) -> pl.DataFrame:
-    """HIFO for groups that all need the same number of merges (``levels``).
+def _size_class(rows: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
+    """HIFO for groups that all need the same number of merges (``merges``).
 
     The minimum of ``Y_r`` is reached right after a sell (a buy only raises it), so the
-    time axis is the group's sells: a leaf is one sell with the buys since the one before
-    (plus a last leaf for the buys after the last sell).
+    time axis is the group's candidate sells: a leaf is one with the buys since the one
+    before (plus a last leaf for the buys after the last). Up to ``2**bits``
+    consecutive leaves form a block solved in one pass: the block's ``m`` at a lot's rank
+    is the least over its leaves ``j`` of (units of ranks up to it bought in leaves up to
+    ``j``) less ``S`` at ``j``, one running sum per leaf; the blocks are then merged.
     """
-    levels = int(rows["levels"][0])
-    gid = pl.col("gid") - pl.col("gid").min()  # small ids: the block key fits in 64 bits
-    key = (gid * (1 << levels)) + pl.col("leaf")  # group id above, block number below
+    merges = int(rows["merges"][0])
+    # one block per group when it fits (as wide as the most leaves), else 2**bits
+    width = 1 << bits if merges else int(rows.select(pl.col("leaves").max()).item())
+    gid = pl.col("gid") - rows.select(pl.col("gid").min()).item()  # small: the key fits 64 bits
+    # group id above, block number below; j = the leaf within its block
+    key = (gid * (1 << merges)) + (pl.col("leaf") // width)
+    sub = pl.col("leaf") % width
+    # the buys in (group, priority) order: highest cost per share first, the older on a tie
+    # (a stable sort keeps apply order); r = the place in that order, which ranks the lots of
+    # a group as well as a rank within it would
     buys = (
-        rows.filter(pl.col("buy"))
-        .sort("gid", "unit_cost", "seq", descending=[False, True, False])
-        .with_row_index("_i")
-        .with_columns(
-            rank=pl.col("_i").cast(pl.Int64)
-            - pl.when(pl.col("gid") != pl.col("gid").shift(1).fill_null(-1))
-            .then(pl.col("_i").cast(pl.Int64) - 1)
-            .forward_fill()
-        )
-    )
-    # a leaf: a sentinel (rank 0, below every lot) holding -S at its sell, then its lots in
-    # rank order with m = -S + a, a = the leaf's units up to that rank (the last leaf, buys
-    # after the last sell, takes its sentinel from the group's last row)
-    sentinels = rows.filter(~pl.col("buy") | pl.col("last")).select(
-        k=key, r=pl.lit(0, pl.Int64), m=-pl.col("leaf_sold"), a=pl.lit(0.0)
-    )
-    # a within the leaf from running sums per group (a window over many small leaves costs
-    # far more; the group's sums are small enough that the difference stays exact to ~1e-12)
-    run = pl.col("u").cum_sum().over("gid")
-    start = pl.col("k") != pl.col("k").shift(1).fill_null(-1)
-    lots = (
-        buys.lazy()
-        .select("gid", k=key, r="rank", u="units", s="leaf_sold")
-        .sort("k", maintain_order=True)
-        .with_columns(_run=run)
-        .with_columns(
-            a=pl.col("_run")
-            - pl.when(start).then(pl.col("_run") - pl.col("u")).otherwise(None).forward_fill()
-        )
-        .select("k", "r", m=pl.col("a") - pl.col("s"), a="a")
+        rows.lazy()
+        .filter(pl.col("buy"))
+        .select("g", "seq", "units", "unit_cost", "gid", "leaf", "q")
+        .sort("gid", "unit_cost", descending=[False, True], maintain_order=True)
+        .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
         .collect(engine="in-memory")
+    )
+    # S at each leaf of a block (the last leaf, buys after the last candidate, takes it from
+    # the group's last row); a leaf past the group's end holds -inf: never the minimum
+    sold = (
+        rows.lazy()
+        .filter(pl.col("_cand") | pl.col("last"))
+        .group_by(k=key)
+        .agg(
+            *(
+                pl.col("leaf_sold")
+                .filter(sub == j)
+                .first()
+                .cast(pl.Float64)
+                .fill_null(-_INF)
+                .alias(f"_s{j}")
+                for j in range(width)
+            ),
+        )
+        .sort("k")
+        .collect(engine="in-memory")
+    )
+    # a block: a sentinel (rank 0, below every lot) holding -S at its last leaf, then its
+    # lots in rank order with m and a = the block's units up to that rank: running sums per
+    # group (see _running) less the sum before the block
+    start = pl.col("k") != pl.col("k").shift(1).fill_null(-1)
+    zero = 0 if exact else 0.0
+
+    def in_block(units: pl.Expr, run: pl.Expr) -> pl.Expr:
+        return (run - pl.when(start).then(run - units).otherwise(None).forward_fill()).cast(
+            pl.Float64
+        )
+
+    def leaf_units(j: int) -> pl.Expr:  # the units of leaves up to j (the last: all of them)
+        return (
+            pl.col("q") if j == width - 1 else pl.when(pl.col("j") <= j).then("q").otherwise(zero)
+        )
+
+    plan = buys.lazy().select("gid", k=key, j=sub, r="rank", q="q")
+    if merges:  # blocks in (block, rank) order; one block per group is already
+        plan = plan.sort("k", maintain_order=True)
+    plan = plan.join(sold.lazy(), on="k", how="left", maintain_order="left")
+    if exact:  # global running sums, each inline: no window, no column kept per leaf
+        runs = [in_block(leaf_units(j), leaf_units(j).cum_sum()) for j in range(width)]
+    else:  # staged: the windows in one pass after their inputs
+        plan = plan.with_columns(leaf_units(j).alias(f"_q{j}") for j in range(width)).with_columns(
+            pl.col(f"_q{j}").cum_sum().over("gid").alias(f"_run{j}") for j in range(width)
+        )
+        runs = [in_block(pl.col(f"_q{j}"), pl.col(f"_run{j}")) for j in range(width)]
+    scale = 1.0 / _SCALE if exact else 1.0
+    # the least over leaves, four leaves a step: each step keeps one column, not four
+    terms = [runs[j] - pl.col(f"_s{j}") for j in range(width)]
+    for low in range(0, width, 4):
+        least = pl.min_horizontal(*terms[low : low + 4], *([pl.col("_m")] if low else []))
+        plan = plan.with_columns(_m=least)
+    m = pl.col("_m") * scale
+    if not merges:  # one block per group: what remains straight from it (pool(0) = 0)
+        total_sold = pl.max_horizontal(pl.col(f"_s{j}") for j in range(width)) * scale
+        pool = runs[-1] * scale - total_sold - pl.min_horizontal(m, pl.lit(0.0))
+        before = pl.when(start).then(0.0).otherwise(pl.col("_pool").shift(1))
+        left = (
+            plan.select("k", _pool=pool)
+            .select(remaining=pl.col("_pool") - before)
+            .collect(engine="in-memory")
+        )
+        return buys.select("g", "seq", "units", "unit_cost").with_columns(
+            remaining=left["remaining"].clip(0.0, buys["units"])
+        )
+    lots = plan.select("k", "r", m=m, a=runs[-1] * scale).collect(engine="in-memory")
+    sentinels = sold.select(
+        "k",
+        r=pl.lit(0, pl.Int64),
+        m=-pl.max_horizontal(pl.col(f"_s{j}") for j in range(width)) * scale,
+        a=pl.lit(0.0),
     )
     blocks = sentinels.merge_sorted(lots, key=["k", "r"], maintain_order=True)
     top_rank, top_key = buys.height, int(blocks.select(pl.col("k").max()).item() or 0)
-    rank_bits = top_rank.bit_length() + 1  # a rank is at most the number of buys
-    if blocks.height >= _ARRAY_ROWS and (top_key + 1).bit_length() + rank_bits <= _PACK_BITS:
-        blocks = _merge_levels(blocks, levels, rank_bits)
+    rank_bits = top_rank.bit_length() + 1  # r is at most the number of buys
+    # NumPy once it pays for its import (or was imported already)
+    arrays = blocks.height >= _ARRAY_ROWS or (merges > 0 and "numpy" in sys.modules)
+    if arrays and (top_key + 1).bit_length() + rank_bits <= _PACK_BITS:
+        blocks = _merge_levels(blocks, merges, rank_bits)
     else:  # small, or (parent, rank) does not fit one integer: the frame merge
-        for _ in range(levels):
+        for _ in range(merges):
             blocks = _merge(blocks)
     # k is now the group id; the sentinel (first) holds -S(T), the lot rows m(r) and a(r)
     total_sold = -pl.col("m").first().over("k")

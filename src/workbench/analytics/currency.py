@@ -41,11 +41,12 @@ from workbench.analytics._frames import (
     round_qty,
 )
 from workbench.analytics._matching import sweep_frame
-from workbench.analytics.cash import cash_effect, cash_totals, fx_bought, main_currency
+from workbench.analytics.cash import cash_effect, fx_bought, main_currency
 from workbench.analytics.lots import GROUP, lots_from_prepared
 
 #: money columns of a row that convert at its date's rate
 MONEY_COLUMNS = ("price", "fee", "amount")
+_GROUP_HASH = pl.struct(GROUP).hash()
 
 
 def converted(tx: pl.DataFrame) -> pl.DataFrame:
@@ -60,12 +61,15 @@ def converted(tx: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _sale_rates(trades: pl.DataFrame) -> pl.DataFrame:
-    """Groups whose sales convert at more than one rate (the only ones needing per-sale work)."""
+def _sale_rates(trades: pl.DataFrame, target: str) -> pl.DataFrame:
+    """Per group with sales in a currency other than C: how many rates they convert at and
+    the first (groups at more than one rate are the only ones needing per-sale work)."""
     return (
-        trades.filter(pl.col("type") == "SELL")
+        trades.lazy()
+        .filter((pl.col("type") == "SELL") & (pl.col("currency") != target))
         .group_by(GROUP)
         .agg(_rates=pl.col("fx").n_unique(), _rate=pl.col("fx").first())
+        .collect(engine="in-memory")  # in order: "first" is the first sale's
     )
 
 
@@ -75,19 +79,20 @@ def _native_buys(trades: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _consumed_fifo(trades: pl.DataFrame) -> pl.DataFrame:
+def _consumed_fifo(trades: pl.LazyFrame) -> pl.LazyFrame:
     """FIFO: native cost consumed by each sale, read off the cumulative bought quantity.
 
     A sale covering ``(S0, S1]`` of all units sold consumed ``NC(S1) - NC(S0)``, where
     ``NC(x)`` is the native cost of the first ``x`` units bought (linear within a lot).
+    ``trades`` carry ``_g``, a hashed key per (account, symbol): windows and the as-of join
+    on an integer (64-bit: a collision among even a million positions has odds below 1e-7).
+    Lazy: the buys and the sales read only the columns they need, each side in parallel.
     """
-    # one hashed key per (account, symbol): windows and the as-of join on an integer (64-bit:
-    # a collision among even a million positions has odds below 1e-7)
-    key = pl.struct(GROUP).hash().alias("_g")
     buys = (
         trades.filter(pl.col("type") == "BUY")
-        .sort("seq")
-        .with_columns(key, _cost=pl.col("quantity") * pl.col("native_price") + pl.col("native_fee"))
+        .select(
+            "_g", "units", _cost=pl.col("quantity") * pl.col("native_price") + pl.col("native_fee")
+        )
         .with_columns(
             b_end=pl.col("units").cum_sum().over("_g"),
             nc_end=pl.col("_cost").cum_sum().over("_g"),
@@ -100,18 +105,14 @@ def _consumed_fifo(trades: pl.DataFrame) -> pl.DataFrame:
             b_end="b_end",
         )
     )
-    sales = (
-        trades.filter(pl.col("type") == "SELL")
-        .sort("seq")
-        .with_columns(key)
-        .with_columns(s1=pl.col("units").cum_sum().over("_g"))
+    sales = trades.filter(pl.col("type") == "SELL").select(
+        "seq", "_g", *GROUP, "fx", x=pl.col("units").cum_sum().over("_g")
     )
-
     # the lot holding unit x: the last with b_start < x (x = 0 costs nothing); a sale covers
     # (S0, S1] and S0 is the previous sale's S1, so one lookup per sale suffices. Both sides
     # are in apply order, where x and b_start (running sums) rise within each position: the
     # sortedness an as-of join by position needs, so no global sort by x
-    found = sales.select("seq", "_g", *GROUP, "fx", x="s1").join_asof(
+    found = sales.join_asof(
         buys,
         left_on="x",
         right_on="b_start",
@@ -286,21 +287,28 @@ def _with_realized_fx(
     out: pl.DataFrame, trades: pl.DataFrame, *, method: str, target: str
 ) -> pl.DataFrame:
     """Add ``realized_fx_pnl``: native cost consumed at each sale's rate - cost in C consumed."""
-    rates = _sale_rates(trades.filter(pl.col("currency") != target))
-    several = rates.filter(pl.col("_rates") > 1).select(GROUP)
+    rates = _sale_rates(trades, target)
+    several = rates.filter(pl.col("_rates") > 1).select(_g=_GROUP_HASH)["_g"]
     at_sale = pl.lit(0.0)
     per_sale = pl.DataFrame(schema={**dict.fromkeys(GROUP, pl.String), "fx_cost": pl.Float64})
     if not several.is_empty():
-        mine = trades.join(several, on=GROUP, how="semi")
-        found = (
-            _consumed_fifo(mine)
-            if method == "fifo"
-            else _consumed_average(mine)
-            if method == "average"
-            else None
-        )
-        consumed = found if found is not None else _consumed_by_sweep(mine, method)
-        per_sale = consumed.group_by(GROUP).agg(fx_cost=(pl.col("consumed_n") * pl.col("fx")).sum())
+        # the trades of those groups, picked by hashed key (a semi join on two strings costs
+        # ~10x more); a group another shares a hash with comes along, harmlessly: its
+        # per-sale sum equals what one rate gives
+        mine = trades.lazy().with_columns(_g=_GROUP_HASH).filter(pl.col("_g").is_in(several))
+        fx_cost = (pl.col("consumed_n") * pl.col("fx")).sum()
+        if method == "fifo":
+            per_sale = (
+                _consumed_fifo(mine)
+                .group_by(GROUP)
+                .agg(fx_cost=fx_cost)
+                .collect(engine="in-memory")
+            )
+        else:
+            picked = mine.collect()
+            found = _consumed_average(picked) if method == "average" else None
+            consumed = found if found is not None else _consumed_by_sweep(picked, method)
+            per_sale = consumed.group_by(GROUP).agg(fx_cost=fx_cost)
     out = out.join(rates.select(*GROUP, "_rate"), on=GROUP, how="left").join(
         per_sale, on=GROUP, how="left"
     )
@@ -334,27 +342,19 @@ def cash_in_reporting(tx: pl.DataFrame) -> pl.DataFrame:
     ``tx`` is prepared rows with ``fx``.
     """
     keys = ["account", "currency"]
-    booked_rows = tx.select(
-        "account",
-        "currency",
-        booked=cash_effect() * pl.col("fx"),
-    )
-    paid = tx.filter(pl.col("type") == "FX").select(
+    # one pass: each leg's native cash and its booked value side by side (the same sums,
+    # in the same order, as summing each alone)
+    legs = tx.select("account", "currency", cash=cash_effect(), booked=cash_effect() * pl.col("fx"))
+    bought = tx.filter(pl.col("type") == "FX").select(
         "account",
         currency=pl.col("symbol"),
+        cash=fx_bought(),
         booked=fx_bought() * pl.col("price") * pl.col("fx"),
     )
-    booked = (
-        main_currency(
-            pl.concat([booked_rows, paid]).group_by(keys).agg(pl.col("booked").sum()),
-            amount=None,
-        )
-        .group_by(keys)
-        .agg(pl.col("booked").sum())
-    )
-    return (
-        cash_totals(tx, keys)
-        .join(booked, on=keys, how="full", coalesce=True)
-        .with_columns(pl.col("cash", "booked").fill_null(0.0))
-        .sort("account", "currency")
-    )
+    both = pl.concat([legs, bought]) if not bought.is_empty() else legs
+    summed = both.group_by(keys).agg(pl.col("cash", "booked").sum())
+    # sub-units (GBp) count in their currency: pence cash is pounds; booked is already in C
+    relabelled = main_currency(summed)
+    if relabelled is not summed:
+        summed = relabelled.group_by(keys).agg(pl.col("cash", "booked").sum())
+    return summed.with_columns(pl.col("cash", "booked").fill_null(0.0)).sort("account", "currency")

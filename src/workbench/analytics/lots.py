@@ -26,9 +26,9 @@ How each method finds what remains of every lot (``H`` = holdings after each tra
   group's sells (:mod:`workbench.analytics._hifo`): ``O(n log n)`` work in ``log2(sells)``
   vectorized passes (one linear merge each), exact, for any group size. Trade-off: no loop
   per row, but a larger constant than FIFO's single window: ``benchmarks/analytics.py``
-  measured the lots step at 2-3.7x FIFO's on demo ledgers of 1M-10M rows and 5-10x on a
-  40,000-trade active trader (0.15 s: fixed costs of ~13 passes), where the whole report
-  takes as long as FIFO's.
+  measured the lots step at ~2x FIFO's on active traders of 4,000-400,000 trades (sells
+  dominated by later lows are skipped), ~4x on the 1M-row demo ledger and 4.3-4.9x when
+  every sale is below all later holdings (many merges).
 * AVERAGE (moving average): a sell of ``s`` out of ``H`` keeps the fraction ``(H - s) / H`` of
   every open unit, so a lot keeps ``quantity * exp(sum of log fractions after it)``; selling to
   zero starts a new segment. Total basis equals the textbook moving average.
@@ -313,21 +313,24 @@ def _pnl(
         if names is not None
         else [pl.col("account").first(), pl.col("symbol").first()]
     )
-    out = (
-        frame.group_by("g")
-        .agg(
-            *label,
-            _lo=check.min(),
-            _hi=check.max(),
-            _trades=_TRADE.sum(),
-            quantity=pl.col("signed").sum(),
-            bought_cost=pl.col("cost").sum(),
-            proceeds=pl.col("proceeds").sum(),
-            trade_fees=pl.when(_TRADE).then(pl.col("fee")).otherwise(0.0).sum(),
-            cost_basis=pl.when(left > 0).then(left * pl.col("cost") / pl.col("units")).sum(),
-        )
-        .collect()
+    summed = frame.group_by("g").agg(
+        *label,
+        _lo=check.min(),
+        _hi=check.max(),
+        _trades=_TRADE.sum(),
+        quantity=pl.col("signed").sum(),
+        bought_cost=pl.col("cost").sum(),
+        proceeds=pl.col("proceeds").sum(),
+        trade_fees=pl.when(_TRADE).then(pl.col("fee")).otherwise(0.0).sum(),
+        cost_basis=pl.when(left > 0).then(left * pl.col("cost") / pl.col("units")).sum(),
     )
+    if method == "hifo":  # the trades for HIFO's own pass, read in the same collect
+        trades = keyed.filter(_TRADE).select(
+            "g", "seq", buy="_buy", units="units", unit_cost=pl.col("cost") / "units"
+        )
+        out, hifo_trades = pl.collect_all([summed, trades])
+    else:
+        out = summed.collect()
     if not exact and out.select((pl.col("_lo") != pl.col("_hi")).any()).item():
         return None
     if names is not None:
@@ -350,13 +353,8 @@ def _pnl(
     )
     out = out.join(dividends, on="g", how="left")
     if method == "hifo":
-        trades = (
-            keyed.filter(_TRADE)
-            .select("g", "seq", buy="_buy", units="units", unit_cost=pl.col("cost") / "units")
-            .collect()
-        )
         basis = (
-            hifo_remaining(trades)
+            hifo_remaining(hifo_trades)
             .group_by("g")
             .agg(cost_basis=(_snap(pl.col("remaining")) * pl.col("unit_cost")).sum())
         )

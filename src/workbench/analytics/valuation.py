@@ -145,8 +145,11 @@ def value_from_prepared(
             .group_by("date")
             .agg(cash=(pl.col("held") * pl.col("fx")).sum())
         )
-        flows = tx.group_by("date").agg(
-            inflow=(inflow() * pl.col("fx")).sum(), outflow=(outflow() * pl.col("fx")).sum()
+        # deposits and withdrawals alone (every other row adds 0.0: the same sums)
+        flows = (
+            tx.filter(pl.col("type").is_in(("DEPOSIT", "WITHDRAWAL")))
+            .group_by("date")
+            .agg(inflow=(inflow() * pl.col("fx")).sum(), outflow=(outflow() * pl.col("fx")).sum())
         )
         series = days.join(market, on="date", how="left").join(cash_native, on="date", how="left")
         series = series.join(flows, on="date", how="left").with_columns(

@@ -27,7 +27,7 @@ from workbench.ledger.csv_text import FileFacts, read_text_csv
 #: files larger than this are imported in batches (a million demo rows are ~92 MB)
 STREAM_BYTES = 256 << 20
 #: the size a batch of records is cut at (the record that crosses it ends the batch)
-BATCH_BYTES = 48 << 20
+BATCH_BYTES = 24 << 20
 _BLOCK = 16 << 20
 
 
@@ -102,7 +102,12 @@ def csv_batches(
         for end in ends:
             body = source.read(end.offset - start.offset)
             batch_file.write_bytes(header + body)
-            facts = FileFacts("", header_feeds + body.count(b"\n"), body.endswith(b"\n"))
+            facts = FileFacts(
+                "",
+                header_feeds + body.count(b"\n"),
+                body.endswith(b"\n"),
+                b"'" in body or b"'" in header,
+            )
             # the batch file's line header_feeds + 1 is the file's line start.feeds + 1
             shift = start.feeds - header_feeds
             try:

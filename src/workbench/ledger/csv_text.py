@@ -85,23 +85,26 @@ def _restore_formulas(text: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class FileFacts:
-    """What one pass over a file's bytes tells: its SHA-256 and its line feeds."""
+    """What one pass over a file's bytes tells: its SHA-256, its line feeds, and whether it
+    has a single quote anywhere (without one no cell was neutralised against formulas)."""
 
     sha256: str
     line_ends: int
     ends_with_newline: bool
+    has_apostrophe: bool = True
 
 
 def file_facts(path: Path) -> FileFacts:
     """Hash the file and count its line feeds in one read."""
     digest = hashlib.sha256()
-    count, last = 0, b""
+    count, last, apostrophe = 0, b"", False
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
             count += chunk.count(b"\n")
+            apostrophe = apostrophe or b"'" in chunk
             last = chunk[-1:]
-    return FileFacts(digest.hexdigest(), count, last == b"\n")
+    return FileFacts(digest.hexdigest(), count, last == b"\n", apostrophe)
 
 
 def read_text_csv(
@@ -155,7 +158,8 @@ def read_text_csv(
         ignored = [written[c] for c in ignored]
     if blank is not None:
         text = text.filter(~blank)
-    return _restore_formulas(text), ignored
+    # a file without a single quote has no neutralised cell: its columns are not scanned
+    return (_restore_formulas(text) if found.has_apostrophe else text), ignored
 
 
 def read_required_csv(

@@ -39,8 +39,14 @@ def _position(src: int, order: str) -> pl.Expr:
     ).alias("pos")
 
 
+#: a trade's source (0 stored, 1 new) and its id or line, read back from its position
+_SRC = ((pl.col("pos") // (1 << 40)) % 2).cast(pl.Int8)
+_ORDER = pl.col("pos") % (1 << 40)
+
+
 def _lean(frame: pl.DataFrame, *, src: int, order: str) -> pl.LazyFrame:
-    """The BUY and SELL rows of ``frame`` as the few narrow columns the running sums need."""
+    """The BUY and SELL rows of ``frame`` as the few narrow columns the running sums need
+    (the source and the id or line are part of ``pos``: :data:`_SRC`, :data:`_ORDER`)."""
     qty = pl.col("quantity").cast(pl.Float64).fill_null(0.0)
     return (
         frame.lazy()
@@ -50,15 +56,13 @@ def _lean(frame: pl.DataFrame, *, src: int, order: str) -> pl.LazyFrame:
             pl.col("symbol").cast(pl.Categorical),
             _position(src, order),
             pl.when(pl.col("type") == "BUY").then(qty).otherwise(-qty).alias("signed"),
-            pl.lit(src, dtype=pl.Int8).alias("src"),
-            pl.col(order).cast(pl.Int64).alias("order"),
         )
     )
 
 
 def lean_trades(new: pl.DataFrame) -> pl.DataFrame:
     """The BUY and SELL rows of new rows (columns as for :func:`oversold_rows`) as the few
-    narrow columns the check keeps of them (~33 bytes a row): for rows read in batches."""
+    narrow columns the check keeps of them (24 bytes a row): for rows read in batches."""
     return _lean(new, src=1, order="line").collect()
 
 
@@ -88,9 +92,10 @@ def oversold_rows(
     actions = _actions(existing, new)
     moved = pl.Series("_pair", [], dtype=pl.UInt64)
     if not actions.is_empty():
-        # corporate actions as signed rows of the running sums (see action_holdings)
+        # corporate actions as signed rows of the running sums (see action_holdings); their
+        # positions are the actions' own, so they are told apart from sales by ``pos``
         moves = action_moves(trades, events, actions).select(
-            pl.col("account", "symbol").cast(pl.Categorical), "pos", "signed", "src", "order"
+            pl.col("account", "symbol").cast(pl.Categorical), "pos", "signed"
         )
         if not moves.is_empty():
             moves = moves.with_columns(_PAIR)
@@ -102,7 +107,7 @@ def oversold_rows(
     # pair a corporate action moves shares in or out of
     new_split_symbols = events.filter(pl.col("src") == 1)["symbol"].implode()
     lowering = trades.filter(
-        ((pl.col("src") == 1) & (pl.col("signed") < 0))
+        ((_SRC == 1) & (pl.col("signed") < 0))
         | pl.col("symbol").is_in(new_split_symbols)
         | pl.col("_pair").is_in(moved.implode())
     )["_pair"].unique()
@@ -148,15 +153,15 @@ def oversold_rows(
         .sort(["_pair", "pos"])
     )
     if not actions.is_empty():  # only sales are reported, never an action's own rows
-        checked = checked.join(actions.select("src", "order"), on=["src", "order"], how="anti")
+        checked = checked.join(actions.select("pos"), on="pos", how="anti")
     if checked.is_empty():
         return _no_violations()
     first_new = (
         pl.concat(
             [
-                trades.filter(pl.col("src") == 1)
+                trades.filter(_SRC == 1)
                 .join(checked.select("_pair").unique(), on="_pair", how="semi")
-                .select("_pair", line="order"),
+                .select("_pair", line=_ORDER),
                 checked.select("_pair", "symbol")
                 .unique()
                 .join(events.filter(pl.col("src") == 1), on="symbol")
@@ -166,7 +171,7 @@ def oversold_rows(
         .group_by("_pair")
         .agg(pl.col("line").min().alias("first_new_line"))
     )
-    is_new = pl.col("src") == 1
+    is_new = _SRC == 1
     return (
         checked.join(first_new, on="_pair", how="left", maintain_order="left")
         .select(
@@ -174,8 +179,8 @@ def oversold_rows(
             pl.col("symbol").cast(pl.String),
             (pl.col("pos") // (1 << 41)).cast(pl.Int32).cast(pl.Date).alias("date"),
             pl.lit("SELL").alias("type"),
-            pl.when(is_new).then(pl.col("order")).alias("line"),
-            pl.when(~is_new).then(pl.col("order")).alias("id"),
+            pl.when(is_new).then(_ORDER).alias("line"),
+            pl.when(~is_new).then(_ORDER).alias("id"),
             (pl.col("held_after") - pl.col("signed")).alias("held"),
             (-pl.col("signed")).alias("quantity"),
             "first_new_line",

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +29,7 @@ from workbench.ledger.keys import occurrence_numbers, row_digests, with_occurren
 from workbench.ledger.validate import CORPORATE, validate_rows
 from workbench.store import connect
 from workbench.store import ledger_rows as sql
+from workbench.store.connection import remove_if_unused
 
 
 @dataclass(frozen=True)
@@ -96,14 +98,49 @@ def _apply(
     validated, and what follows reuses its memory (measured: a tenth fewer page faults on a
     million rows). ``file_hash`` is asked only when rows are written. ``prepare`` runs first
     in the transaction (on its connection), before the duplicate and holdings checks.
+
+    The database is opened (and migrated) in a worker thread while the rows are read and
+    validated.
     """
-    text, ignored = load()
-    typed, problems = validate_rows(text, file=source)
-    del text
-    if problems:
-        raise InvalidRows(problems)
-    rows = with_occurrence(typed)
-    with connect(db) as con:
+    target = config.db_path(db)
+    fresh = not target.exists()
+    try:
+        result = _apply_to(
+            target,
+            load,
+            source=source,
+            file_hash=file_hash,
+            dry_run=dry_run,
+            dedupe=dedupe,
+            prepare=prepare,
+        )
+    except BaseException:
+        if fresh:  # opened early for speed: a refused import leaves no new, empty database
+            remove_if_unused(target)
+        raise
+    return result
+
+
+def _apply_to(
+    db: Path,
+    load: Callable[[], tuple[pl.DataFrame, list[str]]],
+    *,
+    source: str,
+    file_hash: Callable[[], str],
+    dry_run: bool,
+    dedupe: bool,
+    prepare: Callable[[Any], object] | None,
+) -> ImportResult:
+    """The body of :func:`_apply`."""
+    with ExitStack() as stack, ThreadPoolExecutor(max_workers=2) as pool:
+        opening = pool.submit(stack.enter_context, connect(db))
+        text, ignored = load()
+        typed, problems = _validate(text, source, pool)
+        del text
+        if problems:
+            raise InvalidRows(problems)
+        rows = with_occurrence(typed)
+        con = opening.result()
         con.execute("BEGIN TRANSACTION")
         try:
             if prepare is not None:
@@ -111,7 +148,8 @@ def _apply(
             if dedupe and sql.has_transactions(con):
                 rows = _unseen(con, rows)
             # before the insert, not beside it: both use every core, and running them at
-            # once was measured slower than one after the other
+            # once was measured slower than one after the other (again with a two-step
+            # check: it saved no time and cost CPU on a loaded machine)
             _check_holdings(con, rows, source)
             if dry_run or rows.is_empty():
                 con.execute("ROLLBACK")
@@ -132,8 +170,42 @@ def _apply(
     )  # fmt: skip
 
 
+#: rows from which validation runs in two halves side by side
+_HALVES_FROM = 100_000
+
+
+def _validate(
+    text: pl.DataFrame, source: str, pool: ThreadPoolExecutor
+) -> tuple[pl.DataFrame, list[InvalidRow]]:
+    """:func:`validate_rows` of ``text``: a large frame in two halves, one on ``pool``.
+
+    Every check of a row reads that row only, so the halves find the rows and problems the
+    whole finds, in line order; a problem of the file's columns (line 1) is reported as the
+    whole frame reports it.
+    """
+    if text.height < _HALVES_FROM:
+        return validate_rows(text, file=source)
+    half = text.height // 2
+    later = pool.submit(validate_rows, text.slice(half), file=source)
+    try:
+        first = validate_rows(text.slice(0, half), file=source)
+    finally:
+        second = later.result()
+    problems = first[1] + second[1]
+    if any(p.line <= 1 for p in problems):
+        return validate_rows(text, file=source)
+    if problems:
+        return pl.DataFrame(), problems
+    return pl.concat([first[0], second[0]]), []
+
+
 def _check_holdings(
-    con: Any, rows: pl.DataFrame, source: str, *, trades: pl.DataFrame | None = None
+    con: Any,
+    rows: pl.DataFrame,
+    source: str,
+    *,
+    trades: pl.DataFrame | None = None,
+    parts: list[list[pl.DataFrame]] | None = None,
 ) -> None:
     """Refuse the import if it sells more than is held anywhere.
 
@@ -141,11 +213,44 @@ def _check_holdings(
     event of its symbol (it applies to every account holding it), so pairs with a new SELL and
     every holder of a symbol with a new SPLIT take part, with their stored rows (read here, on
     the caller's connection and transaction). ``trades``: :func:`lean_trades` of the new
-    rows when ``rows`` holds only their splits (a file read in batches).
+    rows when ``rows`` holds only their splits. ``parts``: instead of ``trades``, those of a
+    file read in batches, split by :func:`_symbol_part` (each part is checked on its own, so
+    the check's working memory is that of one part: symbols never span parts).
 
     Raises:
         OversoldError: every sell left short, with its line (or the stored row it breaks).
     """
+    if parts is None or any_actions(rows):
+        # corporate actions move shares between symbols of different parts: one check
+        if parts is not None:
+            pieces = [piece for part in parts for piece in part]
+            trades = pl.concat(pieces) if pieces else lean_trades(rows.head(0))
+        _refuse(source, [_oversold(con, rows, trades, source=source)])
+        return
+    part = pl.col("symbol").cast(pl.Categorical).to_physical() % _CHECK_PARTS
+    found = []
+    for k, pieces in enumerate(parts):
+        splits = rows.filter(part == k)
+        if pieces or not splits.is_empty():
+            new = pl.concat(pieces) if pieces else lean_trades(splits.head(0))
+            found.append(_oversold(con, splits, new, source=source))
+    _refuse(source, found)
+
+
+def _refuse(source: str, found: list[pl.DataFrame | None]) -> None:
+    """Raise :class:`OversoldError` for the violations ``found``, if any."""
+    violations = [v for v in found if v is not None and not v.is_empty()]
+    if violations:
+        ordered = pl.concat(violations).sort("account", "symbol", maintain_order=True)
+        problems = _oversell_problems(source, ordered)
+        raise OversoldError(str(InvalidRows(problems)), problems=problems)
+
+
+def _oversold(
+    con: Any, rows: pl.DataFrame, trades: pl.DataFrame | None, *, source: str
+) -> pl.DataFrame | None:
+    """:func:`oversold_rows` of ``rows`` (or of their splits and ``trades``) and the stored
+    rows they touch; None when no row can lower a holding."""
     if trades is None:
         pairs = rows.lazy().filter(pl.col("type") == "SELL").select("account", "symbol")
     else:
@@ -156,7 +261,7 @@ def _check_holdings(
     split_symbols = splits_frame["symbol"].to_list()
     actions = rows.filter(pl.col("type").is_in(CORPORATE)) if any_actions(rows) else rows.head(0)
     if pairs_frame.is_empty() and not split_symbols and actions.is_empty():
-        return
+        return None
     # corporate actions (stored or new) of the accounts checked bring in every position they
     # touch: a sale of a symbol after its change finds nothing held
     accounts = (
@@ -180,7 +285,7 @@ def _check_holdings(
     if not stored_actions.is_empty():
         stored = pl.concat([stored, stored_actions], how="diagonal_relaxed")
     try:
-        violations = oversold_rows(stored, rows, new_trades=trades)
+        return oversold_rows(stored, rows, new_trades=trades)
     except ActionProblems as exc:
         problems = [
             InvalidRow(source, order, field, message)
@@ -189,9 +294,17 @@ def _check_holdings(
             for src, order, field, message in exc.problems
         ]
         raise InvalidRows(problems) from exc
-    if not violations.is_empty():
-        problems = _oversell_problems(source, violations)
-        raise OversoldError(str(InvalidRows(problems)), problems=problems)
+
+
+#: parts of the symbols whose holdings a file read in batches checks one after another
+_CHECK_PARTS = 8
+
+
+def _symbol_part(trades: pl.DataFrame) -> list[pl.DataFrame]:
+    """:func:`lean_trades` split into :data:`_CHECK_PARTS` parts by symbol (its categorical
+    code, the same for the same text in every frame of the process)."""
+    part = pl.col("symbol").to_physical() % _CHECK_PARTS
+    return [trades.filter(part == k) for k in range(_CHECK_PARTS)]
 
 
 #: DuckDB's memory limit while a batched import stages its rows: staged rows beyond it go to
@@ -219,8 +332,8 @@ def _apply_batches(
     DuckDB's memory until the commit (~185 bytes a row); staged rows and one move do not.
     """
     problems: list[InvalidRow] = []
-    digests: list[pl.Series] = []
-    trades: list[pl.DataFrame] = []
+    digests: pl.Series | None = None  # of every row so far, one chunk a batch (never copied)
+    trades: list[list[pl.DataFrame]] = [[] for _ in range(_CHECK_PARTS)]
     splits: list[pl.DataFrame] = []
     accounts: list[pl.DataFrame] = []
     instruments: list[pl.DataFrame] = []
@@ -242,28 +355,30 @@ def _apply_batches(
                     continue
                 total += typed.height
                 digest = row_digests(typed)
-                earlier = pl.concat(digests) if digests else None
-                rows = typed.with_columns(occurrence_numbers(digest, earlier))
+                rows = typed.with_columns(occurrence_numbers(digest, digests))
                 del typed
-                digests.append(digest)
+                digests = digest if digests is None else digests.append(digest)
                 if dedupe:
                     rows = _unseen(con, rows)
-                trades.append(lean_trades(rows))
+                for part, piece in zip(trades, _symbol_part(lean_trades(rows)), strict=True):
+                    if not piece.is_empty():
+                        part.append(piece)
                 # splits and corporate actions (few) are kept whole for the holdings check
                 splits.append(rows.filter(pl.col("type").is_in(("SPLIT", *CORPORATE))))
-                accounts.append(sql.accounts_of(rows))
-                instruments.append(sql.instruments_of(rows))
+                names = sql.names_of(rows)
+                accounts.append(names[0])
+                instruments.append(names[1])
                 sql.insert_batch(con, rows, first_id=added, import_id=0, table=sql.STAGING)
                 added += rows.height
                 del rows
             if problems:
                 raise InvalidRows(problems)
-            if not digests:
+            if digests is None:
                 raise InvalidRows([InvalidRow(source, 2, "file", "no rows after the header")])
             del digests
             con.execute("BEGIN TRANSACTION")
             try:
-                _check_holdings(con, pl.concat(splits), source, trades=pl.concat(trades))
+                _check_holdings(con, pl.concat(splits), source, parts=trades)
                 if dry_run or not added:
                     con.execute("ROLLBACK")
                     return ImportResult(source, total, added, dry_run, ignored_columns=ignored)
@@ -285,11 +400,23 @@ def _apply_batches(
         finally:
             parts.close()  # its batch file goes now, not when the generator is collected
             sql.drop_staging(con)
+            # the checkpoint that writes the moved rows runs within the limit too: left to
+            # the close, after the reset, it was measured the import's peak (1.7 GB of
+            # 10 million demo rows, against 1.1 GB while staging)
+            _checkpoint(con)
             con.execute("RESET memory_limit")
     return ImportResult(
         source, total, added, dry_run, import_id=import_id, first_id=first_id,
         ignored_columns=ignored,
     )  # fmt: skip
+
+
+def _checkpoint(con: Any) -> None:
+    """Checkpoint now if no other transaction is open (then the close does it, as always)."""
+    import duckdb
+
+    with suppress(duckdb.Error):
+        con.execute("CHECKPOINT")
 
 
 def import_csv(

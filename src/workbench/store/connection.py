@@ -116,3 +116,32 @@ async def run_in_thread(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
     The equivalent of ``sync_to_async(fn, thread_sensitive=False)``.
     """
     return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def remove_if_unused(path: Path) -> bool:
+    """Delete the database file at ``path`` (and its WAL) if no table in it holds a row.
+
+    For a command that created the file as it went and then wrote nothing (a refused
+    import, a dry run): it leaves no empty database behind. A file that any table has a
+    row in, or that cannot be opened (another process holds it), is kept.
+    """
+    try:
+        con = duckdb.connect(str(path))
+    except duckdb.Error:
+        return False
+    try:
+        tables = [
+            name
+            for (name,) in con.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = 'main' AND table_name <> 'schema_version'"
+            ).fetchall()
+        ]
+        used = any(con.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables)
+    finally:
+        con.close()
+    if used:
+        return False
+    path.unlink(missing_ok=True)
+    Path(f"{path}.wal").unlink(missing_ok=True)
+    return True

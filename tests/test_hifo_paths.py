@@ -1,0 +1,206 @@
+"""HIFO's shortcuts and code paths, each against the exact row-by-row replay or by hand.
+
+:mod:`workbench.analytics._hifo` drops sells that later holdings dominate, drops what precedes
+a group's last sale to zero, solves up to ``2**_BLOCK_BITS`` leaves in one pass, merges the
+rest (NumPy arrays or Polars frames) and sums on integers (units x 1e8) when every quantity
+has 8 decimals, else on floats. Each test forces one of these and compares.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import polars as pl
+import pytest
+from _analytics_helpers import ledger, row
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_hifo_replay import _check, active_ledgers
+
+from workbench.analytics import _hifo, open_lots, position_pnl
+
+
+@contextmanager
+def _forced(
+    *, block_bits: int | None = None, path: str | None = None, exact: bool | None = None
+) -> Iterator[None]:
+    """Run HIFO with a block width, a merge path ("arrays" or "frames") and a sum mode forced."""
+    with pytest.MonkeyPatch.context() as mp:
+        if block_bits is not None:
+            mp.setattr(_hifo, "_BLOCK_BITS", block_bits)
+        if path == "arrays":
+            mp.setattr(_hifo, "_ARRAY_ROWS", 0)
+        elif path == "frames":
+            mp.setattr(_hifo, "_PACK_BITS", 0)
+        if exact is not None:
+            mp.setattr(_hifo, "_decimal_units", lambda _trades: exact)
+        yield
+
+
+def _climbing(trades: int) -> list[dict[str, object]]:
+    """One symbol bought 1-7 shares at a time and trimmed by 1-2 now and then: holdings climb,
+    so every sale is below all later holdings (none is dropped) and there are many leaves."""
+    rows: list[dict[str, object]] = []
+    held = 0
+    for i in range(trades):
+        price = 40 + (i * 37) % 29 + (i % 4) * 0.25
+        if i % 3 == 1 and held > 2:
+            rows.append(row(dt.date(2021, 1, 1), "SELL", "S", 1 + i % 2, price))
+            held -= 1 + i % 2
+        else:
+            rows.append(row(dt.date(2021, 1, 1), "BUY", "S", 1 + i % 7, price, fee=0.25 * (i % 3)))
+            held += 1 + i % 7
+    return rows
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(active_ledgers(), st.sampled_from([0, 1, 2]), st.sampled_from(["arrays", "frames"]))
+def test_merges_at_every_block_width_match_the_replay(
+    rows: list[dict[str, object]], block_bits: int, path: str
+) -> None:
+    """With blocks of 1, 2 or 4 leaves (so most groups need merges) on either merge path,
+    HIFO's lots, basis and realized P&L equal the exact replay."""
+    with _forced(block_bits=block_bits, path=path):
+        _check(rows, "hifo")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(active_ledgers(), st.sampled_from([0, 4]))
+def test_float_sums_match_the_replay(rows: list[dict[str, object]], block_bits: int) -> None:
+    """Running sums on floats per group (the path for quantities that are not whole 1e-8
+    units) give the replay's answers too."""
+    with _forced(block_bits=block_bits, exact=False):
+        _check(rows, "hifo")
+
+
+@pytest.mark.parametrize("path", ["arrays", "frames"])
+@pytest.mark.parametrize("exact", [True, False])
+def test_many_leaves_under_climbing_holdings(path: str, exact: bool) -> None:
+    """3,000 trades of one symbol whose holdings only climb: ~1,000 leaves, six merges after
+    the one-pass blocks, equal to the replay lot by lot on both merge paths and sum modes."""
+    with _forced(path=path, exact=exact):
+        _check(_climbing(3000), "hifo")
+
+
+def test_small_and_large_groups_together() -> None:
+    """A ledger with a group of a few trades beside one of 1,500 (different size classes,
+    one without merges, one with): each equals the replay."""
+    rows = _climbing(1500)
+    rows += [
+        row("2021-01-01", "BUY", "T", 5, 10, account="b"),
+        row("2021-01-01", "BUY", "T", 5, 12, account="b"),
+        row("2021-01-01", "SELL", "T", 3, 11, account="b"),
+    ]
+    _check(rows, "hifo")
+    got = position_pnl(ledger(rows), method="hifo").filter(pl.col("symbol") == "T")
+    # HIFO sells 3 of the 12/sh lot: 5 x 10 + 2 x 12 stay = 74
+    assert got["cost_basis"].to_list() == [pytest.approx(74.0)]
+
+
+def test_dominated_sale_gives_the_same_lots() -> None:
+    """The first sale (holdings 8) is followed by lower holdings (4): it is dropped as a leaf.
+    By hand: 10 @ 10; sell 2 (8 left of lot 1); 1 @ 20; sell 5 takes lot 2 (1) and 4 of lot 1;
+    6 @ 1. Left: lot 1 4 sh (40), lot 3 6 sh (6): basis 46."""
+    rows = [
+        row("2024-01-02", "BUY", "S", 10, 10),
+        row("2024-01-03", "SELL", "S", 2, 11),
+        row("2024-01-04", "BUY", "S", 1, 20),
+        row("2024-01-05", "SELL", "S", 5, 12),
+        row("2024-01-06", "BUY", "S", 6, 1),
+    ]
+    lots = open_lots(ledger(rows), method="hifo")
+    assert lots.select("lot_id", "quantity", "cost_basis").rows() == [(1, 4.0, 40.0), (5, 6.0, 6.0)]
+    trades = pl.DataFrame(
+        {
+            "g": [1] * 5,
+            "seq": [0, 1, 2, 3, 4],
+            "buy": [True, False, True, False, True],
+            "units": [10.0, 2.0, 1.0, 5.0, 6.0],
+            "unit_cost": [10.0, 0.0, 20.0, 0.0, 1.0],
+        }
+    )
+    leaves = _hifo._leaves(trades, exact=True, bits=4)
+    # only the second sale is a candidate: one leaf for it (lots 1 and 3), one after it
+    assert leaves.filter(~pl.col("buy"))["seq"].to_list() == [3]
+    assert leaves["leaves"].unique().to_list() == [2]
+    _check(rows, "hifo")
+
+
+def test_sale_to_zero_drops_what_came_before() -> None:
+    """Sold to zero, then rebought: the lots before the sale to zero leave the computation
+    (nothing of them remains). By hand: after the zero, 5 @ 6 and 5 @ 4; a sale of 3 takes
+    the 6/sh lot: 2 x 6 + 5 x 4 = 32 left; realized (20 x 9 - 10 x 5 - 10 x 7) + (3 x 7 - 3 x 6)
+    = 60 + 3 = 63."""
+    rows = [
+        row("2024-01-02", "BUY", "S", 10, 5),
+        row("2024-01-03", "BUY", "S", 10, 7),
+        row("2024-01-04", "SELL", "S", 20, 9),
+        row("2024-01-05", "BUY", "S", 5, 6),
+        row("2024-01-06", "BUY", "S", 5, 4),
+        row("2024-01-07", "SELL", "S", 3, 7),
+    ]
+    got = position_pnl(ledger(rows), method="hifo").row(0, named=True)
+    assert got["cost_basis"] == pytest.approx(32.0)
+    assert got["realized_pnl"] == pytest.approx(63.0)
+    trades = pl.DataFrame(
+        {
+            "g": [1] * 6,
+            "seq": list(range(6)),
+            "buy": [True, True, False, True, True, False],
+            "units": [10.0, 10.0, 20.0, 5.0, 5.0, 3.0],
+            "unit_cost": [5.0, 7.0, 0.0, 6.0, 4.0, 0.0],
+        }
+    )
+    left = _hifo.hifo_remaining(trades)
+    assert left.select("seq", "remaining").rows() == [(3, 2.0), (4, 5.0)]
+    _check(rows, "hifo")
+
+
+def test_group_ending_in_a_sale_to_zero_keeps_nothing() -> None:
+    """A group whose last trade sells everything has no rows left to compute: basis 0 and no
+    open lots, realized = 30 - 20 = 10."""
+    rows = [
+        row("2024-01-02", "BUY", "S", 2, 10),
+        row("2024-01-03", "SELL", "S", 2, 15),
+    ]
+    got = position_pnl(ledger(rows), method="hifo").row(0, named=True)
+    assert (got["quantity"], got["cost_basis"], got["realized_pnl"]) == (0.0, 0.0, 10.0)
+    assert open_lots(ledger(rows), method="hifo").is_empty()
+
+
+def test_thirds_after_a_reverse_split_sum_on_floats() -> None:
+    """A 1:3 split leaves a third of a share: not whole 1e-8 units, so sums run on floats.
+    By hand: 1 @ 30 and 2 @ 33 become 1/3 sh @ 90/sh and 2/3 sh @ 99/sh; selling 0.5 sh
+    takes the 99/sh lot first: 1/6 sh of it stays. Basis 30 + 99/6 = 46.5, 0.5 sh left."""
+    rows = [
+        row("2024-01-02", "BUY", "S", 1, 30),
+        row("2024-01-03", "BUY", "S", 2, 33),
+        row("2024-01-04", "SPLIT", "S", ratio=(1, 3)),
+        row("2024-01-05", "SELL", "S", 0.5, 100),
+    ]
+    got = position_pnl(ledger(rows), method="hifo").row(0, named=True)
+    assert got["quantity"] == pytest.approx(0.5)
+    assert got["cost_basis"] == pytest.approx(46.5)
+    thirds = pl.DataFrame({"units": [1 / 3, 2 / 3, 0.5]})
+    assert not _hifo._decimal_units(thirds)
+    assert _hifo._decimal_units(pl.DataFrame({"units": [0.1, 12.34567891, 3.0]}))
+    _check(rows, "hifo")
+
+
+def test_ties_across_blocks_take_the_older_lot() -> None:
+    """Equal costs per share in different leaves and blocks (blocks of one leaf): the older
+    lot goes first. By hand: 3 @ 10, sell 1 (lot 1: 2 left), 3 @ 10, sell 3 (lot 1's 2, then
+    1 of lot 3): lot 3 keeps 2."""
+    rows = [
+        row("2024-01-02", "BUY", "S", 3, 10),
+        row("2024-01-03", "SELL", "S", 1, 11),
+        row("2024-01-04", "BUY", "S", 3, 10),
+        row("2024-01-05", "SELL", "S", 3, 11),
+    ]
+    for bits in (0, 4):
+        with _forced(block_bits=bits):
+            lots = open_lots(ledger(rows), method="hifo")
+            assert lots.select("lot_id", "quantity").rows() == [(3, 2.0)]
+            _check(rows, "hifo")
