@@ -7,6 +7,7 @@ ledger row (or several), a skip count with its reason, or a problem naming its l
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -55,13 +56,23 @@ class _Columns:
         for i, name in enumerate(table.header):
             self.by_name.setdefault(fold(name), f"c{i}")
 
+    def _glob(self, name: str) -> str | None:
+        """The folded header a name with ``*`` matches (``Comm in *``: ``Comm in EUR``)."""
+        if "*" not in name:
+            return fold(name) if fold(name) in self.by_name else None
+        found = fnmatch.filter(self.by_name, fold(name))
+        return found[0] if found else None
+
     def column(self, name: str, *, optional: bool, where: str) -> pl.Expr:
-        if " | " in name:
+        if " | " in name or "*" in name:
             # the first of several names the file has (exports name one thing differently)
             choices = [n.strip() for n in name.split(" | ")]
             for choice in choices:
-                if choice.startswith(("#", "@")) or fold(choice) in self.by_name:
+                if choice.startswith(("#", "@")):
                     return self.column(choice, optional=False, where=where)
+                found = self._glob(choice)
+                if found is not None:
+                    return pl.col(self.by_name[found])
             name = choices[0]
         if name.startswith("@"):
             return pl.col(f"g_{name[1:]}")
@@ -84,17 +95,19 @@ class _Columns:
         if ref.op not in ("column", "pattern", "currency") or not ref.optional:
             return True
         return any(
-            fold(n.strip()) in self.by_name or n.strip().startswith(("#", "@"))
+            self._glob(n.strip()) is not None or n.strip().startswith(("#", "@"))
             for n in ref.args[0].split(" | ")
         )
 
     def header_currency(self, name: str) -> str | None:
         """The currency code in the header of the first of ``name``'s columns the file has."""
         for choice in (n.strip().lstrip("?") for n in name.split(" | ")):
-            if fold(choice) in self.by_name:
-                header = self.table.header[int(self.by_name[fold(choice)][1:])]
-                found = re.search(r"\(([A-Z]{3})\)", header)
-                return found.group(1) if found else None
+            folded = self._glob(choice)
+            if folded is not None:
+                header = self.table.header[int(self.by_name[folded][1:])]
+                # "Total (GBP)", or IBKR's "Comm in EUR"
+                found = re.search(r"\(([A-Z]{3})\)|\bin ([A-Z]{3})\s*$", header)
+                return (found.group(1) or found.group(2)) if found else None
         return None
 
     def text(self, ref: Ref, where: str) -> pl.Expr:
@@ -359,8 +372,10 @@ def _rows(
     for name in ("symbol", "currency", "ratio", "note", "isin", "name"):
         if name in fields:
             exprs[name] = columns.text(fields[name], f"{where}.{name}")
-    if "currency" not in exprs or spec.currency:
-        default = pl.lit(spec.currency or options.base_currency, dtype=pl.String)
+    default_currency = spec.currency or options.base_currency
+    if "currency" not in exprs or default_currency:
+        # rows whose currency cell is empty are in the file's (or statement's) currency
+        default = pl.lit(default_currency, dtype=pl.String)
         exprs["currency"] = (
             pl.coalesce(exprs["currency"], default) if "currency" in exprs else default
         )
