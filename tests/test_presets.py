@@ -124,12 +124,14 @@ def test_degiro_decimal_commas_isin_and_autofx_frame() -> None:
 
 
 def test_ibkr_flex_trades_currency_trade_frame() -> None:
-    """IBKR Flex trades CSV: an EUR.USD buy is an FX row buying EUR at the trade price."""
+    """IBKR Flex trades CSV: an EUR.USD buy is an FX row buying EUR at the trade price, its
+    commission a FEE row (in IBCommissionCurrency when the file has it, else the trade's)."""
     conversion = convert_fixture("ibkr_flex_trades.csv", "ibkr-flex-trades")
-    first = conversion.rows.row(0, named=True)
+    first, second = conversion.rows.row(0, named=True), conversion.rows.row(1, named=True)
     assert (first["type"], first["symbol"], first["quantity"], first["price"], first["fee"], first["currency"]) == (
-        "FX", "EUR", "1000", "1.1", "2", "USD",
+        "FX", "EUR", "1000", "1.1", "0", "USD",
     )  # fmt: skip
+    assert (second["type"], second["amount"], second["currency"]) == ("FEE", "2", "USD")
     sells = conversion.rows.filter(type="SELL")
     assert sells["quantity"].to_list() == ["8"]  # the -8 of the file, the sign in the type
 

@@ -36,3 +36,58 @@ def test_ibkr_activity_statement_eur_base(db_path: Path) -> None:
             withdrawals={"EUR": "1000"},
         ),
     )
+
+
+def test_ibkr_flex_csv_trades_then_cash(db_path: Path) -> None:
+    """IBKR Flex CSV, CRLF, every field quoted: a Trades table (columns in another order than
+    the samples, EUR.USD currency trades both ways with commissions in USD) followed by a
+    Cash Transactions table with its own header: dividends and withholding in two
+    currencies, interest both ways, a fee with its reversal, a deposit and a withdrawal."""
+    check(
+        db_path,
+        "ibkr_flex_two_sections.csv",
+        Books(
+            account="U5550001",
+            held={"ASML": "2", "MSFT": "3"},  # 5 - 2; 2
+            cash={
+                # 5000 - 2000 (EUR.USD sold) - 1223 (ASML) + 3.04 - 0.46 + 300 (EUR.USD
+                # bought) + 1.87 - 1000
+                "EUR": "1081.45",
+                # 2190 - 2 - 1853.50 + 818.99 - (327 + 2) + 2.25 - 0.34 - 0.25 - 10 + 10 - 1.50
+                "USD": "824.65",
+            },
+            dividends={"EUR": "3.04", "USD": "2.25"},
+            taxes={"EUR": "0.46", "USD": "0.34"},
+            # 2 + 1 + 1.01 + 2 commissions, 0.25 debit interest, 1.50 (the 10 fee reversed)
+            fees={"EUR": "3", "USD": "7.76"},
+            interest={"EUR": "1.87"},
+            deposits={"EUR": "5000"},
+            withdrawals={"EUR": "1000"},
+        ),
+    )
+
+
+def test_ibkr_flex_csv_header_and_trailer_records(db_path: Path) -> None:
+    """IBKR Flex CSV with "Include header and trailer records" (BOF/BOA/BOS, HEADER/DATA
+    prefixes, EOS/EOA/EOF), a Trades table chosen without Buy/Sell or TradeDate (the sign of
+    Quantity and DateTime "2024-02-01 09:15:00" tell), a CLOSED_LOT row repeating a trade,
+    a GBP.USD currency buy and a GBP fee."""
+    check(
+        db_path,
+        "ibkr_flex_trailer_records.csv",
+        Books(
+            account="U5550002",
+            held={"VWRA": "25"},  # 40 - 15 (the closed lot repeats the buy)
+            cash={
+                # 8000 - 2000 * 1.27 - 2 - (40 * 110.25 + 1.25) + (15 * 118 - 1.25) + 18.20
+                # + 4.40 - 250
+                "USD": "2588.10",
+                "GBP": "1997",  # 2000 bought - 3 market data fee
+            },
+            dividends={"USD": "18.2"},
+            fees={"USD": "4.5", "GBP": "3"},  # 1.25 + 1.25 + 2
+            interest={"USD": "4.4"},
+            deposits={"USD": "8000"},
+            withdrawals={"USD": "250"},
+        ),
+    )

@@ -96,11 +96,11 @@ def _map_jobs(jobs: list[tuple[Spec, str | None, Table]], options: Options) -> M
 
 
 def _split_at_headers(
-    spec: Spec, records: Records, at: int, unknown: dict[str, list[int]]
+    spec: Spec, records: Records, at: int, suspects: set[int]
 ) -> list[tuple[Spec, str | None, Table]]:
-    """The file's tables when rows with unknown actions are headers of presets (or a repeat
-    of the first header); empty when none is."""
-    suspects = {line for lines in unknown.values() for line in lines}
+    """The file's tables when rows that did not map (unknown actions, or values that are
+    not dates or numbers) are headers of presets (or a repeat of the first header); empty
+    when none is."""
     starts: list[tuple[int, Spec]] = [(at, spec)]
     for index, (line, fields) in enumerate(records.records):
         if index <= at or line not in suspects:
@@ -179,10 +179,13 @@ def convert_file(
     options = Options(account=account, base_currency=base_currency)
     jobs = [(spec, section, table) for section, table in _tables(spec, records, path, at)]
     mapped = _map_jobs(jobs, options)
-    if mapped.unknown and spec.kind == "table" and records is not None:
+    if (mapped.unknown or mapped.problems) and spec.kind == "table" and records is not None:
         # a second table in the file (an IBKR Flex CSV with trades, then cash transactions):
-        # its header row reads as an unknown action; split the file there and map each part
-        split = _split_at_headers(spec, records.all(), at, mapped.unknown)
+        # its header row reads as an unknown action or a bad value; split the file there
+        # and map each part
+        suspects = {line for lines in mapped.unknown.values() for line in lines}
+        suspects.update(p.line for p in mapped.problems)
+        split = _split_at_headers(spec, records.all(), at, suspects)
         if split:
             jobs = split
             mapped = _map_jobs(jobs, options)
