@@ -91,3 +91,30 @@ def test_ibkr_flex_csv_header_and_trailer_records(db_path: Path) -> None:
             withdrawals={"USD": "250"},
         ),
     )
+
+
+def test_ibkr_flex_xml_statement(db_path: Path) -> None:
+    """IBKR Flex XML with AccountInformation, EquitySummary, CashReport (a BASE_SUMMARY
+    row), OpenPositions and closed Lot elements around the transactions; elements without
+    accountId (the FlexStatement's account applies), yyyy-MM-dd dates, an EUR.USD buy, a
+    payment in lieu, and a partial withholding refund that lowers the tax."""
+    check(
+        db_path,
+        "ibkr_flex_statement.xml",
+        Books(
+            account="U9990003",
+            held={"NVDA": "6", "SIE": "10"},  # 10 - 4; 10
+            cash={
+                # 20000 - (4800 + 1) - 3000 * 1.09 - 2 + (2800 - 1.05) + 0.24 - 0.04
+                # + 12.34 - 4.50 + 1.10 - 1000
+                "USD": "13735.09",
+                "EUR": "1536.55",  # 3000 - (1500 + 3) + 47 - 12.40 + 4.95
+            },
+            dividends={"USD": "1.34", "EUR": "47"},  # 0.24 + 1.10 in lieu
+            taxes={"USD": "0.04", "EUR": "7.45"},  # 12.40 - 4.95 refunded
+            fees={"USD": "8.55", "EUR": "3"},  # 1 + 2 + 1.05 + 4.50
+            interest={"USD": "12.34"},
+            deposits={"USD": "20000"},
+            withdrawals={"USD": "1000"},
+        ),
+    )
