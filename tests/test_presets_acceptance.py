@@ -118,3 +118,49 @@ def test_ibkr_flex_xml_statement(db_path: Path) -> None:
             withdrawals={"USD": "1000"},
         ),
     )
+
+
+def test_schwab_title_line_newest_first(db_path: Path) -> None:
+    """Schwab, the layout with a title line, every field quoted, newest first and a
+    "Transactions Total" row with a trailing comma: "as of" dates, `$1,234.56`, `-$2,000.00`
+    and `$-0.62`, a reinvested dividend, foreign tax, NRA tax on interest, an advisor fee,
+    a sell with a fee, shares journaled in (no cash), and a split's new shares."""
+    check(
+        db_path,
+        "schwab_individual.csv",
+        Books(
+            account="default",
+            # 30 - 10; 5; 4 + 36 from the 10:1 split; 100 journaled in + 0.8 reinvested
+            held={"AAPL": "20", "ASML": "5", "NVDA": "40", "SCHD": "100.8"},
+            # 1234.56 + 15000 - 5550 - 3500 - 2890 + 61.82 - 61.82 + 4.12 - 0.62 - 25
+            # + (1900 - 0.02) + 20.30 - 3.05 - 2000
+            cash={"USD": "4190.29"},
+            dividends={"USD": "82.12"},  # 61.82 + 20.30
+            taxes={"USD": "3.67"},  # 0.62 + 3.05
+            fees={"USD": "25.02"},
+            interest={"USD": "4.12"},
+            deposits={"USD": "16234.56"},
+            withdrawals={"USD": "2000"},
+        ),
+    )
+
+
+def test_schwab_price_before_quantity_oldest_first(db_path: Path) -> None:
+    """Schwab, the older layout: unquoted, Price before Quantity, a trailing comma on every
+    line, oldest first, `$10000.00` with no thousands separator; capital gain and reinvest
+    pairs, a negative dividend adjustment, a stock dividend, margin interest, a commission."""
+    check(
+        db_path,
+        "schwab_price_first.csv",
+        Books(
+            held={"KO": "30", "VTI": "20.08"},  # 50 + 2 - 22; 20 + 0.08
+            # 10000 - 3810 - (3000 + 4.95) + 1.40 + 16.48 - 16.48 + 23 - 1 - 3.10
+            # + (1364 - 4.95) + 0.47 - 500
+            cash={"USD": "4064.87"},
+            dividends={"USD": "39.88"},  # 1.40 + 16.48 + 23 - 1
+            fees={"USD": "13"},  # 4.95 + 3.10 + 4.95
+            interest={"USD": "0.47"},
+            deposits={"USD": "10000"},
+            withdrawals={"USD": "500"},
+        ),
+    )
