@@ -29,9 +29,10 @@ def test_fidelity_by_header(db_path: Path) -> None:
     """Fidelity: blank lead rows, negative sell quantity, fees in two columns, a footer."""
     _import(db_path, "fidelity.csv")
     books = read_books(db_path)
-    assert books["held"] == {"ACME": D("7"), "SPAXX": D("4.2")}
-    # 2500 - 100 - 1001 + 4.2 - 4.2 + 6 - 0.9 + (3*110.5 - 0.52)
-    assert books["cash"] == {"USD": D("1735.08")}
+    # the core money market (SPAXX) is the account's cash: its reinvested dividend stays cash
+    assert books["held"] == {"ACME": D("7")}
+    # 2500 - 100 - 1001 + 4.2 + 6 - 0.9 + (3*110.5 - 0.52)
+    assert books["cash"] == {"USD": D("1739.28")}
     assert (books["dividends"], books["taxes"], books["fees"]) == (D("10.2"), D("0.9"), D("1.52"))
     assert (books["deposits"], books["withdrawals"]) == (D("2500"), D("100"))
 

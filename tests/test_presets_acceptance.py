@@ -164,3 +164,25 @@ def test_schwab_price_before_quantity_oldest_first(db_path: Path) -> None:
             withdrawals={"USD": "500"},
         ),
     )
+
+
+def test_fidelity_history_core_position_is_cash(db_path: Path) -> None:
+    """Fidelity single-account history (2024 layout with Cash Balance), CRLF, blank lines
+    before the header, actions and symbols led by a space, a negative sell quantity with a
+    fee, reinvested dividends, foreign tax, and the disclaimer and "Date downloaded" footer.
+    The core money market's (SPAXX) reinvested dividend stays cash, as Fidelity shows it."""
+    check(
+        db_path,
+        "fidelity_history.csv",
+        Books(
+            held={"MSFT": "15", "NVO": "20", "VTI": "40.125"},  # 20 - 5; 20; 40 + 0.125
+            # 20000 - 7500 - 9200 - 2500 + 30 - 30 + 10 - 1.50 + 3.12 + 11.25
+            # + (2251.25 - 0.04) - 1000
+            cash={"USD": "2074.08"},
+            dividends={"USD": "54.37"},  # 30 + 10 + 3.12 + 11.25
+            taxes={"USD": "1.5"},
+            fees={"USD": "0.04"},
+            deposits={"USD": "20000"},
+            withdrawals={"USD": "1000"},
+        ),
+    )
