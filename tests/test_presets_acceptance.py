@@ -186,3 +186,25 @@ def test_fidelity_history_core_position_is_cash(db_path: Path) -> None:
             withdrawals={"USD": "1000"},
         ),
     )
+
+
+def test_vanguard_two_tables_two_accounts(db_path: Path) -> None:
+    """Vanguard US OfxDownload CSV, CRLF: the holdings table, blank rows, then the
+    transactions of two accounts newest first with a trailing empty field; sweeps in and
+    out of the settlement fund and its 0-share dividend reinvestment stay cash; a capital
+    gain distribution, a sell fee, a contribution, an account service fee, a withdrawal."""
+    check(
+        db_path,
+        "vanguard_two_accounts.csv",
+        Books(
+            # 10 + 0.0326 - 2; 30; 139 + 0.9 (the IRA)
+            held={"VOO": "8.0326", "VXUS": "30", "VFIFX": "139.9"},
+            # brokerage: 10000 - 4400 - 1740 + 16.30 - 16.30 + 3 + 25.10 + (1020 - 0.03) - 2000
+            # = 2908.07; IRA: 7000 - 6950 + 45 - 45 - 20 = 30
+            cash={"USD": "2938.07"},
+            dividends={"USD": "89.40"},  # 16.30 + 3 + 25.10 + 45
+            fees={"USD": "20.03"},
+            deposits={"USD": "17000"},
+            withdrawals={"USD": "2000"},
+        ),
+    )
