@@ -208,3 +208,76 @@ def test_vanguard_two_tables_two_accounts(db_path: Path) -> None:
             withdrawals={"USD": "2000"},
         ),
     )
+
+
+def test_degiro_dutch_autofx_and_wrapped_order_id(db_path: Path) -> None:
+    """DEGIRO, Dutch headers (amounts in the unnamed columns after Mutatie and Saldo),
+    decimal commas with dotted thousands, newest first: an iDEAL deposit and its
+    reservation, cash sweeps, a USD buy paid through an AutoFX credit/debit pair, a USD
+    dividend with tax converted back to EUR, a sell whose order id wraps onto the next line,
+    a connection fee, interest and a withdrawal. Products by ISIN only."""
+    check(
+        db_path,
+        "degiro_nl.csv",
+        Books(
+            held={"NL0000INV012": "6", "US00INVENT19": "5"},  # 10 - 4; 5
+            cash={
+                # 2000 - 255 - 2 - 830.12 - 2 + 1.95 + 108 - 2 - 2.50 - 500 + 0.37
+                "EUR": "516.70",
+                "USD": "0",  # 901.25 - 901.25 + 2.50 - 0.38 - 2.12
+            },
+            dividends={"USD": "2.50"},
+            taxes={"USD": "0.38"},
+            fees={"EUR": "8.50"},  # 2 + 2 + 2 + 2.50
+            interest={"EUR": "0.37"},
+            deposits={"EUR": "2000"},
+            withdrawals={"EUR": "500"},
+        ),
+    )
+
+
+def test_degiro_english_gbp_account_gbx_prices(db_path: Path) -> None:
+    """DEGIRO, English headers, a GBP account, decimal points and "3,000.00": buys and
+    sells priced in pence (GBX) booked in pounds, a USD buy through FX Credit/FX Debit,
+    a USD dividend and its tax left in USD, interest and a withdrawal."""
+    check(
+        db_path,
+        "degiro_en.csv",
+        Books(
+            held={"GB00INVENT07": "60", "US00INVENT27": "3"},  # 100 - 40; 3
+            cash={
+                # 3000 - 45.20 - 1 - 357 - 1.75 + 20 - 1 + 0.84 - 250 (100 at 45.2p = 45.20)
+                "GBP": "2364.89",
+                "USD": "0.61",  # 450 - 450 + 0.72 - 0.11
+            },
+            dividends={"USD": "0.72"},
+            taxes={"USD": "0.11"},
+            fees={"GBP": "3.75"},
+            interest={"GBP": "0.84"},
+            deposits={"GBP": "3000"},
+            withdrawals={"GBP": "250"},
+        ),
+    )
+
+
+def test_degiro_german_bom_crlf(db_path: Path) -> None:
+    """DEGIRO, German headers, BOM and CRLF: "Kauf 8 zu je 152,4 EUR", a USD buy through
+    Währungswechsel (Einbuchung/Ausbuchung), Dividende and Dividendensteuer in EUR and USD,
+    the yearly "Einrichtung von Handelsmodalitäten" exchange fee, an Auszahlung."""
+    check(
+        db_path,
+        "degiro_de.csv",
+        Books(
+            held={"DE000INVENT3": "5", "US00INVENT35": "10"},  # 8 - 3; 10
+            cash={
+                # 5000 - 1219.20 - 2 - 2.50 - 867.58 - 2 + 32 - 8.44 + 480 - 2 - 1000
+                "EUR": "2408.28",
+                "USD": "2.04",  # 950 - 950 + 2.40 - 0.36
+            },
+            dividends={"EUR": "32", "USD": "2.40"},
+            taxes={"EUR": "8.44", "USD": "0.36"},
+            fees={"EUR": "8.50"},
+            deposits={"EUR": "5000"},
+            withdrawals={"EUR": "1000"},
+        ),
+    )
