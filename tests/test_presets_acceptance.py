@@ -281,3 +281,58 @@ def test_degiro_german_bom_crlf(db_path: Path) -> None:
             withdrawals={"EUR": "1000"},
         ),
     )
+
+
+def test_trading212_2024_layout_eur_account(db_path: Path) -> None:
+    """Trading 212, the 2024 column set (Transaction fee, Currency conversion fee), an EUR
+    account: a USD buy and sell each settled in EUR through an FX row with the conversion
+    fee, an EUR ETF bought and sold without one, a dividend net in EUR with its US
+    withholding in USD, interest, a withdrawal; times with and without milliseconds."""
+    check(
+        db_path,
+        "trading212_2024_eur.csv",
+        Books(
+            held={"EXA": "3", "VUSA": "8"},  # 4 - 1; 10 - 2
+            cash={
+                # 2500 - 400.60 - 800 + 1.55 + 1.23 + 99.85 + 170 - 300: a buy's Total
+                # (4 * 110 USD / 1.10 + 0.60 fee) and a sell's (125 USD / 1.25 - 0.15)
+                "EUR": "1272.03",
+                "USD": "0",  # 440 - 440 + 0.30 - 0.30 + 125 - 125
+            },
+            # the net 1.55 EUR, and the 0.30 USD withheld as income and as tax
+            dividends={"EUR": "1.55", "USD": "0.30"},
+            taxes={"USD": "0.30"},
+            fees={"EUR": "0.75"},  # 0.60 + 0.15 conversion fees
+            interest={"EUR": "1.23"},
+            deposits={"EUR": "2500"},
+            withdrawals={"EUR": "300"},
+        ),
+    )
+
+
+def test_trading212_2026_layout_gbp_account(db_path: Path) -> None:
+    """Trading 212, the newest column set (Notes and ID after Name, stamp duty, French
+    transaction tax, Finra fee, currency conversion from/to columns, merchant columns),
+    CRLF, a GBP account: a UK buy priced in pence with stamp duty (no exchange), a US buy
+    and sell through FX rows, a GBP->USD conversion given only in its own columns, UK and US
+    dividends, lending interest, interest, a card payment, cashback and a withdrawal."""
+    check(
+        db_path,
+        "trading212_2026_gbp.csv",
+        Books(
+            held={"EXB": "6", "LLOY": "1000"},  # 10 - 4; 1000
+            cash={
+                # 5000 - (1000 * 0.524 + 2.62) - 400.60 - 200 + 12 + 2.72 + 199.70 + 0.45
+                # + 2.10 - 12.50 + 0.12 - 1000
+                "GBP": "3077.37",
+                # 500 - 500 + 249.50 + 0.60 - 0.60 + 240 - 240
+                "USD": "249.50",
+            },
+            dividends={"GBP": "14.72", "USD": "0.60"},  # 12 + 2.72; withheld 0.60
+            taxes={"USD": "0.60"},
+            fees={"GBP": "3.52"},  # 2.62 stamp duty + 0.60 + 0.30 conversion fees
+            interest={"GBP": "2.67"},  # 0.45 + 2.10 + 0.12
+            deposits={"GBP": "5000"},
+            withdrawals={"GBP": "1012.50"},
+        ),
+    )

@@ -473,11 +473,17 @@ def _settlements(
     ).hstack(legs.drop("src"))
     joined = joined.with_columns((pl.col("_fee") + pl.col("_own_fee")).cast(v.NUMBER).alias("_fee"))
     gross = (pl.col("_q") * pl.col("_p")).cast(v.NUMBER)
+    # a price in pence (GBX) paid in pounds is no exchange: the pence become pounds later
+    main_unit = (
+        pl.col("currency")
+        .str.to_uppercase()
+        .replace({k: m for k, (m, _) in v.SUB_UNITS.items()})
+    )
     needs = (
         pl.col("_ccy").is_not_null()
         & pl.col("_total").is_not_null()
         & (pl.col("_total") > 0)
-        & (pl.col("_ccy") != pl.col("currency").str.to_uppercase())
+        & (pl.col("_ccy") != main_unit)
         & (gross > 0)
     )
     joined = joined.with_columns(needs.fill_null(False).alias("_needs"))
