@@ -336,3 +336,40 @@ def test_trading212_2026_layout_gbp_account(db_path: Path) -> None:
             withdrawals={"GBP": "1012.50"},
         ),
     )
+
+
+def test_revolut_stocks_two_currencies(db_path: Path) -> None:
+    """Revolut stocks statement, newest first: ISO times with and without microseconds,
+    money as `$1,500`, `-$100`, `€180.20`, a decimal-comma quantity "1,5", USD and EUR
+    top-ups, a custody fee, a dividend, a withdrawal and a split's new shares."""
+    check(
+        db_path,
+        "revolut_stocks.csv",
+        Books(
+            held={"AAPL": "4", "SAP": "1", "TSLA": "1"},  # 2 + 2 (split); 1; 1.5 - 0.5
+            cash={
+                "USD": "759.29",  # 1500 - 2 * 185.50 - 1.5 * 240 + 0.41 - 0.12 + 90 - 100
+                "EUR": "19.80",  # 200 - 180.20
+            },
+            dividends={"USD": "0.41"},
+            fees={"USD": "0.12"},
+            deposits={"USD": "1500", "EUR": "200"},
+            withdrawals={"USD": "100"},
+        ),
+    )
+
+
+def test_revolut_crypto_money_strings_and_rewards(db_path: Path) -> None:
+    """Revolut crypto statement: "€40,000.00" prices, fees in their own column, dates as
+    "Jan 5, 2024, 10:10:57 AM", a stake (coins stay held), a staking reward with no price
+    (coins at no cost), a sell and a send."""
+    check(
+        db_path,
+        "revolut_crypto.csv",
+        Books(
+            held={"BTC": "0.0005", "ETH": "0.1005"},  # 0.002 - 0.001 - 0.0005; 0.1 + 0.0005
+            # -(80 + 1.20) - (200 + 3) + (45 - 0.68): the file has no cash movements
+            cash={"EUR": "-239.88"},
+            fees={"EUR": "4.88"},
+        ),
+    )
