@@ -42,10 +42,14 @@ def run(*args: str) -> str:
     return result.stdout
 
 
-def import_and_report(db: Path, name: str, as_of: str = "2026-06-30") -> dict[str, object]:
-    """Import FIXTURES/name by header detection, then the report as JSON."""
+def import_and_report(
+    db: Path, name: str, as_of: str = "2026-06-30", currency: str = "USD"
+) -> dict[str, object]:
+    """Import FIXTURES/name by header detection, then the report (in ``currency``) as JSON."""
     run("import", str(FIXTURES / name), "--db", str(db))
-    report = json.loads(run("report", "--json", "--as-of", as_of, "--db", str(db)))
+    report = json.loads(
+        run("report", "--json", "--as-of", as_of, "--currency", currency, "--db", str(db))
+    )
     assert isinstance(report, dict)
     return report
 
@@ -85,10 +89,13 @@ def close(got: dict[str, object], want: dict[str, str]) -> bool:
     )
 
 
-def check(db: Path, name: str, books: Books, as_of: str = "2026-06-30") -> dict[str, object]:
+def check(
+    db: Path, name: str, books: Books, as_of: str = "2026-06-30", currency: str = "USD"
+) -> dict[str, object]:
     """Import ``name``, then compare the report's positions and cash per currency, and the
-    ledger's income, taxes, fees and flows per currency, with ``books``."""
-    report = import_and_report(db, name, as_of)
+    ledger's income, taxes, fees and flows per currency, with ``books``; the report (its
+    cost basis, for callers that check it) is in ``currency``."""
+    report = import_and_report(db, name, as_of, currency)
     positions = report["positions"]
     assert isinstance(positions, list)
     held: dict[str, float] = {}

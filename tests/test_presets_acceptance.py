@@ -373,3 +373,61 @@ def test_revolut_crypto_money_strings_and_rewards(db_path: Path) -> None:
             fees={"EUR": "4.88"},
         ),
     )
+
+
+def _cost_basis(report: dict[str, object]) -> dict[str, float]:
+    positions = report["positions"]
+    assert isinstance(positions, list)
+    return {p["symbol"]: round(p["cost_basis"], 2) for p in positions if p["quantity"]}
+
+
+def test_coinbase_2025_layout_convert_keeps_cost_basis(db_path: Path) -> None:
+    """Coinbase 2025 layout with its preamble (BOM, a blank line, "Transactions", "User,..."),
+    `€1,014.90` money, negative quantities on sends and sells, a fiat deposit and withdrawal,
+    staking income, a transfer in, and a Convert whose fee column is empty: the spread
+    (Total - Subtotal) is its fee, the ETH given is sold at its Total and the BTC got costs the
+    Subtotal, so no cash appears and the cost basis carries."""
+    report = check(
+        db_path,
+        "coinbase_2025.csv",
+        Books(
+            # 0.0005 + 0.01 - 0.002 + 0.0045 - 0.001; 0.5 + 0.002 - 0.1
+            held={"BTC": "0.012", "ETH": "0.402"},
+            # 2000 - 405.99 - 1014.90 + 108.35 + (7 - 7) + (300 - 4.50) - 295.50 - 200
+            cash={"EUR": "487.46"},
+            dividends={"EUR": "7"},
+            fees={"EUR": "27.04"},  # 5.99 + 14.90 + 1.65 + 4.50 (the convert's spread)
+            deposits={"EUR": "2000"},
+            withdrawals={"EUR": "200"},
+        ),
+        currency="EUR",
+    )
+    # FIFO: BTC 0.0005 received at 0 then 0.01 for 405.99; the sell of 0.002 takes the 0.0005
+    # and 0.0015 of the bought lot (60.90), the send of 0.001 another 40.60 (0.001 x 40599):
+    # 0.0075 x 40599 = 304.49, plus 295.50 for the 0.0045 the convert got.
+    # ETH: 0.5 for 1014.90 and 0.002 at 7; the convert sells 0.1 of the first: 0.4 x 2029.80
+    # = 811.92 + 7.
+    assert _cost_basis(report) == {"BTC": 599.99, "ETH": 818.92}
+
+
+def test_coinbase_spot_price_layout(db_path: Path) -> None:
+    """Coinbase's older "Spot Price" layout with the quoted disclaimer, blank lines and the
+    User line before the header: card buys (no deposit, so cash goes negative), an Advanced
+    Trade Buy, Coinbase Earn and Rewards Income (income whose coins cost their value), a
+    Convert with its fee in the fee column, a sell and a send."""
+    report = check(
+        db_path,
+        "coinbase_spot_price.csv",
+        Books(
+            # 0.05 + 0.0135 - 0.02; 1.2 - 0.2 + 0.001 - 0.5; 10
+            held={"BTC": "0.0435", "ETH": "0.501", "XLM": "10"},
+            # -852.45 - 1867.44 + (0.90 - 0.90) + (300 - 4.40) - 295.60 + (1.80 - 1.80)
+            # + (540 - 8)
+            cash={"USD": "-2187.89"},
+            dividends={"USD": "2.70"},
+            fees={"USD": "32.29"},  # 12.45 + 7.44 + 4.40 + 8
+        ),
+    )
+    # BTC: 0.03 left of 0.05 bought for 852.45 (511.47) + 295.60 for the 0.0135 converted in;
+    # ETH: 0.5 left of 1.2 bought for 1867.44 (778.10) + 1.80 of rewards; XLM: 0.90
+    assert _cost_basis(report) == {"BTC": 807.07, "ETH": 779.9, "XLM": 0.9}

@@ -115,7 +115,7 @@ class _Columns:
             return pl.lit(ref.args[0], dtype=pl.String)
         if ref.op == "first":
             return pl.coalesce(self.text(r, where) for r in ref.refs)
-        if ref.op in ("sum", "divide"):
+        if ref.op in ("sum", "divide", "difference"):
             return v.to_text(self.number(ref, where))
         if ref.op == "header_currency":
             return pl.lit(self.header_currency(ref.args[0]), dtype=pl.String)
@@ -141,6 +141,9 @@ class _Columns:
         if ref.op == "divide":
             numerator, denominator = (one(a).abs() for a in ref.args)
             return pl.when(denominator != 0).then(numerator / denominator).cast(v.NUMBER)
+        if ref.op == "difference":
+            larger, smaller = (one(a).abs() for a in ref.args)
+            return (larger - smaller).cast(v.NUMBER)
         return v.number(self.text(ref, where), decimal=spec.decimal, thousands=spec.thousands)
 
 
