@@ -431,3 +431,29 @@ def test_coinbase_spot_price_layout(db_path: Path) -> None:
     # BTC: 0.03 left of 0.05 bought for 852.45 (511.47) + 295.60 for the 0.0135 converted in;
     # ETH: 0.5 left of 1.2 bought for 1867.44 (778.10) + 1.80 of rewards; XLM: 0.90
     assert _cost_basis(report) == {"BTC": 807.07, "ETH": 779.9, "XLM": 0.9}
+
+
+def test_kraken_ledgers_swap_valued_and_earn_moves(db_path: Path) -> None:
+    """Kraken ledgers export (2024 columns with subtype and wallet, XXBT/XETH/ZEUR codes):
+    the pending copy of a deposit, trades paired by refid with fees on top, an ETH->BTC trade
+    with no currency leg (valued at the file's nearest ETH price, 2000 EUR, so the BTC got
+    costs the 100 EUR the ETH given fetched), Kraken Earn allocations (two rows that change
+    nothing held) and a reward, an EUR withdrawal with a fee and a BTC withdrawal."""
+    report = check(
+        db_path,
+        "kraken_ledgers.csv",
+        Books(
+            # 0.01 + (0.0025 - 0.000005 fee) - 0.004 - (0.001 + 0.00002); 0.15 - 0.05 + 0.0002
+            held={"BTC": "0.007475", "ETH": "0.1002"},
+            # 1000 - (400 + 1.04) - (300 + 0.78) + (180 - 0.47) - 200 - 0.09
+            cash={"EUR": "277.62"},
+            fees={"EUR": "2.38"},
+            deposits={"EUR": "1000"},
+            withdrawals={"EUR": "200"},
+        ),
+        currency="EUR",
+    )
+    # BTC (FIFO): 0.01 for 401.04 and 0.002495 for 100; the sell of 0.004 and the withdrawal
+    # of 0.00102 take 0.00502 of the first: 0.00498 x 40104 = 199.72, + 100.
+    # ETH: 0.15 for 300.78, 0.05 swapped away: 0.1 x 2005.20 = 200.52; the reward costs 0.
+    assert _cost_basis(report) == {"BTC": 299.72, "ETH": 200.52}
