@@ -457,3 +457,53 @@ def test_kraken_ledgers_swap_valued_and_earn_moves(db_path: Path) -> None:
     # of 0.00102 take 0.00502 of the first: 0.00498 x 40104 = 199.72, + 100.
     # ETH: 0.15 for 300.78, 0.05 swapped away: 0.1 x 2005.20 = 200.52; the reward costs 0.
     assert _cost_basis(report) == {"BTC": 299.72, "ETH": 200.52}
+
+
+def test_binance_history_convert_earn_and_fees_in_kind(db_path: Path) -> None:
+    """Binance transaction history, every field quoted: trades as Spend/Buy/Fee and
+    Sold/Revenue/Fee rows of one second, fees in the coin bought, in BNB and in EUR, a fee as
+    "-1.0E-5", a Binance Convert of ETH to BTC (valued at the file's nearest ETH price, 2000
+    EUR), Simple Earn subscriptions and redemptions (moves between own wallets) and interest,
+    a coin withdrawal and a fiat deposit and withdrawal."""
+    report = check(
+        db_path,
+        "binance_history.csv",
+        Books(
+            # 0.01 - 0.00001 + 0.00125 - 0.005 - 0.002; 0.125 - 0.025 + 0.0001;
+            # 0.1 - 0.0001 - 0.0005 (the ETH buy's fee)
+            held={"BTC": "0.00424", "ETH": "0.1001", "BNB": "0.0994"},
+            cash={"EUR": "444.775"},  # 1000 - 400 - 30 - 250 + (225 - 0.225) - 100
+            fees={"EUR": "0.225"},
+            deposits={"EUR": "1000"},
+            withdrawals={"EUR": "100"},
+        ),
+        currency="EUR",
+    )
+    # BTC (FIFO): 0.00999 for 400, 0.00125 for 50 (the convert); 0.007 of the first sold or
+    # withdrawn: 0.00299 x 400/0.00999 = 119.72, + 50. ETH: 0.1 of 0.125 bought for 250 = 200.
+    # BNB: 0.0994 of 0.0999 bought for 30 = 29.85.
+    assert _cost_basis(report) == {"BTC": 169.72, "ETH": 200.0, "BNB": 29.85}
+
+
+def test_swap_without_any_price_in_the_file_moves_quantities(tmp_path: Path) -> None:
+    """A Kraken trade of two assets in a file that never trades either for a currency has
+    no value to go by: the documented fallback moves the quantities at price 0 (positions
+    right, cost basis lost) and says so in the note; no crypto becomes cash."""
+    from workbench.ledger.presets import convert_file
+
+    path = tmp_path / "ledgers.csv"
+    path.write_text(
+        '"txid","refid","time","type","subtype","aclass","asset","amount","fee","balance"\n'
+        '"L1","D1","2024-01-01 10:00:00","deposit","","currency","XETH",1.0,0,1.0\n'
+        '"L2","T1","2024-01-02 10:00:00","trade","","currency","XETH",-0.5,0,0.5\n'
+        '"L3","T1","2024-01-02 10:00:00","trade","","currency","XXBT",0.025,0.0001,0.0249\n',
+        encoding="utf-8",
+    )
+    conversion = convert_file(path)
+    assert conversion is not None
+    rows = conversion.rows.select("type", "symbol", "quantity", "price", "note").rows()
+    assert rows[0][:4] == ("BUY", "ETH", "1", "0")  # the deposit of coins
+    assert rows[1][:4] == ("SELL", "ETH", "0.5", "0")
+    assert rows[2][:4] == ("BUY", "BTC", "0.0249", "0")  # 0.025 less the 0.0001 fee
+    assert "no price in the file" in rows[2][4]
+    assert set(conversion.rows["currency"].drop_nulls()) <= {"USD", "EUR"}
