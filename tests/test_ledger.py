@@ -347,6 +347,8 @@ def test_export_reimports_to_nothing_new(
         "currency",
         "ratio",
         "note",
+        "target",
+        "cost_fraction",
     ]
     assert exported.filter(pl.col("type") == "SPLIT")["ratio"].to_list() == ["4:1"]
     assert import_csv(db_path, out).added == 0

@@ -12,6 +12,7 @@ into one line on stderr and exit status 1.
     |   +-- OversoldError        a sell of more than is held
     |   +-- MappingError         a broker mapping file (or preset) with bad keys
     |   +-- UnknownLayout        a file no preset recognises, with the columns seen
+    |   +-- CorporateActionError a corporate action the ledger's holdings cannot carry out
     +-- QuoteError
     |   +-- SymbolNotFound
     |   +-- RateLimited          carries retry_after (seconds) when the provider said
@@ -235,3 +236,8 @@ class LakeError(WorkbenchError):
 
 class BatchError(WorkbenchError):
     """A batch run that cannot start or finish (bad option, a failing account, no engine)."""
+
+
+class CorporateActionError(LedgerError):
+    """A corporate action that cannot be carried out on the holdings of its account (a
+    spin-off of a symbol not held, merger cash with no way to allocate the cost basis)."""

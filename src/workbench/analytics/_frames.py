@@ -18,6 +18,10 @@ from typing import Any
 import polars as pl
 
 TRADES = ("BUY", "SELL")
+#: corporate actions (README "Corporate actions"); rows of one account, unlike SPLIT
+ACTIONS = ("SYMBOL_CHANGE", "SPINOFF", "MERGER", "RETURN_OF_CAPITAL", "STOCK_DIVIDEND")
+#: the longest type name that is not a corporate action (WITHDRAWAL)
+_LONGEST_PLAIN_TYPE = 10
 #: above this many split events the factors come from an as-of join instead of expressions
 _MAX_INLINE_SPLITS = 48
 # ratio_new/ratio_old are cast only on the few SPLIT rows (a Decimal cast costs ~30 ms per
@@ -154,9 +158,50 @@ def prepare(
     tx = tx.with_columns(seq=pl.int_range(pl.len(), dtype=pl.Int64))
     splits = split_events(tx)
     tx = _cum_factor(tx, splits)
+    if has_targets(tx):
+        tx = _target_factors(tx, splits)
     if account is not None:
         tx = tx.filter(pl.col("account") == account)
     return tx, splits
+
+
+def has_targets(tx: pl.DataFrame) -> bool:
+    """Whether any row names a ``target`` (a corporate action moving shares to a symbol); a
+    null count is metadata, so a ledger without them pays nothing."""
+    return "target" in tx.columns and tx["target"].null_count() < tx.height
+
+
+def ledger_symbols(tx: pl.DataFrame) -> list[str]:
+    """Every symbol rows name: their ``symbol`` and a corporate action's ``target``."""
+    symbols = tx["symbol"].drop_nulls()
+    if has_targets(tx):
+        symbols = pl.concat([symbols, tx["target"].drop_nulls()])
+    return symbols.unique().to_list()
+
+
+def has_actions(tx: pl.DataFrame) -> bool:
+    """Whether any row is a corporate action (:data:`ACTIONS`).
+
+    Cheap on a ledger without them: SYMBOL_CHANGE, SPINOFF and MERGER rows have a target (a
+    null count is metadata), and RETURN_OF_CAPITAL and STOCK_DIVIDEND are the only type
+    names longer than 10 bytes (a length test is a third of the cost of a set lookup: 30 ms
+    instead of 100 ms on 10 million rows).
+    """
+    if not tx.height:
+        return False
+    if has_targets(tx):
+        return True
+    return bool(tx.select((pl.col("type").str.len_bytes() > _LONGEST_PLAIN_TYPE).any()).item())
+
+
+def _target_factors(tx: pl.DataFrame, splits: pl.DataFrame) -> pl.DataFrame:
+    """``t_cum``/``t_final``: the split factors of each row's ``target`` at its position, to
+    turn shares of the target at that date into its end units (null without a target)."""
+    rows = tx.filter(pl.col("target").is_not_null()).select(
+        "seq", "id", "date", symbol=pl.col("target")
+    )
+    found = _cum_factor(rows, splits).select("seq", t_cum="cum", t_final="final")
+    return tx.join(found, on="seq", how="left", maintain_order="left")
 
 
 def end_units() -> pl.Expr:

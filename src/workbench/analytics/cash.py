@@ -3,7 +3,8 @@
 Cash effects (DESIGN section 2): BUY ``-(quantity * price + fee)``, SELL
 ``+(quantity * price - fee)``, DIVIDEND ``+amount`` (or quantity x price when amount is
 missing), INTEREST ``+amount``, FEE and TAX ``-amount``, DEPOSIT ``+amount``, WITHDRAWAL
-``-amount``, SPLIT none. A ``fee`` on a non-trade row (e.g. a wire fee on a deposit) is also
+``-amount``, SPLIT none; corporate actions: MERGER (its cash) and RETURN_OF_CAPITAL
+``+amount``, the others none (a STOCK_DIVIDEND's stated value is dividend income without cash). A ``fee`` on a non-trade row (e.g. a wire fee on a deposit) is also
 paid from cash. DEPOSIT and WITHDRAWAL are the only *external* flows; everything else is
 internal to the portfolio and so part of its performance.
 
@@ -38,13 +39,19 @@ def cash_effect() -> pl.Expr:
         .then(gross)
         .when(kind == "DIVIDEND")
         .then(dividend_amount())
-        .when(kind.is_in(("INTEREST", "DEPOSIT")))
+        .when(kind.is_in(("INTEREST", "DEPOSIT", "MERGER", "RETURN_OF_CAPITAL")))
         .then(_amount())
         .when(kind.is_in(("FEE", "TAX", "WITHDRAWAL")))
         .then(-_amount())
         .otherwise(0.0)
     )
     return body - pl.col("fee")
+
+
+def stock_dividend_value() -> pl.Expr:
+    """A STOCK_DIVIDEND's stated value, quantity x price (0 without a price): dividend income
+    that pays no cash but adds a lot of that cost, so the books still balance."""
+    return (pl.col("quantity") * pl.col("price")).fill_null(0.0)
 
 
 def fx_bought() -> pl.Expr:
@@ -162,7 +169,12 @@ def income_and_costs(tx: pl.DataFrame) -> pl.DataFrame:
     return (
         tx.group_by("account")
         .agg(
-            dividends=pl.when(kind == "DIVIDEND").then(dividend_amount()).otherwise(0.0).sum(),
+            dividends=pl.when(kind == "DIVIDEND")
+            .then(dividend_amount())
+            .when(kind == "STOCK_DIVIDEND")
+            .then(stock_dividend_value())
+            .otherwise(0.0)
+            .sum(),
             interest=pl.when(kind == "INTEREST").then(amount).otherwise(0.0).sum(),
             fees=(pl.col("fee") + pl.when(kind == "FEE").then(amount).otherwise(0.0)).sum(),
             taxes=pl.when(kind == "TAX").then(amount).otherwise(0.0).sum(),

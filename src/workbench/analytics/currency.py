@@ -32,7 +32,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from workbench.analytics._frames import EPS, TRADES, dividend_amount, end_units, round_qty
+from workbench.analytics._frames import (
+    EPS,
+    TRADES,
+    dividend_amount,
+    end_units,
+    has_actions,
+    round_qty,
+)
 from workbench.analytics._matching import sweep_frame
 from workbench.analytics.cash import cash_effect, cash_totals, fx_bought, main_currency
 from workbench.analytics.lots import GROUP, lots_from_prepared
@@ -215,7 +222,21 @@ def position_pnl_fx(tx: pl.DataFrame, *, method: str, target: str) -> pl.DataFra
     realized_pnl, realized_fx_pnl, dividends, bought_cost, proceeds, trade_fees.
 
     ``tx`` is prepared rows with ``fx`` (C per unit of the row's currency at its date).
+    Positions a corporate action touches are replayed (:mod:`.corporate`); the rest, and
+    every position of a ledger without actions, take the vectorized path.
     """
+    if has_actions(tx):
+        from workbench.analytics import corporate
+
+        rest, touched = corporate.split_affected(tx)
+        done = corporate.replay(touched, method=method)
+        replayed = corporate.summary(touched, done, target=target)
+        plain = _position_pnl_fx(rest, method=method, target=target)
+        return pl.concat([plain, replayed.select(plain.columns)]).sort(GROUP)
+    return _position_pnl_fx(tx, method=method, target=target)
+
+
+def _position_pnl_fx(tx: pl.DataFrame, *, method: str, target: str) -> pl.DataFrame:
     rows = converted(tx)
     trades = rows.filter(pl.col("type").is_in(TRADES) & pl.col("symbol").is_not_null())
     trades = trades.with_columns(units=end_units())

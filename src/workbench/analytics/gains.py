@@ -43,7 +43,14 @@ from typing import Any
 import polars as pl
 
 from workbench.analytics import fx as fxm
-from workbench.analytics._frames import TRADES, end_units, prepare, round_qty
+from workbench.analytics._frames import (
+    ACTIONS,
+    TRADES,
+    end_units,
+    has_actions,
+    prepare,
+    round_qty,
+)
 from workbench.analytics._matching import sweep_frame
 from workbench.analytics.currency import converted
 from workbench.analytics.lots import COST_METHODS, GROUP
@@ -175,11 +182,14 @@ def _rated_trades(
     rates: pl.DataFrame | None,
     end: dt.date | None,
     account: str | None,
-) -> tuple[pl.DataFrame, list[str]]:
+    method: str,
+) -> tuple[pl.DataFrame, list[str], pl.DataFrame | None]:
     """Trades in apply order with end units, native and C money, and the split factor from
-    end units to units at the row's date; plus stale-rate warnings."""
+    end units to units at the row's date; plus stale-rate warnings, and the disposals of the
+    positions corporate actions touch (replayed under ``method``; None without actions)."""
     tx, _ = prepare(transactions, as_of=end, account=account)
-    trades = tx.filter(pl.col("type").is_in(TRADES) & pl.col("symbol").is_not_null())
+    kinds = (*TRADES, *ACTIONS) if has_actions(tx) else TRADES
+    trades = tx.filter(pl.col("type").is_in(kinds) & pl.col("symbol").is_not_null())
     table = fxm.RateTable.from_rates(rates if rates is not None else fxm.empty_rates())
     warnings: list[str] = []
     if trades.is_empty() or trades["currency"].unique().to_list() == [target]:
@@ -193,6 +203,12 @@ def _rated_trades(
             how="left",
             maintain_order="left",
         )
+    replayed = None
+    if len(kinds) > len(TRADES):  # positions corporate actions touch are replayed
+        from workbench.analytics import corporate
+
+        trades, touched = corporate.split_affected(trades)
+        replayed = corporate.replay(touched, method=method).disposals
     rows = converted(trades)
     gross = pl.col("quantity") * pl.col("price")
     gross_n = pl.col("quantity") * pl.col("native_price")
@@ -214,6 +230,7 @@ def _rated_trades(
             .otherwise(gross_n - pl.col("native_fee")),
         ),
         warnings,
+        replayed,
     )
 
 
@@ -245,10 +262,12 @@ def realized_gains(
         )
     if start is not None and end is not None and start > end:
         raise WorkbenchError(f"start {start} is after end {end}")
-    trades, warnings = _rated_trades(
-        transactions, target=target, rates=rates, end=end, account=account
+    trades, warnings, replayed = _rated_trades(
+        transactions, target=target, rates=rates, end=end, account=account, method=name
     )
     matched = sweep_frame(trades, name)
+    if replayed is not None:
+        matched = pl.concat([matched, replayed])
     if start is not None:
         matched = matched.filter(pl.col("sold") >= start)
     rows = (

@@ -48,6 +48,7 @@ import polars as pl
 from workbench.analytics._frames import (
     EPS,
     end_units,
+    has_actions,
     in_apply_order,
     later_split_factor,
     prepare,
@@ -222,9 +223,25 @@ def open_lots(
         >>> open_lots(read_transactions(con), method="hifo").filter(pl.col("symbol") == "ACME")
     """
     tx, _ = prepare(transactions, as_of=as_of, account=account)
+    replayed = None
+    if has_actions(tx):
+        from workbench.analytics import corporate
+
+        tx, touched = corporate.split_affected(tx)
+        replayed = corporate.replay(touched, method=_check_method(method)).lots.select(
+            "account",
+            "symbol",
+            lot_id="lot_id",
+            date="acquired",
+            quantity=round_qty(pl.col("units")),
+            unit_cost=pl.col("cost") / pl.col("units"),
+            cost_basis="cost",
+            bought_quantity=round_qty(pl.col("bought_units")),
+            bought_cost="bought_cost",
+        )
     lots = _lots(tx, method)
     unit_cost = pl.col("cost") / pl.col("units")
-    return (
+    plain = (
         lots.filter(pl.col("remaining") > 0)
         .select(
             "account",
@@ -237,14 +254,29 @@ def open_lots(
             bought_quantity=round_qty(pl.col("units")),
             bought_cost="cost",
         )
-        .sort("account", "symbol", "date", "lot_id")
         .select(_LOT_COLUMNS)
     )
+    if replayed is not None:
+        plain = pl.concat([plain, replayed.select(_LOT_COLUMNS)])
+    return plain.sort("account", "symbol", "date", "lot_id")
 
 
 def pnl_from_prepared(tx: pl.DataFrame, *, method: str = "fifo") -> pl.DataFrame:
-    """:func:`position_pnl` on rows already passed through ``prepare``."""
+    """:func:`position_pnl` on rows already passed through ``prepare``.
+
+    Positions a corporate action touches are replayed (:mod:`.corporate`), the rest take the
+    vectorized path.
+    """
     name = _check_method(method)
+    if has_actions(tx):
+        from workbench.analytics import corporate
+
+        rest, touched = corporate.split_affected(tx)
+        plain = pnl_from_prepared(rest, method=name)
+        replayed = corporate.summary(
+            touched, corporate.replay(touched, method=name), target=None
+        ).with_columns(pl.col("dividends").fill_null(0.0))
+        return pl.concat([plain, replayed.select(plain.columns)]).sort(GROUP)
     out = _pnl(tx.lazy(), name, exact=False)
     return out if out is not None else _pnl(tx.lazy(), name, exact=True)  # type: ignore[return-value]
 
@@ -399,7 +431,7 @@ def position_pnl(
     """
     name = _check_method(method)
     lean = _lean_rows(transactions, as_of=as_of, account=account)
-    if lean is None:  # out of order or many splits: the general path
+    if lean is None or has_actions(transactions):  # out of order, many splits or actions
         tx, _ = prepare(transactions, as_of=as_of, account=account)
         return pnl_from_prepared(tx, method=name)
     rows, units = lean

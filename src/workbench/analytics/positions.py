@@ -13,7 +13,9 @@ import datetime as dt
 import polars as pl
 
 from workbench.analytics._frames import (
+    ACTIONS,
     TRADES,
+    has_actions,
     later_split_factor,
     prepare,
     round_qty,
@@ -53,7 +55,7 @@ def positions(
         .with_columns(seq=pl.int_range(pl.len(), dtype=pl.Int64), type=pl.lit("SPLIT"))
     )
     later = later_split_factor(split_events(raw_splits))
-    if later is None:  # many splits: take the general path
+    if later is None or has_actions(transactions):  # many splits or corporate actions
         tx, _ = prepare(transactions, as_of=as_of, account=account)
         return pnl_from_prepared(tx).filter(pl.col("quantity") != 0).select(*GROUP, "quantity")
     if account is not None:
@@ -85,6 +87,10 @@ def marks(
     ``tx`` and ``splits`` come from ``prepare``; ``prices`` has symbol, date, close.
     """
     symbols = tx.filter(pl.col("type").is_in(TRADES)).select("symbol").unique()
+    if has_actions(tx):  # the symbols corporate actions bring shares of
+        actions = tx.filter(pl.col("type").is_in(ACTIONS))
+        targets = actions.filter(pl.col("target").is_not_null()).select(symbol="target")
+        symbols = pl.concat([symbols, actions.select("symbol"), targets]).unique()
     if symbols.is_empty():
         return pl.DataFrame(schema=_MARK_SCHEMA)
     closes = (

@@ -27,7 +27,7 @@ import polars as pl
 
 from workbench import config
 from workbench.analytics import fx as fxm
-from workbench.analytics._frames import prepare
+from workbench.analytics._frames import ledger_symbols, prepare
 from workbench.analytics.cash import income_and_costs
 from workbench.analytics.currency import cash_in_reporting, converted, position_pnl_fx
 from workbench.analytics.lots import COST_METHODS
@@ -330,7 +330,7 @@ def load_report(
     target = reporting_currency(currency)
     with store.connect(db, read_only=True) as con:
         transactions = store.read_transactions(con, as_of=day)
-        symbols = transactions["symbol"].drop_nulls().unique().to_list()
+        symbols = ledger_symbols(transactions)
         if benchmark:
             symbols.append(benchmark)
         prices = store.read_prices(con, symbols=symbols or [""], end=day)

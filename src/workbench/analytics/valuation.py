@@ -18,7 +18,7 @@ import datetime as dt
 import polars as pl
 
 from workbench.analytics import fx as fxm
-from workbench.analytics._frames import TRADES, prepare
+from workbench.analytics._frames import TRADES, has_actions, prepare
 from workbench.analytics.cash import cash_effect, cash_totals, inflow, outflow
 from workbench.analytics.positions import latest_date
 
@@ -96,6 +96,8 @@ def value_from_prepared(
         first=pl.col("date").min(),
         currency=pl.col("currency").sort_by("seq").last() if convert else pl.lit(""),
     )
+    if has_actions(tx):
+        deltas, span = _with_action_moves(tx, deltas, span, convert=convert)
     grid = (
         span.select("symbol", "currency", date=pl.date_ranges("first", pl.lit(end), interval="1d"))
         .explode("date")
@@ -173,6 +175,37 @@ def value_from_prepared(
     if start is not None:
         series = series.filter(pl.col("date") >= start)
     return series.select(SERIES_COLUMNS)
+
+
+def _with_action_moves(
+    tx: pl.DataFrame, deltas: pl.DataFrame, span: pl.DataFrame, *, convert: bool
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Add the units corporate actions move (in base units: end units / the symbol's final
+    split factor) to the daily deltas, and the symbols they bring in to the span. Quantities
+    do not depend on the cost method: the replay runs FIFO."""
+    from workbench.analytics.corporate import replay, split_affected
+
+    moves = replay(split_affected(tx)[1], method="fifo").moves
+    if moves.is_empty():
+        return deltas, span
+    moved = moves.group_by("symbol", "date").agg(
+        delta=(pl.col("units") / pl.col("final")).sum(), trade_base=pl.lit(None, pl.Float64)
+    )
+    deltas = (
+        pl.concat([deltas, moved.select(deltas.columns)], how="vertical_relaxed")
+        .group_by("symbol", "date")
+        .agg(pl.col("delta").sum(), pl.col("trade_base").drop_nulls().last())
+    )
+    brought = moves.group_by("symbol").agg(
+        first=pl.col("date").min(),
+        currency=pl.col("currency").sort_by("seq").last() if convert else pl.lit(""),
+    )
+    span = (
+        pl.concat([span, brought.select(span.columns)], how="vertical_relaxed")
+        .group_by("symbol", maintain_order=True)
+        .agg(pl.col("first").min(), pl.col("currency").first())
+    )
+    return deltas, span
 
 
 def value_series(

@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from workbench.analytics._frames import ledger_symbols
 from workbench.analytics.report import (
     PERFORMANCE_FIELDS,
     POSITION_FIELDS,
@@ -47,8 +48,8 @@ NUMBERS: list[str] = list(
 COMBINED_SCHEMA: dict[str, Any] = dict.fromkeys(TEXT, pl.String) | dict.fromkeys(
     NUMBERS, pl.Float64
 )
-_MONEY = ("quantity", "price", "fee", "amount", "ratio_new", "ratio_old")
-_TEXT = ("account", "type", "symbol", "currency", "note")
+_MONEY = ("quantity", "price", "fee", "amount", "ratio_new", "ratio_old", "cost_fraction")
+_TEXT = ("account", "type", "symbol", "currency", "note", "target")
 
 
 def normalize_transactions(frame: pl.DataFrame) -> pl.DataFrame:
@@ -58,17 +59,20 @@ def normalize_transactions(frame: pl.DataFrame) -> pl.DataFrame:
     Float64 the report computes in, so the concatenation of an account's rows and the shared
     split rows never meets two number types.
     """
-    missing_note = "note" not in frame.columns
-    out = frame.select(
-        [c for c in TRANSACTION_COLUMNS if c != "note" or not missing_note]
-    ).with_columns(
+    # optional columns: a lake written before corporate actions (or by another tool) may
+    # lack them; they are null there
+    optional = {"note": pl.String, "target": pl.String, "cost_fraction": pl.Float64}
+    frame = frame.with_columns(
+        pl.lit(None, dtype=kind).alias(name)
+        for name, kind in optional.items()
+        if name not in frame.columns
+    )
+    out = frame.select(TRANSACTION_COLUMNS).with_columns(
         pl.col("id").cast(pl.Int64),
         pl.col("date").cast(pl.Date),
         *(pl.col(c).cast(pl.Float64) for c in _MONEY),
-        *(pl.col(c).cast(pl.String) for c in _TEXT if c != "note" or not missing_note),
+        *(pl.col(c).cast(pl.String) for c in _TEXT),
     )
-    if missing_note:
-        out = out.with_columns(note=pl.lit(None, dtype=pl.String))
     return out.with_columns(pl.col("type").str.to_uppercase())
 
 
@@ -181,7 +185,7 @@ def account_report(
         BatchError: the account sells more than it holds, or has an unknown row type.
     """
     own = transactions.filter(pl.col("date") <= params.as_of)
-    symbols = own["symbol"].drop_nulls().unique().to_list()
+    symbols = ledger_symbols(own)  # corporate actions' targets too
     others = shared.splits.filter((pl.col("account") != account) & pl.col("symbol").is_in(symbols))
     frame = pl.concat([own, others]) if others.height else own
     _check_rows(account, frame)

@@ -147,7 +147,12 @@ def synthetic_ledger(
         pl.DataFrame(
             rows, schema={k: v for k, v in schema.items() if k not in ("currency", "note")}
         )
-        .with_columns(currency=pl.lit("USD"), note=pl.lit(DEMO_NOTE))
+        .with_columns(
+            currency=pl.lit("USD"),
+            note=pl.lit(DEMO_NOTE),
+            target=pl.lit(None, dtype=pl.String),
+            cost_fraction=pl.lit(None, dtype=pl.Float64),
+        )
         .with_row_index("_order")
         .sort("date", "_order", maintain_order=True)
         .select(LEDGER_COLUMNS)
@@ -186,4 +191,6 @@ def as_transactions(ledger: pl.DataFrame) -> pl.DataFrame:
         fee=pl.col("fee").fill_null(0.0),
         ratio_new=ratio.struct.field("field_0").cast(pl.Float64),
         ratio_old=ratio.struct.field("field_1").cast(pl.Float64),
+        target=pl.lit(None, dtype=pl.String),
+        cost_fraction=pl.lit(None, dtype=pl.Float64),
     ).select(TRANSACTION_COLUMNS)

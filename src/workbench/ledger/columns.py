@@ -15,7 +15,7 @@ from workbench.errors import InvalidRow, InvalidRows
 #: the ledger columns, in export order
 LEDGER_COLUMNS = (
     "date", "account", "type", "symbol", "quantity", "price", "fee", "amount",
-    "currency", "ratio", "note",
+    "currency", "ratio", "note", "target", "cost_fraction",
 )  # fmt: skip
 
 REQUIRED_ALWAYS = ("date", "type")
@@ -35,6 +35,8 @@ SYNONYMS: dict[str, str] = {
     "commission": "fee",
     "fees": "fee",
     "split_ratio": "ratio",
+    "new_symbol": "target",
+    "to_symbol": "target",
     "notes": "note",
     "memo": "note",
 }

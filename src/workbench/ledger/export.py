@@ -25,8 +25,8 @@ _QUERIES = {
         "SELECT date, account, type, symbol, quantity, price, fee, amount, currency,"
         " CASE WHEN ratio_new IS NULL THEN NULL ELSE"
         "  regexp_replace(CAST(ratio_new AS VARCHAR), '\\.?0+$', '') || ':' ||"
-        "  regexp_replace(CAST(ratio_old AS VARCHAR), '\\.?0+$', '') END AS ratio, note"
-        " FROM transactions ORDER BY date, id"
+        "  regexp_replace(CAST(ratio_old AS VARCHAR), '\\.?0+$', '') END AS ratio, note,"
+        " target, cost_fraction FROM transactions ORDER BY date, id"
     ),
     "prices": (
         "SELECT symbol, date, open, high, low, close, volume, currency, provider, fetched_at"

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from workbench.ledger.action_holdings import action_moves, action_rows
+
 TOLERANCE = 1e-6
 
 #: one integer per (account, symbol), so groups never compare text (categorical codes are
@@ -81,12 +83,26 @@ def oversold_rows(
     added = _lean(new, src=1, order="line") if new_trades is None else new_trades.lazy()
     trades = pl.concat([_lean(existing, src=0, order="id"), added]).with_columns(_PAIR).collect()
     events = _split_events(existing, new)
+    actions = _actions(existing, new)
+    moved = pl.Series("_pair", [], dtype=pl.UInt64)
+    if not actions.is_empty():
+        # corporate actions as signed rows of the running sums (see action_holdings)
+        moves = action_moves(trades, events, actions).select(
+            pl.col("account", "symbol").cast(pl.Categorical), "pos", "signed", "src", "order"
+        )
+        if not moves.is_empty():
+            moves = moves.with_columns(_PAIR)
+            moved = moves["_pair"]
+            trades = pl.concat([trades, moves.select(trades.columns)]).sort("pos")
     if trades.is_empty():
         return _no_violations()
-    # pairs a new row can lower: a new SELL in the pair, or a new split of its symbol
+    # pairs a new row can lower: a new SELL in the pair, a new split of its symbol, or any
+    # pair a corporate action moves shares in or out of
     new_split_symbols = events.filter(pl.col("src") == 1)["symbol"].implode()
     lowering = trades.filter(
-        ((pl.col("src") == 1) & (pl.col("signed") < 0)) | pl.col("symbol").is_in(new_split_symbols)
+        ((pl.col("src") == 1) & (pl.col("signed") < 0))
+        | pl.col("symbol").is_in(new_split_symbols)
+        | pl.col("_pair").is_in(moved.implode())
     )["_pair"].unique()
     lowers = trades["_pair"].is_in(lowering.implode())
     if not lowers.all():
@@ -129,6 +145,8 @@ def oversold_rows(
         .collect(engine="in-memory")
         .sort(["_pair", "pos"])
     )
+    if not actions.is_empty():  # only sales are reported, never an action's own rows
+        checked = checked.join(actions.select("src", "order"), on=["src", "order"], how="anti")
     if checked.is_empty():
         return _no_violations()
     first_new = (
@@ -162,6 +180,13 @@ def oversold_rows(
         )
         .sort("account", "symbol", maintain_order=True)
     )
+
+
+def _actions(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    """The corporate-action rows of both frames (:func:`action_rows`), or an empty frame."""
+    parts = [action_rows(existing, src=0, order="id"), action_rows(new, src=1, order="line")]
+    parts = [part for part in parts if not part.is_empty()]
+    return pl.concat(parts) if parts else pl.DataFrame()
 
 
 def _split_events(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:

@@ -20,11 +20,12 @@ import polars as pl
 from workbench import config
 from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError, escape_controls
 from workbench.ledger import batches
+from workbench.ledger.action_holdings import ActionProblems
 from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize
 from workbench.ledger.csv_text import FileFacts, file_facts, read_text_csv
 from workbench.ledger.holdings import lean_trades, oversold_rows
 from workbench.ledger.keys import occurrence_numbers, row_digests, with_occurrence
-from workbench.ledger.validate import validate_rows
+from workbench.ledger.validate import CORPORATE, validate_rows
 from workbench.store import connect
 from workbench.store import ledger_rows as sql
 
@@ -153,10 +154,37 @@ def _check_holdings(
     splits = rows.lazy().filter(pl.col("type") == "SPLIT").select(pl.col("symbol").unique())
     pairs_frame, splits_frame = pl.collect_all([pairs, splits])
     split_symbols = splits_frame["symbol"].to_list()
-    if pairs_frame.is_empty() and not split_symbols:
+    actions = rows.filter(pl.col("type").is_in(CORPORATE))
+    if pairs_frame.is_empty() and not split_symbols and actions.is_empty():
         return
+    # corporate actions (stored or new) of the accounts checked bring in every position they
+    # touch: a sale of a symbol after its change finds nothing held
+    accounts = pl.concat([pairs_frame["account"], actions["account"]]).unique().to_list()
+    stored_actions = sql.stored_actions(con, accounts) if accounts else pl.DataFrame()
+    if not stored_actions.is_empty() or not actions.is_empty():
+        pairs_frame = pl.concat(
+            [pairs_frame.select(pl.col("account", "symbol").cast(pl.String))]
+            + [
+                part.select("account", "symbol")
+                for frame in (stored_actions, actions)
+                if not frame.is_empty()
+                for part in (frame, frame.filter(pl.col("target").is_not_null()).select(
+                    "account", symbol="target"))
+            ]
+        ).unique()  # fmt: skip
     stored = sql.stored_trades(con, pairs_frame, split_symbols)
-    violations = oversold_rows(stored, rows, new_trades=trades)
+    if not stored_actions.is_empty():
+        stored = pl.concat([stored, stored_actions], how="diagonal_relaxed")
+    try:
+        violations = oversold_rows(stored, rows, new_trades=trades)
+    except ActionProblems as exc:
+        problems = [
+            InvalidRow(source, order, field, message)
+            if src == 1
+            else InvalidRow(source, 0, field, f"stored transaction {order}: {message}")
+            for src, order, field, message in exc.problems
+        ]
+        raise InvalidRows(problems) from exc
     if not violations.is_empty():
         problems = _oversell_problems(source, violations)
         raise OversoldError(str(InvalidRows(problems)), problems=problems)
@@ -217,7 +245,8 @@ def _apply_batches(
                 if dedupe:
                     rows = _unseen(con, rows)
                 trades.append(lean_trades(rows))
-                splits.append(rows.filter(pl.col("type") == "SPLIT"))
+                # splits and corporate actions (few) are kept whole for the holdings check
+                splits.append(rows.filter(pl.col("type").is_in(("SPLIT", *CORPORATE))))
                 accounts.append(sql.accounts_of(rows))
                 instruments.append(sql.instruments_of(rows))
                 sql.insert_batch(con, rows, first_id=added, import_id=0, table=sql.STAGING)

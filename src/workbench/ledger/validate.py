@@ -17,18 +17,22 @@ from workbench.ledger.columns import LEDGER_COLUMNS
 
 TYPES = (
     "BUY", "SELL", "DIVIDEND", "INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL", "SPLIT", "FX",
+    "SYMBOL_CHANGE", "SPINOFF", "MERGER", "RETURN_OF_CAPITAL", "STOCK_DIVIDEND",
 )  # fmt: skip
+#: corporate actions (README "Corporate actions"); those with ``target`` move shares to it
+CORPORATE = ("SYMBOL_CHANGE", "SPINOFF", "MERGER", "RETURN_OF_CAPITAL", "STOCK_DIVIDEND")
+WITH_TARGET = ("SYMBOL_CHANGE", "SPINOFF", "MERGER")
 TRADES = ("BUY", "SELL")
 #: rows with quantity > 0 and price: trades and currency exchanges (DESIGN 3b)
 PRICED = ("BUY", "SELL", "FX")
 CASH_TYPES = ("INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL")
-NEEDS_SYMBOL = ("BUY", "SELL", "DIVIDEND", "SPLIT", "FX")
+NEEDS_SYMBOL = ("BUY", "SELL", "DIVIDEND", "SPLIT", "FX", *CORPORATE)
 _CURRENCY = r"^[A-Za-z]{3,5}$"
 #: mixed-case sub-unit codes kept apart from their currency when codes are upper-cased
 _SUBUNIT_CODES = {"GBp": "GBX", "ZAc": "ZAC"}
 
 MONEY = pl.Decimal(18, 8)
-NUMERIC = ("quantity", "price", "fee", "amount")
+NUMERIC = ("quantity", "price", "fee", "amount", "cost_fraction")
 _RATIO = r"^\s*([0-9]+(?:\.[0-9]+)?)\s*[:/]\s*([0-9]+(?:\.[0-9]+)?)\s*$"
 _DATE_FORMAT = "%Y-%m-%d"
 #: the earliest date a ledger or price row may have
@@ -49,7 +53,7 @@ def date_bounds(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
 #: typed columns of a validated ledger frame, in order
 TYPED_COLUMNS = (
     "line", "date", "account", "type", "symbol", "quantity", "price", "fee", "amount",
-    "currency", "ratio_new", "ratio_old", "note",
+    "currency", "ratio_new", "ratio_old", "note", "target", "cost_fraction",
 )  # fmt: skip
 
 
@@ -61,7 +65,7 @@ class _Check:
 
 
 #: columns kept as text (stripped); the others are parsed into ``_<name>`` columns
-FREE_TEXT = ("account", "symbol", "currency", "note")
+FREE_TEXT = ("account", "symbol", "currency", "note", "target")
 PARSED = ("date", *NUMERIC, "ratio")
 
 
@@ -157,6 +161,103 @@ def _fx_checks(is_fx: pl.Expr, base: str) -> list[_Check]:
     ]
 
 
+def _corporate_checks(types: set[str]) -> list[_Check]:
+    """Checks of corporate-action rows and of the columns only they use (``target``,
+    ``cost_fraction``); the per-type checks are built only for the types the file has."""
+    kind = pl.col("_type")
+    checks = [
+        _Check(
+            "target",
+            ~kind.is_in(WITH_TARGET) & pl.col("target").is_not_null(),
+            pl.lit("only SYMBOL_CHANGE, SPINOFF and MERGER rows have a target, not ")
+            + pl.col("_type"),
+        ),
+        _Check(
+            "cost_fraction",
+            ~kind.is_in(("SPINOFF", "MERGER")) & pl.col("_cost_fraction").is_not_null(),
+            pl.lit("only SPINOFF and MERGER rows have a cost_fraction, not ") + pl.col("_type"),
+        ),
+    ]
+    if not types.intersection(CORPORATE):
+        return checks
+    moves = kind.is_in(WITH_TARGET)
+    positive = pl.lit("must be greater than 0: ")
+    checks += [
+        _Check("target", moves & pl.col("target").is_null(), pl.lit("missing (the new symbol)")),
+        _Check(
+            "target",
+            moves & (pl.col("target").str.to_uppercase() == pl.col("symbol").str.to_uppercase()),
+            pl.lit("the same as symbol: ") + _quoted("target"),
+        ),
+        _Check(
+            "ratio",
+            (kind == "MERGER") & pl.col("ratio").is_null(),
+            pl.lit("missing (new shares per old share, new:old, e.g. 3:2)"),
+        ),
+        _Check(
+            "ratio",
+            kind.is_in(("SYMBOL_CHANGE", "MERGER"))
+            & pl.col("ratio").is_not_null()
+            & (
+                pl.col("_ratio_new").is_null()
+                | pl.col("_ratio_old").is_null()
+                | (pl.col("_ratio_new") <= 0)
+                | (pl.col("_ratio_old") <= 0)
+            ),
+            pl.lit("bad ratio (expected new:old with both > 0, e.g. 3:2): ") + _quoted("ratio"),
+        ),
+        _Check(
+            "quantity",
+            kind.is_in(("SPINOFF", "STOCK_DIVIDEND")) & pl.col("quantity").is_null(),
+            pl.lit("missing (the new shares received)"),
+        ),
+        _Check(
+            "quantity",
+            kind.is_in(("SPINOFF", "STOCK_DIVIDEND")) & (pl.col("_quantity") == 0),
+            positive + _quoted("quantity"),
+        ),
+        _Check(
+            "cost_fraction",
+            (kind == "SPINOFF") & pl.col("cost_fraction").is_null(),
+            pl.lit("missing (the fraction of the parent's cost basis that moves to the child)"),
+        ),
+        _Check(
+            "cost_fraction",
+            (kind == "SPINOFF")
+            & ((pl.col("_cost_fraction") < 0) | (pl.col("_cost_fraction") >= 1)),
+            pl.lit("must be at least 0 and below 1: ") + _quoted("cost_fraction"),
+        ),
+        _Check(
+            "cost_fraction",
+            (kind == "MERGER") & ((pl.col("_cost_fraction") < 0) | (pl.col("_cost_fraction") > 1)),
+            pl.lit("must be between 0 and 1: ") + _quoted("cost_fraction"),
+        ),
+        _Check(
+            "amount",
+            (kind == "RETURN_OF_CAPITAL") & pl.col("amount").is_null(),
+            pl.lit("missing (the capital returned)"),
+        ),
+        _Check(
+            "amount",
+            (kind == "RETURN_OF_CAPITAL") & (pl.col("_amount") == 0),
+            pl.lit("must be greater than 0"),
+        ),
+        _Check(
+            "cost_fraction",
+            (kind == "MERGER")
+            & (pl.col("_amount") > 0)
+            & pl.col("_cost_fraction").is_null()
+            & pl.col("_quantity").is_null()
+            & pl.col("_price").is_null(),
+            pl.lit(
+                "missing: cash received in a merger needs the fraction of the old cost basis"
+                " it takes (or quantity and the price per new share)"
+            ),
+        ),
+    ]
+    return checks
+
+
 def _quoted(column: str) -> pl.Expr:
     return pl.lit("'") + pl.col(column).str.slice(0, 40) + pl.lit("'")
 
@@ -178,7 +279,11 @@ def _column_problems(text: pl.DataFrame, file: str, types: set[str]) -> list[Inv
     need("quantity", PRICED)
     need("price", PRICED)
     need("amount", CASH_TYPES)
-    need("ratio", ("SPLIT",))
+    need("ratio", ("SPLIT", "MERGER"))
+    need("target", WITH_TARGET)
+    need("quantity", ("SPINOFF", "STOCK_DIVIDEND"))
+    need("amount", ("RETURN_OF_CAPITAL",))
+    need("cost_fraction", ("SPINOFF",))
     if (
         "DIVIDEND" in types
         and "amount" not in text.columns
@@ -344,6 +449,7 @@ def validate_rows(
     ]
     if "FX" in types:
         checks += _fx_checks(is_fx, base)
+    checks += _corporate_checks(types)
     # one boolean pass first: messages (string columns) are built only for flagged rows
     flagged = staged.filter(pl.any_horizontal(check.bad.fill_null(False) for check in checks))
     if not flagged.is_empty():
@@ -378,5 +484,7 @@ def validate_rows(
         pl.col("_ratio_new").alias("ratio_new"),
         pl.col("_ratio_old").alias("ratio_old"),
         pl.col("note"),
+        _upper("target", distinct["target"]).alias("target"),
+        pl.col("_cost_fraction").alias("cost_fraction"),
     )
     return typed, []

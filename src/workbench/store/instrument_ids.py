@@ -17,7 +17,7 @@ from workbench.store.tables import query_frame, registered
 #: the columns identical rows share within one import (their occurrence numbers them)
 _IDENTITY = (
     "import_id, date, account, type, symbol, quantity, price, fee, amount, currency,"
-    " ratio_new, ratio_old, note"
+    " ratio_new, ratio_old, note, target, cost_fraction"
 )
 
 
@@ -62,12 +62,14 @@ def attach(con: duckdb.DuckDBPyConnection, pairs: pl.DataFrame) -> list[tuple[st
 
 def _move(con: duckdb.DuckDBPyConnection, old: str, new: str) -> None:
     con.execute("UPDATE transactions SET symbol = ? WHERE symbol = ?", [new, old])
+    # a corporate action's target names an instrument too (SYMBOL_CHANGE to an ISIN)
+    con.execute("UPDATE transactions SET target = ? WHERE target = ?", [new, old])
     con.execute(
         f"UPDATE transactions SET row_key = k.key FROM ("
         f" SELECT id, {ROW_KEY} AS key FROM ("
         f"  SELECT *, row_number() OVER (PARTITION BY {_IDENTITY} ORDER BY id) AS occurrence"
-        f"  FROM transactions WHERE symbol = ?)) k WHERE transactions.id = k.id",
-        [new],
+        f"  FROM transactions WHERE symbol = ? OR target = ?)) k WHERE transactions.id = k.id",
+        [new, new],
     )
     con.execute(
         "DELETE FROM prices WHERE symbol = ? AND date IN (SELECT date FROM prices WHERE symbol = ?)",

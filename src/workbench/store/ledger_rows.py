@@ -18,11 +18,15 @@ from workbench.store.tables import query_frame, registered
 #: joined by '|' with NULL as ''. ``concat`` skips NULLs, so it builds the same string as
 #: ``concat_ws('|', ..., coalesce(x, ''), ...)`` did (stored keys must never change) with one
 #: function call per row instead of a coalesce per nullable column; measured ~10% cheaper.
+#: ``target`` and ``cost_fraction`` (corporate actions) enter only when set, each with its own
+#: prefix (``'|target=' || NULL`` is NULL, which ``concat`` skips), so a row without them keeps
+#: the key it had before they existed.
 ROW_KEY = (
     "md5_number(concat(strftime(date, '%Y-%m-%d'), '|', account, '|', type, '|', symbol, '|',"
     " CAST(quantity AS VARCHAR), '|', CAST(price AS VARCHAR), '|', CAST(fee AS VARCHAR), '|',"
     " CAST(amount AS VARCHAR), '|', currency, '|', CAST(ratio_new AS VARCHAR), '|',"
-    " CAST(ratio_old AS VARCHAR), '|', note, '|', CAST(occurrence AS VARCHAR)))"
+    " CAST(ratio_old AS VARCHAR), '|', note, '|', CAST(occurrence AS VARCHAR),"
+    " '|target=' || target, '|cost_fraction=' || CAST(cost_fraction AS VARCHAR)))"
 )
 
 
@@ -65,6 +69,22 @@ def stored_trades(
         )
 
 
+def stored_actions(con: duckdb.DuckDBPyConnection, accounts: list[str]) -> pl.DataFrame:
+    """The corporate-action rows of ``accounts`` (every column the holdings check reads).
+
+    Only those rows have a ``target`` or one of the two long type names, so the scan reads
+    two narrow columns of the rest.
+    """
+    return query_frame(
+        con,
+        "SELECT id, account, symbol, date, type, quantity, price, amount, ratio_new, ratio_old,"
+        " target, cost_fraction FROM transactions"
+        " WHERE (target IS NOT NULL OR type IN ('RETURN_OF_CAPITAL', 'STOCK_DIVIDEND'))"
+        " AND list_contains(?::VARCHAR[], account)",
+        [accounts],
+    )
+
+
 def insert_rows(
     con: duckdb.DuckDBPyConnection,
     rows: pl.DataFrame,
@@ -103,13 +123,13 @@ def accounts_of(rows: pl.DataFrame) -> pl.DataFrame:
 
 def instruments_of(rows: pl.DataFrame) -> pl.DataFrame:
     """Each symbol of ``rows`` with the currency of its first row (an FX row's symbol is a
-    currency, not an instrument)."""
-    return (
-        rows.filter(pl.col("type") != "FX")
-        .select("symbol", "currency")
-        .filter(pl.col("symbol").is_not_null())
-        .unique("symbol", keep="first")
-    )
+    currency, not an instrument), and each ``target`` of a corporate action."""
+    named = rows.filter(pl.col("type") != "FX").select("symbol", "currency")
+    if "target" in rows.columns and rows["target"].null_count() < rows.height:
+        named = pl.concat(
+            [named, rows.select(symbol=pl.col("target"), currency=pl.col("currency"))]
+        )
+    return named.filter(pl.col("symbol").is_not_null()).unique("symbol", keep="first")
 
 
 def insert_names(
@@ -144,8 +164,8 @@ def insert_batch(
     with registered(con, _wb_rows=staged):
         con.execute(
             f"INSERT INTO {table} SELECT id, date, account, type, symbol, quantity, price,"
-            f" fee, amount, currency, ratio_new, ratio_old, note, import_id, {ROW_KEY}"
-            " FROM _wb_rows"
+            f" fee, amount, currency, ratio_new, ratio_old, note, import_id, {ROW_KEY},"
+            " target, cost_fraction FROM _wb_rows"
         )
 
 
@@ -164,7 +184,7 @@ def move_staged(con: duckdb.DuckDBPyConnection, *, first_id: int, import_id: int
     ``first_id`` - 1, under ``import_id`` (:func:`drop_staging` removes the table)."""
     con.execute(
         "INSERT INTO transactions SELECT id + ?, date, account, type, symbol, quantity, price,"
-        " fee, amount, currency, ratio_new, ratio_old, note, ?, row_key"
+        " fee, amount, currency, ratio_new, ratio_old, note, ?, row_key, target, cost_fraction"
         f" FROM {STAGING}",  # staged in id order, which the insert keeps (no sort)
         [first_id, import_id],
     )

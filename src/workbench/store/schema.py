@@ -114,6 +114,12 @@ MIGRATIONS: dict[int, list[str]] = {
             name VARCHAR
         )""",
     ],
+    6: [
+        # version 6: corporate actions (SYMBOL_CHANGE, SPINOFF, MERGER, ...): the symbol a
+        # row's shares become, and the fraction of the cost basis that moves with them
+        "ALTER TABLE transactions ADD COLUMN target VARCHAR",
+        f"ALTER TABLE transactions ADD COLUMN cost_fraction {MONEY}",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -18,7 +18,7 @@ from workbench.store.schema import MONEY
 
 TRANSACTION_COLUMNS = [
     "id", "date", "account", "type", "symbol", "quantity", "price", "fee", "amount",
-    "currency", "ratio_new", "ratio_old", "note",
+    "currency", "ratio_new", "ratio_old", "note", "target", "cost_fraction",
 ]  # fmt: skip
 
 
@@ -243,7 +243,8 @@ def priced_symbols(con: duckdb.DuckDBPyConnection) -> list[str]:
 def traded_symbols(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Symbols that appear in the ledger, sorted."""
     rows = con.execute(
-        "SELECT DISTINCT symbol FROM transactions WHERE symbol IS NOT NULL ORDER BY symbol"
+        "SELECT DISTINCT symbol FROM (SELECT symbol FROM transactions UNION ALL"
+        " SELECT target FROM transactions) WHERE symbol IS NOT NULL ORDER BY symbol"
     ).fetchall()
     return [r[0] for r in rows]
 
