@@ -507,3 +507,43 @@ def test_swap_without_any_price_in_the_file_moves_quantities(tmp_path: Path) -> 
     assert rows[2][:4] == ("BUY", "BTC", "0.0249", "0")  # 0.025 less the 0.0001 fee
     assert "no price in the file" in rows[2][4]
     assert set(conversion.rows["currency"].drop_nulls()) <= {"USD", "EUR"}
+
+
+def _books_of(report: dict[str, object]) -> dict[str, tuple[float, float, float]]:
+    """symbol -> (quantity, cost basis, realized P&L), rounded to the cent."""
+    positions = report["positions"]
+    assert isinstance(positions, list)
+    return {
+        p["symbol"]: (p["quantity"], round(p["cost_basis"], 2), round(p["realized_pnl"], 2))
+        for p in positions
+    }
+
+
+def test_schwab_corporate_actions(db_path: Path) -> None:
+    """Schwab corporate actions: a Name Change and a Stock Merger as two rows (the new ticker
+    +qty, the old line under its CUSIP -qty, named back to its ticker by its description), a
+    Reverse Split 1:10 of 105 shares with cash in lieu of the half share, a merger 1:2 of 51
+    shares with cash in lieu, a Spin-off naming only the child, a Stock Split whose ratio the
+    file's holding gives (40 held + 40 = 2:1), and a sale after the name change."""
+    report = check(
+        db_path,
+        "schwab_corporate_actions.csv",
+        Books(
+            held={"NEWC": "70", "PRNT": "80", "RSPL": "10", "SPNC": "20", "TARG": "25"},
+            # 10000 - 2000 - 510 - 210 - 2000 + 6 + 9.50 + 750
+            cash={"USD": "6045.50"},
+            deposits={"USD": "10000"},
+        ),
+    )
+    assert _books_of(report) == {
+        # 100 OLDC for 2000 renamed: 70 left cost 1400; 30 sold for 750 - 600 = 150
+        "NEWC": (70.0, 1400.0, 150.0),
+        "OLDC": (0.0, 0.0, 0.0),
+        "PRNT": (80.0, 2000.0, 0.0),  # 2:1, the cost unchanged
+        # 105 for 210 become 10.5 at 20; the 0.5 (cost 10) sold for 9.50: -0.50
+        "RSPL": (10.0, 200.0, -0.5),
+        "SPNC": (20.0, 0.0, 0.0),  # the child at no cost (Schwab names no parent)
+        # 51 for 510 become 25.5 at 20 (1:2); 25 kept (500), the half share (cost 10) paid 6
+        "TARG": (25.0, 500.0, 0.0),
+        "XSPC": (0.0, 0.0, -4.0),
+    }

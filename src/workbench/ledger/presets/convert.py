@@ -14,6 +14,7 @@ import polars as pl
 
 from workbench.errors import InvalidRow, InvalidRows
 from workbench.ledger.presets import catalog, hooks
+from workbench.ledger.presets.actions import resolve_actions
 from workbench.ledger.presets.engine import OUT_COLUMNS, Mapped, Options, map_table
 from workbench.ledger.presets.flex_xml import flex_tables
 from workbench.ledger.presets.legs import pair_legs, transfer_currency
@@ -208,6 +209,8 @@ def convert_file(
             schema={"src": pl.Int64, "sub": pl.Int32, **{c: pl.String for c in OUT_COLUMNS}}
         )
     rows = net_refunds(rows)
+    rows, action_problems = resolve_actions(rows, file=file)
+    problems.extend(action_problems)
     rows, leg_problems = pair_legs(rows, file=file)
     rows = transfer_currency(rows)
     problems.extend(leg_problems)

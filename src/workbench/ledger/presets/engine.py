@@ -22,7 +22,7 @@ from workbench.ledger.presets.spec import NUMBER_FIELDS, Block, Ref, Rule, Spec
 #: ledger text columns every mapped frame has, in order, after ``src``/``sub``
 OUT_COLUMNS = (
     "date", "account", "type", "symbol", "quantity", "price", "fee", "amount", "currency",
-    "ratio", "note", "pair", "isin", "name",
+    "ratio", "note", "pair", "isin", "name", "target", "cost_fraction",
 )  # fmt: skip
 
 
@@ -363,7 +363,7 @@ def _rows(
         )
     else:
         exprs["type"] = pl.lit(kind)
-    legs = kind == "FX" and bool(rule.pair_by)
+    legs = kind in ("FX", "ACTION") and bool(rule.pair_by)
     for name, value in numbers.items():
         # the legs of an exchange keep their signs: the pairing tells bought from paid
         exprs[name] = v.to_text(value if legs else value.abs())
@@ -372,9 +372,12 @@ def _rows(
             [columns.text(ref, f"{where}.pair_by").fill_null("") for ref in rule.pair_by],
             separator="\x1f",
         )
-    for name in ("symbol", "currency", "ratio", "note", "isin", "name"):
+    for name in ("symbol", "currency", "ratio", "note", "isin", "name", "target", "cost_fraction"):
         if name in fields:
             exprs[name] = columns.text(fields[name], f"{where}.{name}")
+    if "ratio" in exprs:
+        # "4 for 1", "4/1" and "4-for-1" as the ledger's new:old
+        exprs["ratio"] = exprs["ratio"].str.replace(r"(?i)^\s*(\d+)\s*(?:for|/|-for-|:)\s*(\d+)\s*$", "$1:$2")
     default_currency = spec.currency or options.base_currency
     if "currency" not in exprs or default_currency:
         # rows whose currency cell is empty are in the file's (or statement's) currency
@@ -523,6 +526,8 @@ def _settlements(
         pl.lit(None, pl.String).alias("pair"),
         pl.lit(None, pl.String).alias("isin"),
         pl.lit(None, pl.String).alias("name"),
+        pl.lit(None, pl.String).alias("target"),
+        pl.lit(None, pl.String).alias("cost_fraction"),
     )
     # a sell's conversion fee, in the currency the proceeds land in
     sell_fees = legs_rows.filter(~is_buy & (pl.col("_fee") > 0)).select(
@@ -542,5 +547,7 @@ def _settlements(
         pl.lit(None, pl.String).alias("pair"),
         pl.lit(None, pl.String).alias("isin"),
         pl.lit(None, pl.String).alias("name"),
+        pl.lit(None, pl.String).alias("target"),
+        pl.lit(None, pl.String).alias("cost_fraction"),
     )
     return main, [base, sell_fees]

@@ -33,11 +33,15 @@ from workbench.errors import MappingError
 RULE_TYPES = (
     "BUY", "SELL", "DIVIDEND", "INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL", "SPLIT",
     "FX", "SKIP", "TAX_REFUND", "FEE_REFUND", "DIVIDEND_REVERSAL",
+    "SYMBOL_CHANGE", "SPINOFF", "MERGER", "RETURN_OF_CAPITAL", "STOCK_DIVIDEND",
+    # a leg of a corporate action, resolved with the other legs of its pair_by key
+    # (actions.py): a split, symbol change, merger, spin-off, stock dividend or cash takeover
+    "ACTION",
 )  # fmt: skip
 #: ledger fields a column may feed (``action`` is the text the rules match)
 FIELDS = (
     "date", "account", "action", "symbol", "quantity", "price", "fee", "amount", "currency",
-    "ratio", "note", "isin", "name",
+    "ratio", "note", "isin", "name", "target", "cost_fraction",
 )  # fmt: skip
 NUMBER_FIELDS = ("quantity", "price", "fee", "amount")
 KINDS = ("table", "sections", "ibkr-flex-xml")
