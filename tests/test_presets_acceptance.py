@@ -547,3 +547,31 @@ def test_schwab_corporate_actions(db_path: Path) -> None:
         "TARG": (25.0, 500.0, 0.0),
         "XSPC": (0.0, 0.0, -4.0),
     }
+
+
+def test_ibkr_activity_corporate_actions_section(db_path: Path) -> None:
+    """IBKR activity statement with a Corporate Actions section: an FB -> META ISIN change
+    as two rows, AAPL "Split 4 for 1", a spin-off of SPN from XYZ (IBKR states no cost
+    allocation: the child at no cost, the parent keeps its basis), a takeover of TWTR for
+    USD 54.20 a share (a sale), and a later sale of META against FB's cost."""
+    report = check(
+        db_path,
+        "ibkr_activity_corporate.csv",
+        Books(
+            account="U1112223",
+            held={"AAPL": "100", "META": "6", "SPN": "10", "XYZ": "40"},
+            # 10000 - 4001 - 3301 - 381 - 1001 + 542 + (460 - 1)
+            cash={"USD": "2317"},
+            fees={"USD": "5"},
+            deposits={"USD": "10000"},
+        ),
+    )
+    assert _books_of(report) == {
+        "AAPL": (100.0, 4001.0, 0.0),  # 25 x 4
+        "FB": (0.0, 0.0, 0.0),
+        # 10 FB for 3301 become META; 4 sold for 459: 459 - 1320.40 = -861.40
+        "META": (6.0, 1980.6, -861.4),
+        "SPN": (10.0, 0.0, 0.0),
+        "TWTR": (0.0, 0.0, 161.0),  # 542 - 381
+        "XYZ": (40.0, 1001.0, 0.0),
+    }

@@ -42,7 +42,7 @@ MERGER_WORDS = re.compile(r"(?i)\b(merged?|merger|acquisition)\b")
 SPINOFF_WORDS = re.compile(r"(?i)\b(spin-?off)\b")
 STOCK_DIVIDEND_WORDS = re.compile(r"(?i)\b(stock div|stock dividend|scrip|bonus)")
 #: the symbol an IBKR description starts with: "GCM(CA38501D2041) SPLIT 1 FOR 25 (...)"
-LEAD_SYMBOL = re.compile(r"^([A-Za-z0-9.]+)\(")
+LEAD_SYMBOL = re.compile(r"(?:^|\s)([A-Za-z0-9.]+)\(")
 
 
 def _text(value: Decimal | Fraction) -> str:

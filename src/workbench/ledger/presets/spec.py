@@ -304,7 +304,11 @@ class _Checker:
                 also.append(parsed)
         settle = self.columns(f"{where}.settle", table.get("settle", {}))
         pair_by = []
-        for i, name in enumerate(self.strings(f"{where}.pair_by", table.get("pair_by", []))):
+        raw_pair = table.get("pair_by", [])
+        if not isinstance(raw_pair, list):
+            raw_pair = [raw_pair]
+        for i, name in enumerate(raw_pair):
+            # a column name, or a table like any field's ({ column = ..., pattern = ... })
             ref = self.ref(f"{where}.pair_by[{i}]", name)
             if ref is not None:
                 pair_by.append(ref)
