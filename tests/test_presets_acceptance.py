@@ -575,3 +575,60 @@ def test_ibkr_activity_corporate_actions_section(db_path: Path) -> None:
         "TWTR": (0.0, 0.0, 161.0),  # 542 - 381
         "XYZ": (40.0, 1001.0, 0.0),
     }
+
+
+def test_degiro_product_change_and_stock_dividend(db_path: Path) -> None:
+    """DEGIRO "PRODUCTWIJZIGING": the new ISIN bought and the old sold at no cash, one
+    symbol change at 1:2 (100 old for 50 new) keeping the cost; a "STOCK DIVIDEND: Koop 2 @
+    0 EUR" adds shares at no cost."""
+    report = check(
+        db_path,
+        "degiro_product_change.csv",
+        Books(
+            held={"NL0000NEW002": "52"},  # 100 x 1/2 + 2
+            cash={"EUR": "498"},  # 1000 - 500 - 2
+            fees={"EUR": "2"},
+            deposits={"EUR": "1000"},
+        ),
+        currency="EUR",
+    )
+    # the 500 paid for OLDCO carries to NEWCO (DEGIRO's fee is a FEE row of its own)
+    assert _books_of(report)["NL0000NEW002"] == (52.0, 500.0, 0.0)
+
+
+def test_ibkr_flex_xml_corporate_actions(tmp_path: Path) -> None:
+    """Flex XML CorporateAction elements: a reverse split as the new line +40 and the .OLD
+    line -1000 (one SPLIT 1:25), a tender 1 for 1 to a new symbol (a symbol change), and
+    the tendered shares taken over for CAD 3.10 a share (a sale)."""
+    from workbench.ledger.presets import convert_file
+
+    path = tmp_path / "flex.xml"
+    path.write_text(
+        """<FlexQueryResponse queryName="q" type="AF"><FlexStatements count="1">
+<FlexStatement accountId="U4440001" fromDate="20240101" toDate="20241231">
+<Trades>
+<Trade currency="CAD" assetCategory="STK" symbol="ABC" tradeDate="20240102" quantity="1000" tradePrice="0.5" ibCommission="-1" buySell="BUY" />
+<Trade currency="CAD" assetCategory="STK" symbol="DEF" tradeDate="20240102" quantity="200" tradePrice="2" ibCommission="-1" buySell="BUY" />
+</Trades>
+<CorporateActions>
+<CorporateAction currency="CAD" assetCategory="STK" symbol="ABC" description="ABC(CA0000000AB1) SPLIT 1 FOR 25 (ABC, ABC MINING, CA0000000AB9)" reportDate="2024-03-02" dateTime="2024-03-01, 20:25:00" proceeds="0" quantity="40" />
+<CorporateAction currency="CAD" assetCategory="STK" symbol="ABC.OLD" description="ABC(CA0000000AB1) SPLIT 1 FOR 25 (ABC.OLD, ABC MINING, CA0000000AB1)" reportDate="2024-03-02" dateTime="2024-03-01, 20:25:00" proceeds="0" quantity="-1000" />
+<CorporateAction currency="CAD" assetCategory="STK" symbol="DEF" description="DEF(CA0000000DE1) TENDERED TO CA0000000DT1 1 FOR 1 (DEF, DEF CORP, CA0000000DE1)" reportDate="2024-04-02" dateTime="2024-04-01, 20:25:00" proceeds="0" quantity="-200" />
+<CorporateAction currency="CAD" assetCategory="STK" symbol="DEF.TEN" description="DEF(CA0000000DE1) TENDERED TO CA0000000DT1 1 FOR 1 (DEF.TEN, DEF CORP - TENDER, CA0000000DT1)" reportDate="2024-04-02" dateTime="2024-04-01, 20:25:00" proceeds="0" quantity="200" />
+<CorporateAction currency="CAD" assetCategory="STK" symbol="DEF.TEN" description="DEF.TEN(CA0000000DT1) MERGED(Voluntary Offer Allocation) FOR CAD 3.10 PER SHARE (DEF.TEN, DEF CORP - TENDER, CA0000000DT1)" reportDate="2024-05-02" dateTime="2024-05-01, 20:25:00" proceeds="620" quantity="-200" />
+</CorporateActions>
+</FlexStatement></FlexStatements></FlexQueryResponse>
+""",
+        encoding="utf-8",
+    )
+    conversion = convert_file(path)
+    assert conversion is not None
+    got = conversion.rows.filter(~conversion.rows["type"].is_in(["BUY"])).select(
+        "date", "account", "type", "symbol", "target", "quantity", "price", "ratio"
+    )
+    assert got.rows() == [
+        ("2024-03-01", "U4440001", "SPLIT", "ABC", None, None, None, "1:25"),
+        ("2024-04-01", "U4440001", "SYMBOL_CHANGE", "DEF", "DEF.TEN", None, None, None),
+        # 620 for 200 shares
+        ("2024-05-01", "U4440001", "SELL", "DEF.TEN", None, "200", "3.1", None),
+    ]
