@@ -84,9 +84,7 @@ def close(got: dict[str, object], want: dict[str, str]) -> bool:
     """Same keys, each amount within half a cent (zeros on either side ignored)."""
     got_d = {k: Decimal(str(v)) for k, v in got.items() if abs(Decimal(str(v))) >= CENT}
     want_d = {k: Decimal(v) for k, v in want.items() if Decimal(v)}
-    return got_d.keys() == want_d.keys() and all(
-        abs(got_d[k] - want_d[k]) < CENT for k in want_d
-    )
+    return got_d.keys() == want_d.keys() and all(abs(got_d[k] - want_d[k]) < CENT for k in want_d)
 
 
 def check(

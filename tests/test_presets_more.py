@@ -45,9 +45,7 @@ def test_ibkr_activity_forex_frame() -> None:
     with EUR. The commission is a FEE row in the commission's currency (here the statement
     names none, so the trade's currency, USD), not a fee of the FX row in the currency paid."""
     conversion = convert_fixture("ibkr_activity_forex.csv")
-    got = row_tuples(
-        conversion, "type", "symbol", "quantity", "price", "fee", "amount", "currency"
-    )
+    got = row_tuples(conversion, "type", "symbol", "quantity", "price", "fee", "amount", "currency")
     # 600 USD for 500 EUR: 500/600 EUR per USD
     assert got == [
         ("FX", "EUR", "2000", "1.1", "0", None, "USD"),

@@ -46,9 +46,11 @@ LEAD_SYMBOL = re.compile(r"(?:^|\s)([A-Za-z0-9.]+)\(")
 
 
 def _text(value: Decimal | Fraction) -> str:
-    number = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(
-        value, Fraction
-    ) else value
+    number = (
+        Decimal(value.numerator) / Decimal(value.denominator)
+        if isinstance(value, Fraction)
+        else value
+    )
     text = format(number.quantize(Decimal("0.00000001")), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
@@ -97,8 +99,8 @@ def resolve_actions(rows: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, lis
     problems: list[InvalidRow] = []
     made: dict[int, list[dict[str, object]]] = {}
     legs = indexed.filter(is_leg)
-    for group in legs.group_by("account", "pair", maintain_order=True).agg(pl.all()).iter_rows(
-        named=True
+    for group in (
+        legs.group_by("account", "pair", maintain_order=True).agg(pl.all()).iter_rows(named=True)
     ):
         items = list(
             zip(group["_i"], group["src"], group["symbol"], group["quantity"], group["amount"],
@@ -173,9 +175,11 @@ def cash_in_lieu(rows: pl.DataFrame) -> pl.DataFrame:
     lieu = rows.filter(pl.col("type") == "RETURN_OF_CAPITAL").select(
         "_k", "date", "account", "symbol", "amount"
     )
-    for k, kind, when, account, symbol, target, quantity, price in rows.filter(
-        pl.col("note") == FRACTION_NOTE
-    ).select("_k", "type", "date", "account", "symbol", "target", "quantity", "price").iter_rows():
+    for k, kind, when, account, symbol, target, quantity, price in (
+        rows.filter(pl.col("note") == FRACTION_NOTE)
+        .select("_k", "type", "date", "account", "symbol", "target", "quantity", "price")
+        .iter_rows()
+    ):
         gets = target if kind == "MERGER" else symbol
         left = Decimal(price if kind == "MERGER" else quantity)
         found = None
@@ -277,16 +281,17 @@ def _one(
             return [base | {"type": "SPINOFF", "symbol": parent, "target": symbol,
                             "quantity": _text(quantity), "cost_fraction": "0"}]  # fmt: skip
         if SPLIT_WORDS.search(text) and not STOCK_DIVIDEND_WORDS.search(text):
-            factor = stated
-            if factor is None:
+            by_holding: Fraction | None = stated
+            if by_holding is None:
+                # the ratio the file's own holding gives (Schwab states none)
                 held = _held(rows, base["account"], symbol, first)
                 if held > 0:
-                    factor = (held + quantity) / held
-                    exact = factor.limit_denominator(1000)
-                    factor = exact if abs(held * exact - held - quantity) < Fraction(1, 10**6) else None
-            if factor is not None and factor != 1:
+                    exact = ((held + quantity) / held).limit_denominator(1000)
+                    if abs(held * exact - held - quantity) < Fraction(1, 10**6):
+                        by_holding = exact
+            if by_holding is not None and by_holding != 1:
                 return [base | {"type": "SPLIT", "symbol": symbol,
-                                "ratio": _ratio(factor, Fraction(1))}]  # fmt: skip
+                                "ratio": _ratio(by_holding, Fraction(1))}]  # fmt: skip
         return [base | {"type": "STOCK_DIVIDEND", "symbol": symbol, "quantity": _text(quantity),
                         "price": "0"}]  # fmt: skip
     if len(outs) == 1 and not ins:
@@ -300,4 +305,3 @@ def _one(
             return [base | {"type": "SPLIT", "symbol": _base_symbol(symbol),
                             "ratio": _ratio(stated, Fraction(1))}]  # fmt: skip
     return None
-

@@ -377,7 +377,9 @@ def _rows(
             exprs[name] = columns.text(fields[name], f"{where}.{name}")
     if "ratio" in exprs:
         # "4 for 1", "4/1" and "4-for-1" as the ledger's new:old
-        exprs["ratio"] = exprs["ratio"].str.replace(r"(?i)^\s*(\d+)\s*(?:for|/|-for-|:)\s*(\d+)\s*$", "$1:$2")
+        exprs["ratio"] = exprs["ratio"].str.replace(
+            r"(?i)^\s*(\d+)\s*(?:for|/|-for-|:)\s*(\d+)\s*$", "$1:$2"
+        )
     default_currency = spec.currency or options.base_currency
     if "currency" not in exprs or default_currency:
         # rows whose currency cell is empty are in the file's (or statement's) currency
@@ -481,9 +483,7 @@ def _settlements(
     gross = (pl.col("_q") * pl.col("_p")).cast(v.NUMBER)
     # a price in pence (GBX) paid in pounds is no exchange: the pence become pounds later
     main_unit = (
-        pl.col("currency")
-        .str.to_uppercase()
-        .replace({k: m for k, (m, _) in v.SUB_UNITS.items()})
+        pl.col("currency").str.to_uppercase().replace({k: m for k, (m, _) in v.SUB_UNITS.items()})
     )
     needs = (
         pl.col("_ccy").is_not_null()

@@ -193,7 +193,9 @@ def _quotes(rest: pl.DataFrame, made: list[dict[str, object]]) -> Quotes:
     for date, symbol, currency, price in rows:
         code = str(currency or "").upper()
         if symbol and date and price and code in CASH and Decimal(str(price)) > 0:
-            quotes.setdefault(str(symbol).upper(), []).append((str(date), code, Decimal(str(price))))
+            quotes.setdefault(str(symbol).upper(), []).append(
+                (str(date), code, Decimal(str(price)))
+            )
     return quotes
 
 
@@ -205,9 +207,7 @@ def _nearest(quotes: Quotes, asset: str, date: str) -> tuple[str, Decimal] | Non
     if not seen:
         return None
     when = day.fromisoformat(date)
-    best = min(
-        seen, key=lambda q: (abs((day.fromisoformat(q[0]) - when).days), q[0] > date)
-    )
+    best = min(seen, key=lambda q: (abs((day.fromisoformat(q[0]) - when).days), q[0] > date))
     return best[1], best[2]
 
 

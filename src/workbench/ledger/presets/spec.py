@@ -205,9 +205,16 @@ class _Checker:
             where,
             value,
             (
-                "value", "sum", "divide", "difference", "column", "first", "currency",
-                "header_currency", "pattern",
-            ),  # fmt: skip
+                "value",
+                "sum",
+                "divide",
+                "difference",
+                "column",
+                "first",
+                "currency",
+                "header_currency",
+                "pattern",
+            ),
         )
         if ops[0] == "first":
             choices = value["first"]

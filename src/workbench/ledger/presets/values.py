@@ -79,7 +79,9 @@ def date(text: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
     cleaned = text.str.replace(r"(?i)\s+as\s+of\s+.*$", "").str.strip_chars()
     # a date-only format also reads the date of a date and time ("2024-01-29 12:00:00",
     # "20240129;120000", "2024-01-29T12:00:00Z"): exports let users pick the separator
-    day = cleaned.str.replace(r"(?:[;,T]\s*|\s+)[0-9]{1,2}:?[0-9]{2}(?::?[0-9]{2})?\S*(?:\s*[AP]M)?(?:\s+\S+)?$", "")
+    day = cleaned.str.replace(
+        r"(?:[;,T]\s*|\s+)[0-9]{1,2}:?[0-9]{2}(?::?[0-9]{2})?\S*(?:\s*[AP]M)?(?:\s+\S+)?$", ""
+    )
     parsed = []
     for date_format in formats:
         if _has_time(date_format):
