@@ -632,3 +632,61 @@ def test_ibkr_flex_xml_corporate_actions(tmp_path: Path) -> None:
         # 620 for 200 shares
         ("2024-05-01", "U4440001", "SELL", "DEF.TEN", None, "200", "3.1", None),
     ]
+
+
+def test_trading212_2022_layout_currency_in_column_names(db_path: Path) -> None:
+    """Trading 212's 2021-2022 column set, the account currency in the names ("Total (EUR)",
+    "Result (EUR)", "Currency conversion fee (EUR)", "Stamp duty reserve tax (EUR)"): a USD buy
+    and sell settled in EUR with their conversion fees, a dividend, a withdrawal."""
+    check(
+        db_path,
+        "trading212_2022_eur.csv",
+        Books(
+            held={"EXA": "1"},
+            # 1000 - (200 / 1.1 + 0.27) + 0.77 + (120 / 1.2 - 0.15) - 200
+            cash={"EUR": "718.53", "USD": "0"},
+            dividends={"EUR": "0.77", "USD": "0.15"},
+            taxes={"USD": "0.15"},
+            fees={"EUR": "0.42"},
+            deposits={"EUR": "1000"},
+            withdrawals={"EUR": "200"},
+        ),
+    )
+
+
+def test_degiro_header_without_the_unnamed_columns(db_path: Path) -> None:
+    """The Dutch statement of test_degiro_dutch_autofx_and_wrapped_order_id with a header
+    that leaves out the two unnamed columns (ten names over rows of twelve fields, the order
+    id not wrapped): the same books."""
+    check(
+        db_path,
+        "degiro_nl_header_without_unnamed.csv",
+        Books(
+            held={"NL0000INV012": "6", "US00INVENT19": "5"},
+            cash={"EUR": "516.70", "USD": "0"},
+            dividends={"USD": "2.50"},
+            taxes={"USD": "0.38"},
+            fees={"EUR": "8.50"},
+            interest={"EUR": "0.37"},
+            deposits={"EUR": "2000"},
+            withdrawals={"EUR": "500"},
+        ),
+    )
+
+
+def test_degiro_currency_and_amount_in_one_cell(db_path: Path) -> None:
+    """The German statement of test_degiro_german_bom_crlf with ten columns, the currency
+    and the amount in one cell ("EUR -1.000,00") under Änderung and Saldo: the same books."""
+    check(
+        db_path,
+        "degiro_de_money_cells.csv",
+        Books(
+            held={"DE000INVENT3": "5", "US00INVENT35": "10"},
+            cash={"EUR": "2408.28", "USD": "2.04"},
+            dividends={"EUR": "32", "USD": "2.40"},
+            taxes={"EUR": "8.44", "USD": "0.36"},
+            fees={"EUR": "8.50"},
+            deposits={"EUR": "5000"},
+            withdrawals={"EUR": "1000"},
+        ),
+    )

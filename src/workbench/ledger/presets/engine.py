@@ -68,7 +68,10 @@ class _Columns:
             # the first of several names the file has (exports name one thing differently)
             choices = [n.strip() for n in name.split(" | ")]
             for choice in choices:
-                if choice.startswith(("#", "@")):
+                if choice.startswith("@") or (
+                    re.fullmatch(r"#[0-9]+", choice)
+                    and 0 < int(choice[1:]) <= len(self.table.header)
+                ):
                     return self.column(choice, optional=False, where=where)
                 found = self._glob(choice)
                 if found is not None:
