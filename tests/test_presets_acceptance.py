@@ -690,3 +690,26 @@ def test_degiro_currency_and_amount_in_one_cell(db_path: Path) -> None:
             withdrawals={"EUR": "1000"},
         ),
     )
+
+
+def test_ibkr_option_price_per_contract(tmp_path: Path) -> None:
+    """An IBKR option trade is priced per contract from its Proceeds (T. Price 2.15 is per
+    share of a 100-share contract): 3 bought for 645, so cash moves by what IBKR booked."""
+    from workbench.ledger.presets import convert_file
+
+    path = tmp_path / "activity.csv"
+    path.write_text(
+        "Trades,Header,DataDiscriminator,Asset Category,Currency,Symbol,Date/Time,Quantity,"
+        "T. Price,Proceeds,Comm/Fee,Code\n"
+        'Trades,Data,Order,Equity and Index Options,USD,XYZ 20DEC24 50 C,"2024-06-03, 10:00:00",'
+        "3,2.15,-645,-1.95,O\n"
+        'Trades,Data,Order,Stocks,USD,XYZ,"2024-06-03, 10:05:00",10,48.5,-485,-1,O\n',
+        encoding="utf-8",
+    )
+    conversion = convert_file(path)
+    assert conversion is not None
+    rows = conversion.rows.select("type", "symbol", "quantity", "price", "fee").rows()
+    assert rows == [
+        ("BUY", "XYZ 20DEC24 50 C", "3", "215", "1.95"),  # 645 / 3
+        ("BUY", "XYZ", "10", "48.5", "1"),
+    ]
