@@ -222,15 +222,22 @@ def map_table(spec: Spec, block: Block, table: Table, options: Options) -> Mappe
     )
     if frame.is_empty():
         return out
-    if any(rule.when for rule in block.rules):
-        frame = frame.with_columns(_action(columns, block).alias("_rule"))
-    else:
-        # an export has few distinct action texts: match those, then look each row's up
-        texts = frame.select(action_text.alias("_text")).unique().drop_nulls()
-        matched = texts.with_columns(_action_of(pl.col("_text"), block).alias("_rule"))
-        lookup = dict(zip(matched["_text"].to_list(), matched["_rule"].to_list(), strict=True))
+    # an export has few distinct action texts: match those (ignoring ``when``), then look
+    # each row's up; only rows whose text first matches a rule with ``when`` are matched
+    # row by row
+    texts = frame.select(action_text.alias("_text")).unique().drop_nulls()
+    matched = texts.with_columns(_action_of(pl.col("_text"), block).alias("_rule"))
+    lookup = dict(zip(matched["_text"].to_list(), matched["_rule"].to_list(), strict=True))
+    frame = frame.with_columns(
+        action_text.replace_strict(lookup, default=None, return_dtype=pl.Int32).alias("_rule")
+    )
+    conditional = [i for i, rule in enumerate(block.rules) if rule.when]
+    if conditional and frame.select(pl.col("_rule").is_in(conditional).any()).item():
         frame = frame.with_columns(
-            action_text.replace_strict(lookup, default=None, return_dtype=pl.Int32).alias("_rule")
+            pl.when(pl.col("_rule").is_in(conditional))
+            .then(_action(columns, block))
+            .otherwise(pl.col("_rule"))
+            .alias("_rule")
         )
     unknown = frame.filter(pl.col("_rule").is_null())
     if not unknown.is_empty():
