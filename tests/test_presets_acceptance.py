@@ -713,3 +713,45 @@ def test_ibkr_option_price_per_contract(tmp_path: Path) -> None:
         ("BUY", "XYZ 20DEC24 50 C", "3", "215", "1.95"),  # 645 / 3
         ("BUY", "XYZ", "10", "48.5", "1"),
     ]
+
+
+def test_vanguard_stock_split_and_share_class_conversion(tmp_path: Path) -> None:
+    """Vanguard US: a "Stock split" row of new shares is a SPLIT at the ratio the file's
+    holding gives (10 held + 10 = 2:1), and a Conversion (outgoing)/(incoming) pair between
+    share classes a symbol change at the exact ratio of the quantities (10.5 -> 2 is 4:21)."""
+    from workbench.ledger.presets import convert_file
+
+    header = (
+        "Account Number,Trade Date,Settlement Date,Transaction Type,Transaction Description,"
+        "Investment Name,Symbol,Shares,Share Price,Principal Amount,Commissions and Fees,"
+        "Net Amount,Accrued Interest,Account Type,"
+    )
+    path = tmp_path / "OfxDownload.csv"
+    path.write_text(
+        "\n".join(
+            [
+                header,
+                "1111,2024-06-10,2024-06-10,Conversion (incoming),Conversion,VANGUARD S&P 500 ETF,"
+                "VOO,2,0,0,0,0,0,CASH,",
+                "1111,2024-06-10,2024-06-10,Conversion (outgoing),Conversion,VANGUARD 500 INDEX"
+                " ADMIRAL,VFIAX,-10.5,0,0,0,0,0,CASH,",
+                "1111,2024-06-07,2024-06-07,Stock split,Stock split,VANGUARD TOTAL STOCK ETF,VTI,"
+                "10,0,0,0,0,0,CASH,",
+                "1111,2024-01-05,2024-01-08,Buy,Buy,VANGUARD TOTAL STOCK ETF,VTI,10,240,-2400,0,"
+                "-2400,0,CASH,",
+                "1111,2024-01-04,2024-01-05,Buy,Buy,VANGUARD 500 INDEX ADMIRAL,VFIAX,10.5,400,"
+                "-4200,0,-4200,0,CASH,",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    conversion = convert_file(path)
+    assert conversion is not None
+    got = conversion.rows.filter(conversion.rows["type"] != "BUY").select(
+        "type", "symbol", "target", "ratio"
+    )
+    assert got.rows() == [
+        ("SPLIT", "VTI", None, "2:1"),
+        ("SYMBOL_CHANGE", "VFIAX", "VOO", "4:21"),
+    ]

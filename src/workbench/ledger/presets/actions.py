@@ -7,8 +7,9 @@ A rule of type ``ACTION`` with ``pair_by`` marks such rows (signed quantities ke
 holding the action's text); here the legs of each key become one ledger row:
 
 * one leg in, one out, the same symbol (after ``.OLD`` is dropped): ``SPLIT`` at the ratio
-  the text states (``SPLIT 1 FOR 25``), else new:old of the quantities (the simplest ratio
-  that gives the whole new shares, when a fraction was paid in cash: 10 of 105 is 1:10);
+  the text states (``SPLIT 1 FOR 25``), else new:old of the quantities (when the file pays
+  cash in lieu within ten days, the simplest ratio that gives the whole new shares: 10 of
+  105 is 1:10);
 * one leg in, one out, two symbols: ``MERGER`` when the text says merged, else
   ``SYMBOL_CHANGE`` (a name, ticker, ISIN or CUSIP change, a tender), ratio new:old;
 * one leg in: ``SPINOFF`` when the text names a parent (IBKR: ``ABC(US...) Spinoff ...`` for
@@ -222,6 +223,23 @@ def _resolve_symbol(symbol: str, note: str, names: dict[str, str]) -> str:
     return symbol
 
 
+def _has_lieu(rows: pl.DataFrame, account: object, symbol: str, when: str) -> bool:
+    """Whether the file pays cash in lieu (a RETURN_OF_CAPITAL) of ``symbol`` in the ten
+    days from ``when``: then a fraction of a share was not given."""
+    from datetime import date as day
+
+    start = day.fromisoformat(when)
+    for account2, symbol2, date2 in (
+        rows.filter(pl.col("type") == "RETURN_OF_CAPITAL")
+        .select("account", "symbol", "date")
+        .iter_rows()
+    ):
+        gap = (day.fromisoformat(str(date2)) - start).days
+        if account2 == account and str(symbol2 or "").upper() == symbol and 0 <= gap <= 10:
+            return True
+    return False
+
+
 def _held(rows: pl.DataFrame, account: object, symbol: str, before: int) -> Fraction:
     """What the file's own rows hold of ``symbol`` in ``account`` before row ``before``."""
     sub = rows.filter(
@@ -249,7 +267,12 @@ def _one(
 ) -> list[dict[str, object]] | None:
     if len(ins) == 1 and len(outs) == 1:
         (_, new_sym, new_q), (_, old_sym, old_q) = ins[0], outs[0]
-        factor = stated if stated is not None else _whole_ratio(new_q, -old_q)
+        if stated is not None:
+            factor = stated
+        elif _has_lieu(rows, base["account"], new_sym, str(base["date"])):
+            factor = _whole_ratio(new_q, -old_q)
+        else:
+            factor = new_q / -old_q
         # a fraction of a new share not given (paid in cash, or lost)
         left = -old_q * factor - new_q
         if _base_symbol(new_sym) == _base_symbol(old_sym):
