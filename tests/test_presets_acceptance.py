@@ -755,3 +755,25 @@ def test_vanguard_stock_split_and_share_class_conversion(tmp_path: Path) -> None
         ("SPLIT", "VTI", None, "2:1"),
         ("SYMBOL_CHANGE", "VFIAX", "VOO", "4:21"),
     ]
+
+
+def test_corporate_action_that_does_not_pair_is_an_error(tmp_path: Path) -> None:
+    """Two Schwab "Name Change" rows that both add shares (no old line) cannot be read as one
+    action: the import is refused with the line and what was seen, nothing guessed."""
+    import pytest
+
+    from workbench.errors import InvalidRows
+    from workbench.ledger.presets import convert_file
+
+    path = tmp_path / "schwab.csv"
+    path.write_text(
+        '"Date","Action","Symbol","Description","Quantity","Price","Fees & Comm","Amount"\n'
+        '"03/01/2024","Name Change","NEWA","NEW A INC","10","","",""\n'
+        '"03/01/2024","Name Change","NEWB","NEW B INC","5","","",""\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidRows) as caught:
+        convert_file(path)
+    message = str(caught.value)
+    assert "schwab.csv:2: quantity: a corporate action this preset cannot read" in message
+    assert "NEWA 10, NEWB 5" in message
