@@ -777,3 +777,22 @@ def test_corporate_action_that_does_not_pair_is_an_error(tmp_path: Path) -> None
     message = str(caught.value)
     assert "schwab.csv:2: quantity: a corporate action this preset cannot read" in message
     assert "NEWA 10, NEWB 5" in message
+
+
+def test_kraken_trades_export_crypto_pair_is_a_swap(db_path: Path) -> None:
+    """Kraken trades export: two ledger ids in the last field (14 fields under 13 names),
+    EUR pairs, and an XETHXXBT sell priced in BTC: a swap valued at the file's nearest ETH
+    price (2000 EUR), so BTC is never cash and the BTC got costs 100 EUR."""
+    report = check(
+        db_path,
+        "kraken_trades.csv",
+        Books(
+            # 0.01 + (0.0025 - 0.000005 fee in BTC) - 0.004; 0.15 - 0.05
+            held={"BTC": "0.008495", "ETH": "0.1"},
+            cash={"EUR": "-522.29"},  # -(400 + 1.04) - (300 + 0.78) + (180 - 0.47)
+            fees={"EUR": "2.29"},
+        ),
+        currency="EUR",
+    )
+    # BTC: 0.006 left of 0.01 bought for 401.04 (240.62) + 100; ETH: 0.1 of 0.15 for 300.78
+    assert _cost_basis(report) == {"BTC": 340.62, "ETH": 200.52}

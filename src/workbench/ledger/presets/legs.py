@@ -178,6 +178,45 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
     return rest, problems
 
 
+def crypto_priced(frame: pl.DataFrame) -> pl.DataFrame:
+    """Trades of one crypto asset priced in another (Kraken's XETHXXBT: ETH bought at a price
+    in BTC) as the two legs of a swap, so they are valued like one (the second asset is
+    never cash): a buy gives quantity x price + fee of the second and gets the quantity.
+    For exchanges' exports only (their hook calls it): a stock priced in a currency missing
+    from :data:`CASH` must stay a trade."""
+    code = pl.col("currency").str.to_uppercase()
+    priced = (
+        pl.col("type").is_in(["BUY", "SELL"])
+        & pl.col("pair").is_null()
+        & code.is_not_null()
+        & ~code.is_in(list(CASH))
+        & (code != pl.col("symbol").str.to_uppercase())
+        & (pl.col("price").cast(pl.Float64, strict=False).fill_null(0) > 0)
+    )
+    if not frame.select(priced.any()).item():
+        return frame
+    swaps = frame.filter(priced)
+    legs: list[dict[str, object]] = []
+    for row in swaps.iter_rows(named=True):
+        quantity, price = Decimal(row["quantity"]), Decimal(row["price"])
+        fee = Decimal(row["fee"] or 0)
+        worth = quantity * price
+        key = f"priced {row['src']} {row['sub']}"
+        asset = str(row["symbol"]).upper()
+        quote = str(row["currency"]).upper()
+        if row["type"] == "BUY":
+            sides = [(asset, quantity, Decimal(0)), (quote, -worth, fee)]
+        else:
+            sides = [(asset, -quantity, Decimal(0)), (quote, worth, fee)]
+        for sub, (currency, amount, charge) in enumerate(sides):
+            legs.append(
+                row | {"sub": row["sub"] * 2 + sub, "type": "FX", "symbol": None,
+                       "currency": currency, "amount": _text(amount), "fee": _text(charge),
+                       "quantity": None, "price": None, "pair": key}
+            )  # fmt: skip
+    return pl.concat([frame.filter(~priced), pl.DataFrame(legs, schema=frame.schema)])
+
+
 #: a price seen in the file: (date, currency, price per unit), per asset
 Quotes = dict[str, list[tuple[str, str, Decimal]]]
 
