@@ -66,6 +66,7 @@ bench: install  ## the side-by-side benchmarks (minutes; prints ratios)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/fetch.py
 	$(BIN)/python benchmarks/analytics.py
+	$(BIN)/python benchmarks/corporate_actions.py
 	$(BIN)/python benchmarks/batch.py
 
 clean:

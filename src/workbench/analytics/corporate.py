@@ -13,10 +13,10 @@ leaves. The replay is a Python loop over the rows of the touched positions only.
 Units and money follow the engine: quantities in *end units* (shares as of the as-of date;
 ``to_row_units`` = ``cum / final`` turns them into shares on a row's date, and ``t_cum`` /
 ``t_final`` do the same for an action's target), every lot carries its cost in the reporting
-currency C (each row's money times its ``fx``) and natively. Methods: FIFO takes the oldest
-lot, LIFO the newest, HIFO the highest cost per share in C (the older lot on a tie, by the
-position of its original buy), AVERAGE takes the same fraction of every open lot and reports
-one pooled row per disposal.
+currency C (each row's money times its ``fx``) and natively. Lots are ordered by their
+original purchase (a lot moved to another symbol keeps its place): FIFO takes the oldest, LIFO
+the newest, HIFO the highest cost per share in C (the older purchase on a tie), AVERAGE takes
+the same fraction of every open lot and reports one pooled row per disposal.
 
 Each action, for the account's open lots of ``symbol`` (``H`` = units held, ``f`` = the
 fraction of cost that leaves):
@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -123,11 +124,19 @@ def affected_pairs(tx: pl.DataFrame) -> pl.DataFrame:
 
 
 def split_affected(tx: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(rows of positions no action touches, rows of those it does); cash rows go first."""
+    """(rows of positions no action touches, rows of those it does), each in its order.
+
+    The pairs are matched among the rows of the few symbols involved only, and the rest is
+    found by row number (``seq``): two joins on two text columns of every row cost ~4x more.
+    """
     pairs = affected_pairs(tx)
-    touched = tx.join(pairs, on=GROUP, how="semi", maintain_order="left")
-    rest = tx.join(pairs, on=GROUP, how="anti", maintain_order="left")
-    return rest, touched
+    symbols = pairs["symbol"].unique().implode()
+    touched = tx.filter(pl.col("symbol").is_in(symbols)).join(
+        pairs, on=GROUP, how="semi", maintain_order="left"
+    )
+    if "seq" not in tx.columns:
+        return tx.join(pairs, on=GROUP, how="anti", maintain_order="left"), touched
+    return tx.filter(~pl.col("seq").is_in(touched["seq"].implode())), touched
 
 
 class _Books:
@@ -148,11 +157,16 @@ class _Books:
         return book
 
     def add(self, key: tuple[str, str], lot: _Lot) -> None:
+        """Add a lot; FIFO and LIFO books stay in the order of the original purchases, so a
+        lot moved in by an action goes before the position's own later purchases."""
         book = self.book(key)
         if self.method == "hifo":
             heapq.heappush(book, lot)
-        else:
-            book.append(lot)
+            return
+        at = len(book)
+        while at and book[at - 1].order > lot.order:  # only moved lots ever step back
+            at -= 1
+        book.insert(at, lot)
 
     def held(self, key: tuple[str, str]) -> float:
         return float(sum(lot.units for lot in self.book(key)))
@@ -380,6 +394,31 @@ def _move_lots(books: _Books, key: tuple[str, str], r: dict[str, Any], to_row: f
     books.moves.append((*key, r["date"], r["seq"], -held, r["final"], r["currency"]))
     books.moves.append((*target, r["date"], r["seq"], received * t_per_share, r["t_final"],
                         r["currency"]))  # fmt: skip
+
+
+#: the last replay of each frame, by id (with a weak reference proving it is the same frame):
+#: a report replays for positions and again for the daily values, and their units moved are
+#: the same under every method
+_LAST: dict[int, tuple[weakref.ref[pl.DataFrame], str, Replayed]] = {}
+
+
+def moves_of(tx: pl.DataFrame) -> pl.DataFrame:
+    """The units actions move in prepared rows ``tx`` (:data:`MOVE_SCHEMA`), from the last
+    replay of this same frame when there was one (units do not depend on the method)."""
+    seen = _LAST.get(id(tx))
+    if seen is not None and seen[0]() is tx:
+        return seen[2].moves
+    return replay(split_affected(tx)[1], method="fifo").moves
+
+
+def replay_of(tx: pl.DataFrame, *, method: str) -> tuple[pl.DataFrame, pl.DataFrame, Replayed]:
+    """(rows no action touches, touched rows, their replay under ``method``) of prepared rows,
+    remembered for :func:`moves_of`."""
+    rest, touched = split_affected(tx)
+    done = replay(touched, method=method)
+    _LAST.clear()  # one frame at a time: nothing outlives the next report
+    _LAST[id(tx)] = (weakref.ref(tx), method, done)
+    return rest, touched, done
 
 
 def replay(tx: pl.DataFrame, *, method: str) -> Replayed:

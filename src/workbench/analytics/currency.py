@@ -228,8 +228,7 @@ def position_pnl_fx(tx: pl.DataFrame, *, method: str, target: str) -> pl.DataFra
     if has_actions(tx):
         from workbench.analytics import corporate
 
-        rest, touched = corporate.split_affected(tx)
-        done = corporate.replay(touched, method=method)
+        rest, touched, done = corporate.replay_of(tx, method=method)
         replayed = corporate.summary(touched, done, target=target)
         plain = _position_pnl_fx(rest, method=method, target=target)
         return pl.concat([plain, replayed.select(plain.columns)]).sort(GROUP)

@@ -33,6 +33,11 @@ How each method finds what remains of every lot (``H`` = holdings after each tra
   every open unit, so a lot keeps ``quantity * exp(sum of log fractions after it)``; selling to
   zero starts a new segment. Total basis equals the textbook moving average.
 
+Corporate actions (SYMBOL_CHANGE, SPINOFF, MERGER, RETURN_OF_CAPITAL, STOCK_DIVIDEND) are
+not column expressions: the positions they touch are replayed row by row by
+:mod:`workbench.analytics.corporate`, and every other position stays here; a ledger without
+them never leaves this engine.
+
 ``position_pnl`` reads the few columns it needs lazily from a ledger in apply order with few
 splits (no full normalized copy: peak memory stays near the positions step's); other ledgers
 go through ``prepare``.

@@ -183,9 +183,9 @@ def _with_action_moves(
     """Add the units corporate actions move (in base units: end units / the symbol's final
     split factor) to the daily deltas, and the symbols they bring in to the span. Quantities
     do not depend on the cost method: the replay runs FIFO."""
-    from workbench.analytics.corporate import replay, split_affected
+    from workbench.analytics.corporate import moves_of
 
-    moves = replay(split_affected(tx)[1], method="fifo").moves
+    moves = moves_of(tx)
     if moves.is_empty():
         return deltas, span
     moved = moves.group_by("symbol", "date").agg(

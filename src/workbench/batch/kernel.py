@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from workbench.analytics._frames import ledger_symbols
+from workbench.analytics._frames import ACTIONS, ledger_symbols
 from workbench.analytics.report import (
     PERFORMANCE_FIELDS,
     POSITION_FIELDS,
@@ -30,7 +30,7 @@ from workbench.analytics.report import (
     Report,
     build_report,
 )
-from workbench.errors import BatchError, WorkbenchError
+from workbench.errors import BatchError, CorporateActionError, WorkbenchError
 from workbench.store.tables import TRANSACTION_COLUMNS
 
 #: output table -> its columns, in order (``cash_by_currency`` is the report's JSON object as text)
@@ -160,10 +160,14 @@ def _check_rows(account: str, frame: pl.DataFrame) -> None:
             f"account {account!r}: unknown transaction type {', '.join(map(str, unknown))}"
             f" (expected one of {', '.join(TYPES)})"
         )
-    if frame.filter(pl.col("type") == "SELL").is_empty():
+    kinds = ["BUY", "SELL", "SPLIT", *ACTIONS]
+    rows = frame.filter(pl.col("type").is_in(kinds))
+    if rows.filter(pl.col("type").is_in(["SELL", *ACTIONS])).is_empty():
         return
-    rows = frame.filter(pl.col("type").is_in(["BUY", "SELL", "SPLIT"]))
-    oversold = oversold_rows(rows.head(0), rows.with_columns(line=pl.col("id")))
+    try:
+        oversold = oversold_rows(rows.head(0), rows.with_columns(line=pl.col("id")))
+    except CorporateActionError as exc:
+        raise BatchError(f"account {account!r}: {exc}") from exc
     if not oversold.is_empty():
         first = oversold.row(0, named=True)
         raise BatchError(

@@ -36,6 +36,17 @@ class ActionProblems(CorporateActionError):
         )
 
 
+def any_actions(rows: pl.DataFrame) -> bool:
+    """Whether validated rows hold a corporate action, cheaply: SYMBOL_CHANGE, SPINOFF and
+    MERGER rows have a target (a null count is metadata) and RETURN_OF_CAPITAL and
+    STOCK_DIVIDEND are the only type names longer than 10 bytes."""
+    if rows.is_empty():
+        return False
+    if "target" in rows.columns and rows["target"].null_count() < rows.height:
+        return True
+    return bool(rows.select((pl.col("type").str.len_bytes() > 10).any()).item())
+
+
 def action_rows(frame: pl.DataFrame, *, src: int, order: str) -> pl.DataFrame:
     """The corporate-action rows of ``frame`` with the columns the replay reads."""
     if "type" not in frame.columns:

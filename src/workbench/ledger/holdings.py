@@ -8,7 +8,9 @@ the units after the last split: a trade's signed quantity times ``after``, the p
 factors of its symbol's split events that come after it (found with an as-of join, so split
 rows never enter the running sums). The running sum per (account, symbol) is then the
 holding in those units, and dividing by ``after`` gives the holding as it stood at that row.
-Quantities are compared as floats with a tolerance of a millionth of a share.
+Quantities are compared as floats with a tolerance of a millionth of a share. Corporate
+actions (rows of one account) enter the running sums as the units they move, found by a replay
+of only the positions they touch (:mod:`workbench.ledger.action_holdings`).
 """
 
 from __future__ import annotations

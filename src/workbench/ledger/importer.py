@@ -20,7 +20,7 @@ import polars as pl
 from workbench import config
 from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError, escape_controls
 from workbench.ledger import batches
-from workbench.ledger.action_holdings import ActionProblems
+from workbench.ledger.action_holdings import ActionProblems, any_actions
 from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize
 from workbench.ledger.csv_text import FileFacts, file_facts, read_text_csv
 from workbench.ledger.holdings import lean_trades, oversold_rows
@@ -154,12 +154,16 @@ def _check_holdings(
     splits = rows.lazy().filter(pl.col("type") == "SPLIT").select(pl.col("symbol").unique())
     pairs_frame, splits_frame = pl.collect_all([pairs, splits])
     split_symbols = splits_frame["symbol"].to_list()
-    actions = rows.filter(pl.col("type").is_in(CORPORATE))
+    actions = rows.filter(pl.col("type").is_in(CORPORATE)) if any_actions(rows) else rows.head(0)
     if pairs_frame.is_empty() and not split_symbols and actions.is_empty():
         return
     # corporate actions (stored or new) of the accounts checked bring in every position they
     # touch: a sale of a symbol after its change finds nothing held
-    accounts = pl.concat([pairs_frame["account"], actions["account"]]).unique().to_list()
+    accounts = (
+        pl.concat([pairs_frame["account"].cast(pl.String), actions["account"].cast(pl.String)])
+        .unique()
+        .to_list()
+    )
     stored_actions = sql.stored_actions(con, accounts) if accounts else pl.DataFrame()
     if not stored_actions.is_empty() or not actions.is_empty():
         pairs_frame = pl.concat(
