@@ -1,4 +1,5 @@
-"""The ledger: filter transactions, explore them in SQL; import and trade in the editor only."""
+"""The ledger: filter transactions, explore them in SQL; preview and import files, and trade, in
+the editor only."""
 
 import marimo
 
@@ -7,14 +8,17 @@ app = marimo.App(width="medium", app_title="Ledger")
 
 with app.setup:
     import datetime as dt
-    import tempfile
-    from pathlib import Path
 
     import marimo as mo
 
     from workbench import store
     from workbench.errors import WorkbenchError
-    from workbench.ledger import import_csv
+    from workbench.ledger.preview import (
+        UPLOAD_TYPES,
+        import_upload,
+        preset_choices,
+        preview_upload,
+    )
     from workbench.quotes.providers import PROVIDER_NAMES
     from workbench.quotes.trading import trade_at_market
     from workbench.refresh import describe_fetch_times, last_fetch_times
@@ -159,30 +163,89 @@ def edit_notice(can_write):
 @app.cell
 def import_controls(can_write):
     # not even created in app mode, so no viewer can set their values through the kernel API
+    _detect = "Detect from the header"
     csv_upload = (
-        mo.ui.file(filetypes=[".csv"], label="Ledger CSV", kind="area") if can_write else None
+        mo.ui.file(filetypes=list(UPLOAD_TYPES), label="Ledger CSV or broker export", kind="area")
+        if can_write
+        else None
     )
-    import_button = mo.ui.run_button(label="Import CSV") if can_write else None
-    mo.vstack([mo.md("## Import"), csv_upload, import_button]) if can_write else None
-    return csv_upload, import_button
+    preset_picker = (
+        mo.ui.dropdown(options={_detect: "", **preset_choices()}, value=_detect, label="Preset")
+        if can_write
+        else None
+    )
+    account_input = (
+        mo.ui.text(label="Account (for files that name none)", placeholder="e.g. broker")
+        if can_write
+        else None
+    )
+    skip_unknown = mo.ui.checkbox(label="Leave out unknown actions") if can_write else None
+    mo.vstack(
+        [
+            mo.md("## Import\n\nA preview shows what the file would add; nothing is written"
+                  " until you press the import button."),
+            csv_upload,
+            mo.hstack([preset_picker, account_input, skip_unknown], justify="start", gap=1),
+        ]
+    ) if can_write else None  # fmt: skip
+    return account_input, csv_upload, preset_picker, skip_unknown
 
 
 @app.cell
-def run_import(can_write, csv_upload, db, import_button, set_revision):
-    mo.stop(
-        not can_write or import_button is None or not (import_button.value and csv_upload.value)
-    )
+def import_preview(account_input, can_write, csv_upload, db, preset_picker, skip_unknown):
+    mo.stop(not can_write or csv_upload is None or not csv_upload.value)
     _upload = csv_upload.value[0]
-    with tempfile.TemporaryDirectory() as _tmp:
-        _path = Path(_tmp) / Path(_upload.name).name
-        _path.write_bytes(_upload.contents)
-        try:
-            _result = import_csv(db, _path)
-        except WorkbenchError as _exc:  # bad rows, an oversell: the importer's message in place
-            _message = mo.callout(mo.md(str(_exc)), kind="danger")
-        else:
-            _message = mo.callout(mo.md(_result.summary()), kind="success")
-            set_revision(lambda n: n + 1)
+    import_options = {
+        "preset": preset_picker.value or None,
+        "account": account_input.value.strip() or None,
+        "skip_unknown": bool(skip_unknown.value),
+    }
+    preview = preview_upload(db, _upload.name, _upload.contents, **import_options)
+    _parts = [mo.callout(mo.md(preview.headline()), kind="info" if preview.ok else "danger")]
+    if preview.mapping:
+        _parts.append(mo.accordion({"Mapping": mo.plain_text("\n".join(preview.mapping))}))
+    if preview.counts:
+        _parts.append(mo.ui.table(preview.counts_frame(), selection=None, label="Rows by type"))
+    if preview.unmapped or preview.skipped:
+        _parts.append(mo.ui.table(preview.unmapped_frame(), selection=None, label="Rows left out"))
+    if preview.problems:
+        _parts.append(
+            mo.ui.table(preview.problems_frame(), selection=None, label="Errors", page_size=20)
+        )
+    mo.vstack(_parts)
+    return import_options, preview
+
+
+@app.cell
+def import_action(preview):
+    # its own cell: the button is what a click changes, the preview above stays as it is
+    import_button = mo.ui.run_button(
+        label=f"Import {preview.to_add:,} rows",
+        kind="success",
+        disabled=not preview.ok or preview.to_add == 0,
+    )
+    import_button
+    return (import_button,)
+
+
+@app.cell
+def run_import(can_write, csv_upload, db, import_button, import_options, set_revision):
+    mo.stop(not can_write or not import_button.value)
+    _upload = csv_upload.value[0]
+    try:
+        _report = import_upload(db, _upload.name, _upload.contents, **import_options)
+    except WorkbenchError as _exc:  # e.g. the ledger changed since the preview: an oversell
+        _message = mo.callout(mo.md(f"Nothing imported: {_exc}"), kind="danger")
+    else:
+        _done = _report.result
+        _message = mo.callout(
+            mo.md(
+                f"Imported **{_done.added:,}** rows ({_done.duplicates:,} already there)"
+                + (f", import id {_done.import_id}." if _done.import_id is not None else ".")
+            ),
+            kind="success",
+        )
+        set_revision(lambda n: n + 1)
     _message
     return
 

@@ -26,7 +26,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-APP_NAMES = ("batch", "ledger", "portfolio", "quotes", "risk")
+APP_NAMES = ("batch", "gains", "ledger", "portfolio", "quotes", "risk")
 #: the access token of the protected serve app (the `protected_app` fixture in conftest.py)
 SERVE_TOKEN = "s3cret-token"
 SERVE_BEARER = {"Authorization": f"Bearer {SERVE_TOKEN}"}

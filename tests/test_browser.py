@@ -7,6 +7,7 @@ empty output and a fading toast), and each page waits for the kernel's ``complet
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import subprocess
@@ -246,6 +247,33 @@ def test_portfolio_app_controls_and_a_concurrent_import(
     after = wait_for_change(page, "Total value", taxable)
     assert amount(after) == pytest.approx(amount(taxable) + 1000, abs=0.01)
     assert log.errors() == []
+    page.close()
+
+
+def test_gains_app_table_chart_and_what_if(context: Any, served: tuple[str, Path]) -> None:
+    """The gains app: 2025 fills the lots table and the monthly chart with the rows `workbench
+    gains --year 2025` gives; the what-if compares the four methods in a table and a chart."""
+    from workbench.analytics.gains import load_gains
+
+    base, db = served
+    expected = load_gains(db, start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
+    page, log = open_app(context, base, "gains")
+    page.wait_for_selector('h1:has-text("Realized gains")')
+    page.get_by_text("By cost method").wait_for(timeout=60_000)
+    wait_for_charts(page, 1)  # the what-if chart (this year has no sales in the demo)
+    page.locator("select").first.select_option("2025")
+    page.get_by_text(f"{expected.rows.height:,} rows (one per sale and lot)").wait_for(
+        timeout=60_000
+    )
+    wait_for_charts(page, 2)
+    total = expected.totals()["total"]["gain"]
+    assert stat_value(page, "Total gain") == f"{total:,.2f} USD"
+    comparison = page.locator('[data-cell-name="sale_comparison"]')
+    for method in ("fifo", "lifo", "hifo", "average"):
+        assert comparison.get_by_text(method, exact=True).count() >= 1
+    assert page.get_by_text("Selling ").count() == 1
+    assert log.errors() == []
+    page.screenshot(path="/tmp/workbench-gains.png")
     page.close()
 
 

@@ -234,18 +234,49 @@ def count_rows(db: Path, where: str = "TRUE") -> int:
         return int(con.sql(f"SELECT count(*) FROM transactions WHERE {where}").fetchall()[0][0])
 
 
+def upload_defs(upload: SimpleNamespace, **options: Any) -> dict[str, Any]:
+    """The import controls as if a file was uploaded (preset, account, skip_unknown: as given,
+    else detection, none, off)."""
+    return {
+        "csv_upload": picked([upload]),
+        "preset_picker": picked(options.get("preset", "")),
+        "account_input": picked(options.get("account", "")),
+        "skip_unknown": picked(options.get("skip_unknown", False)),
+    }
+
+
 def test_ledger_editor_imports_an_uploaded_csv(demo_db: Path) -> None:
-    """In the editor an uploaded CSV is imported (once: a second import adds nothing)."""
+    """In the editor an uploaded CSV is previewed, then imported (once: again adds nothing)."""
     upload = SimpleNamespace(
         name="more.csv", contents=b"date,account,type,amount\n2025-12-31,ira,DEPOSIT,777\n"
     )
     before = count_rows(demo_db)
-    defs = editor_defs(demo_db) | {"csv_upload": picked([upload]), "import_button": picked(True)}
-    notebook("ledger").run(defs=defs)
+    defs = editor_defs(demo_db) | upload_defs(upload) | {"import_button": picked(True)}
+    _, seen = notebook("ledger").run(defs=defs)
+    assert (seen["preview"].preset, seen["preview"].to_add) == ("workbench", 1)
     assert count_rows(demo_db) == before + 1
     assert count_rows(demo_db, "amount = 777 AND account = 'ira'") == 1
-    notebook("ledger").run(defs=defs)
+    _, seen = notebook("ledger").run(defs=defs)
+    assert (seen["preview"].to_add, seen["preview"].duplicates) == (0, 1)
     assert count_rows(demo_db) == before + 1
+
+
+def test_ledger_editor_previews_a_broker_export_before_writing(demo_db: Path) -> None:
+    """A Schwab export in the editor: the preview names the preset and its 10 rows and writes
+    nothing; the import button then writes exactly those 10 rows to the named account."""
+    schwab = Path(__file__).parent / "fixtures" / "brokers" / "schwab.csv"
+    upload = SimpleNamespace(name="schwab.csv", contents=schwab.read_bytes())
+    before = count_rows(demo_db)
+    defs = editor_defs(demo_db) | upload_defs(upload, account="schwab")
+    _, seen = notebook("ledger").run(defs=defs)
+    preview = seen["preview"]
+    assert (preview.preset, preview.ok, preview.to_add) == ("schwab", True, 10)
+    assert preview.counts["BUY"] == 2
+    assert seen["import_button"].value is False
+    assert count_rows(demo_db) == before
+    notebook("ledger").run(defs=defs | {"import_button": picked(True)})
+    assert count_rows(demo_db) == before + 10
+    assert count_rows(demo_db, "account = 'schwab'") == 10
 
 
 def test_ledger_editor_records_a_trade_at_the_live_price(demo_db: Path) -> None:
@@ -281,7 +312,7 @@ def test_ledger_app_mode_never_writes(demo_db: Path) -> None:
     before = count_rows(demo_db)
     defs = {
         "db": demo_db, "can_write": False, "get_revision": lambda: 0, "set_revision": print,
-        "csv_upload": picked([upload]), "import_button": picked(True),
+        **upload_defs(upload), "import_button": picked(True),
         "trade_form": picked({"side": "buy", "symbol": "ACME", "quantity": 1, "account": "ira",
                               "fee": 0, "provider": "demo"}),
     }  # fmt: skip
@@ -304,3 +335,71 @@ def test_portfolio_explains_a_report_it_cannot_build(demo_db: Path) -> None:
     assert "report" not in defs
     assert "kpi_values" not in defs
     assert any("Cannot build the report" in str(getattr(o, "text", o)) for o in outputs)
+
+
+def test_gains_notebook_follows_its_controls(demo_db: Path) -> None:
+    """The gains app for 2025, HIFO, in EUR: the rows of `workbench gains` for the same choices,
+    and totals by term that add up to the rows."""
+    overrides = {
+        "start": dt.date(2025, 1, 1), "end": dt.date(2025, 12, 31), "account": None,
+        "cost_method": "hifo", "currency": "EUR",
+    }  # fmt: skip
+    _, defs = notebook("gains").run(defs=overrides)
+    from workbench.analytics.gains import load_gains
+
+    expected = load_gains(
+        demo_db, method="hifo", currency="EUR", start=dt.date(2025, 1, 1),
+        end=dt.date(2025, 12, 31),
+    )  # fmt: skip
+    gains = defs["gains"]
+    assert gains.rows.height == expected.rows.height > 0
+    assert gains.rows.equals(expected.rows)
+    totals = defs["gain_totals"]
+    rows = gains.rows
+    assert totals["total"]["gain"] == pytest.approx(float(rows["gain"].sum()))
+    assert totals["short"]["gain"] + totals["long"]["gain"] == pytest.approx(
+        totals["total"]["gain"]
+    )
+    assert set(rows["sold"].dt.year().unique().to_list()) == {2025}
+
+
+def test_gains_notebook_what_if_agrees_with_the_report(demo_db: Path) -> None:
+    """The default what-if sale: under every method, cost sold + basis left is the report's
+    cost basis of the position (the vectorized lots engine, not the sale sweep), and the
+    proceeds are the quantity at the last stored close."""
+    _, defs = notebook("gains").run()
+    preview, picked_position = defs["preview"], defs["picked"]
+    today = defs["today"]
+    account, symbol = picked_position["account"], picked_position["symbol"]
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        close = con.sql(
+            "SELECT close FROM prices WHERE symbol = ? AND date <= ? ORDER BY date DESC LIMIT 1",
+            params=[symbol, today],
+        ).fetchall()[0][0]
+    assert preview.price == pytest.approx(float(close))
+    assert preview.summary["proceeds"].to_list() == pytest.approx(
+        [preview.quantity * float(close)] * 4
+    )
+    for method in analytics.COST_METHODS:
+        report = analytics.load_report(demo_db, as_of=today, cost_method=method)
+        basis = report.positions.filter(
+            (pl.col("account") == account) & (pl.col("symbol") == symbol)
+        )["cost_basis"].item()
+        row = preview.summary.filter(pl.col("method") == method).row(0, named=True)
+        assert row["cost"] + row["remaining_basis"] == pytest.approx(basis, rel=1e-9), method
+
+
+def test_gains_notebook_on_an_empty_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database without transactions: no gains, no position to sell, and no cell fails."""
+    from workbench import store
+
+    db = tmp_path / "empty.duckdb"
+    with store.connect(db):
+        pass
+    monkeypatch.setenv("WORKBENCH_DB", str(db))
+    monkeypatch.delenv("WORKBENCH_READ_ONLY", raising=False)
+    _, defs = notebook("gains").run()
+    assert defs["gains"].rows.is_empty()
+    assert defs["gain_totals"]["total"]["gain"] == 0.0
+    assert defs["held"].is_empty()
+    assert "preview" not in defs

@@ -145,7 +145,14 @@ def test_websocket_from_another_origin_is_refused(live_server: str) -> None:
 async def test_pages_show_no_server_path(client: httpx.AsyncClient, demo_db: Path) -> None:
     """The index and every app page name no directory of the server (database, notebooks)."""
     hidden = [str(demo_db.parent), str(NOTEBOOKS), str(NOTEBOOKS.parent)]
-    for path in ("/", "/apps/ledger/", "/apps/portfolio/", "/apps/risk/", "/apps/quotes/"):
+    for path in (
+        "/",
+        "/apps/ledger/",
+        "/apps/portfolio/",
+        "/apps/risk/",
+        "/apps/quotes/",
+        "/apps/gains/",
+    ):
         response = await client.get(path, headers=SERVE_BEARER)
         assert response.status_code == 200
         leaked = [h for h in hidden if h in response.text]
@@ -153,9 +160,10 @@ async def test_pages_show_no_server_path(client: httpx.AsyncClient, demo_db: Pat
     assert demo_db.name in (await client.get("/", headers=SERVE_BEARER)).text
 
 
-def test_kernel_messages_show_no_server_path(live_server: str, demo_db: Path) -> None:
-    """What the ledger app's kernel sends a viewer names no directory of the server."""
-    run = run_app_session(live_server, "ledger", headers=SERVE_BEARER)
+@pytest.mark.parametrize("app", ["ledger", "gains"])
+def test_kernel_messages_show_no_server_path(live_server: str, demo_db: Path, app: str) -> None:
+    """What an app's kernel sends a viewer names no directory of the server."""
+    run = run_app_session(live_server, app, headers=SERVE_BEARER)
     assert run.errors == []
     everything = repr(run.outputs) + repr(run.names)
     assert str(demo_db.parent) not in everything

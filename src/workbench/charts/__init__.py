@@ -8,6 +8,7 @@ returns into cumulative or monthly figures), so a chart carries only the rows it
     charts.returns_chart(daily, benchmark="SPY")      # date, return, SPY
     charts.pnl_chart(positions)                       # clickable: selects a symbol
     charts.pnl_fx_chart(report.positions)             # the same, price and FX parts apart
+    charts.gains_by_month_chart(gains.rows)           # realized gains by month and term
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from workbench.charts.frames import (
     drawdowns,
     monthly_returns,
 )
+from workbench.charts.gains import gains_by_month_chart, monthly_gains, sale_methods_chart
 from workbench.charts.holdings import (
     POSITION_SELECTION,
     allocation_chart,
@@ -43,6 +45,8 @@ __all__ = [
     "downsample",
     "drawdown_chart",
     "drawdowns",
+    "gains_by_month_chart",
+    "monthly_gains",
     "monthly_heatmap",
     "monthly_returns",
     "pnl_chart",
@@ -51,6 +55,7 @@ __all__ = [
     "price_chart",
     "returns_chart",
     "rolling_chart",
+    "sale_methods_chart",
     "sparklines",
     "value_chart",
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.options import cost_method_option, currency_option, db_option
+from workbench.cli.options import cost_method_option, currency_option, db_option, ledger_date
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -27,6 +27,26 @@ def _period(
     return first, last
 
 
+def _what_if(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[str, float] | None:
+    """``SYMBOL=QTY`` as (symbol, quantity), else a usage error."""
+    if value is None:
+        return None
+    symbol, sep, qty = value.partition("=")
+    try:
+        quantity = float(qty)
+    except ValueError:
+        quantity = float("nan")
+    if not sep or not symbol.strip() or not quantity > 0 or quantity == float("inf"):
+        raise click.BadParameter(f"{value!r} is not SYMBOL=QUANTITY (a positive number)")
+    return symbol.strip().upper(), quantity
+
+
+#: options that make no sense with --what-if (it compares every cost method on one date)
+_NOT_WITH_WHAT_IF = ("year", "start", "end", "csv_path", "cost_method")
+
+
 @click.command("gains")
 @click.option(
     "--year", type=click.IntRange(1900, 2999), default=None, help="Sales in this calendar year."
@@ -44,6 +64,30 @@ def _period(
     default=None,
     help="Write the rows to this CSV file.",
 )
+@click.option(
+    "--what-if",
+    "what_if",
+    metavar="SYMBOL=QTY",
+    callback=_what_if,
+    default=None,
+    help="Instead: what selling QTY of SYMBOL would realize, under each cost method.",
+)
+@click.option(
+    "--price",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="--what-if price per share [default: the latest quote or close].",
+)
+@click.option(
+    "--fee", type=click.FloatRange(min=0), default=0.0, help="--what-if sale fee [default: 0]."
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    callback=ledger_date,
+    help="--what-if sale date (YYYY-MM-DD) [default: today].",
+)
 @db_option
 def gains(
     year: int | None,
@@ -54,6 +98,10 @@ def gains(
     account: str | None,
     as_json: bool,
     csv_path: str | None,
+    what_if: tuple[str, float] | None,
+    price: float | None,
+    fee: float,
+    as_of: dt.date | None,
     db: Path,
 ) -> None:
     """Realized gains: one row per lot a sale consumed, with proceeds, cost, gain, holding term
@@ -61,7 +109,29 @@ def gains(
     than the instrument's, the FX part of the gain; totals by term.
 
     AVERAGE gives one row per sale (acquired "various", no term).
+
+    --what-if SYMBOL=QTY instead compares the four cost methods for a sale of QTY shares on
+    --as-of (default today) at --price (default the latest stored quote or close): the lots
+    each would consume, the gain by term and its FX part, and the basis that would remain.
     """
+    ctx = click.get_current_context()
+    if what_if is None:
+        for name in ("price", "fee", "as_of"):
+            if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
+                raise click.UsageError(f"--{name.replace('_', '-')} needs --what-if")
+    else:
+        for name in _NOT_WITH_WHAT_IF:
+            if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
+                flag = "--csv" if name == "csv_path" else f"--{name.replace('_', '-')}"
+                raise click.UsageError(f"{flag} cannot be combined with --what-if")
+        from workbench.analytics.whatif import load_sale_preview
+
+        preview = load_sale_preview(
+            db, symbol=what_if[0], quantity=what_if[1], account=account, price=price, fee=fee,
+            as_of=as_of, currency=currency,
+        )  # fmt: skip
+        click.echo(preview.to_json() if as_json else preview.to_text())
+        return
     if as_json and csv_path:
         raise click.UsageError("--json and --csv are exclusive")
     first, last = _period(year, start, end)
