@@ -114,3 +114,20 @@ def check(
         got = {k: str(v) for k, v in ledger.get(what, {}).items()}
         assert close(got, want), (what, got, want)
     return report
+
+
+def cost_basis(report: dict[str, object]) -> dict[str, float]:
+    """symbol -> cost basis of the open positions, rounded to the cent."""
+    positions = report["positions"]
+    assert isinstance(positions, list)
+    return {p["symbol"]: round(p["cost_basis"], 2) for p in positions if p["quantity"]}
+
+
+def books_of(report: dict[str, object]) -> dict[str, tuple[float, float, float]]:
+    """symbol -> (quantity, cost basis, realized P&L), rounded to the cent."""
+    positions = report["positions"]
+    assert isinstance(positions, list)
+    return {
+        p["symbol"]: (p["quantity"], round(p["cost_basis"], 2), round(p["realized_pnl"], 2))
+        for p in positions
+    }
