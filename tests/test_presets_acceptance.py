@@ -454,3 +454,26 @@ def test_ibkr_option_price_per_contract(tmp_path: Path) -> None:
         ("BUY", "XYZ 20DEC24 50 C", "3", "215", "1.95"),  # 645 / 3
         ("BUY", "XYZ", "10", "48.5", "1"),
     ]
+
+
+def test_fidelity_all_accounts_2025_layout(db_path: Path) -> None:
+    """Fidelity's 2025 all-accounts layout (Account and Account Number quoted, Exchange
+    Quantity/Currency columns, negative sell quantity with a fee, rows newest first, a quoted
+    "Date downloaded" footer): a brokerage account and a Roth IRA, a contribution, a transfer
+    between the two (a withdrawal from one, a deposit to the other), reinvested dividends (the
+    core SPAXX one stays cash) and foreign tax."""
+    check(
+        db_path,
+        "fidelity_all_accounts.csv",
+        Books(
+            held={"AAPL": "6", "ASML": "2", "VT": "50.05"},  # 10 - 4; 2; 50 + 0.05
+            # Brokerage: 5000 - 2300 - 1400 + 8 - 1.20 + 2.60 + 2.15 + (1000 - 0.03) - 500
+            # = 1811.52; Roth IRA: 7000 - 6000 + 6.30 - 6.30 + 500 = 1500
+            cash={"USD": "3311.52"},
+            dividends={"USD": "19.05"},  # 8 + 2.60 + 2.15 + 6.30
+            taxes={"USD": "1.20"},
+            fees={"USD": "0.03"},
+            deposits={"USD": "12500"},  # 5000 + 7000 + 500 transferred in
+            withdrawals={"USD": "500"},
+        ),
+    )
