@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _acceptance_helpers import Books, books_of, check
+from _acceptance_helpers import FIXTURES, Books, books_of, check, run
 
 from workbench.errors import InvalidRows
 from workbench.ledger.presets import convert_file
@@ -184,3 +184,17 @@ def test_corporate_action_that_does_not_pair_is_an_error(tmp_path: Path) -> None
     message = str(caught.value)
     assert "schwab.csv:2: quantity: a corporate action this preset cannot read" in message
     assert "NEWA 10, NEWB 5" in message
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["schwab_corporate_actions.csv", "ibkr_activity_corporate.csv", "degiro_product_change.csv"],
+)
+def test_corporate_action_files_import_once(db_path: Path, name: str) -> None:
+    """A file with corporate actions imported twice adds its rows once (the resolved rows
+    have stable identities)."""
+    first = run("import", str(FIXTURES / name), "--db", str(db_path))
+    second = run("import", str(FIXTURES / name), "--db", str(db_path))
+    added = int(first.rsplit("added ", 1)[1].split(",")[0])
+    assert added > 0
+    assert f"added 0, {added} already imported" in second
