@@ -13,6 +13,7 @@ with app.setup:
     from workbench import charts
     from workbench.batch import views
     from workbench.server import ensure_database
+    from workbench.server.views import for_display
 
 
 @app.cell
@@ -46,8 +47,10 @@ def rankings(batch):
     top, bottom = views.ranked(batch, n=10)
     mo.hstack(
         [
-            mo.vstack([mo.md("### Top 10 by TWR"), mo.ui.table(top, selection=None)]),
-            mo.vstack([mo.md("### Bottom 10 by TWR"), mo.ui.table(bottom, selection=None)]),
+            mo.vstack([mo.md("### Top 10 by TWR"), mo.ui.table(for_display(top), selection=None)]),
+            mo.vstack(
+                [mo.md("### Bottom 10 by TWR"), mo.ui.table(for_display(bottom), selection=None)]
+            ),
         ],
         widths="equal",
     )
@@ -78,7 +81,7 @@ def drill(account_picker, batch):
     mo.vstack(
         [
             mo.md(f"### {account_picker.value}"),
-            mo.ui.table(report.positions, selection=None),
+            mo.ui.table(for_display(report.positions), selection=None),
             mo.ui.altair_chart(charts.value_chart(report.series.rename({"total_value": "value"}))),
         ]
     )

@@ -13,7 +13,12 @@ with app.setup:
 
     from workbench import analytics, charts
     from workbench.analytics.gains import load_gains
-    from workbench.analytics.whatif import load_holdings, load_sale_preview, parse_price
+    from workbench.analytics.whatif import (
+        MONEY_FIELDS,
+        load_holdings,
+        load_sale_preview,
+        parse_price,
+    )
     from workbench.errors import WorkbenchError
     from workbench.server import ensure_database
     from workbench.server.views import for_display, load_choices, money
@@ -232,8 +237,6 @@ async def sale_preview(currency, db, picked, price_input, quantity_picker, today
 def sale_comparison(preview):
     _p = preview
     _since = f" ({_p.price_source} of {_p.price_date})" if _p.price_date else ""
-    _money = ["proceeds", "cost", "gain", "short_term", "long_term", "unassigned", "fx_gain",
-              "remaining_basis", "remaining_gain"]  # fmt: skip
     _lots = {
         method: mo.ui.table(
             for_display(
@@ -255,7 +258,7 @@ def sale_comparison(preview):
                 f" {_p.base_currency}."
             ),
             mo.ui.table(
-                for_display(_p.summary, money_columns=_money),
+                for_display(_p.summary, money_columns=MONEY_FIELDS),
                 selection=None,
                 label="By cost method",
             ),

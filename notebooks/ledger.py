@@ -205,12 +205,20 @@ def import_preview(account_input, can_write, csv_upload, db, preset_picker, skip
     if preview.mapping:
         _parts.append(mo.accordion({"Mapping": mo.plain_text("\n".join(preview.mapping))}))
     if preview.counts:
-        _parts.append(mo.ui.table(preview.counts_frame(), selection=None, label="Rows by type"))
+        _parts.append(
+            mo.ui.table(for_display(preview.counts_frame()), selection=None, label="Rows by type")
+        )
     if preview.unmapped or preview.skipped:
-        _parts.append(mo.ui.table(preview.unmapped_frame(), selection=None, label="Rows left out"))
+        _parts.append(
+            mo.ui.table(
+                for_display(preview.unmapped_frame()), selection=None, label="Rows left out"
+            )
+        )
     if preview.problems:
         _parts.append(
-            mo.ui.table(preview.problems_frame(), selection=None, label="Errors", page_size=20)
+            mo.ui.table(
+                for_display(preview.problems_frame()), selection=None, label="Errors", page_size=20
+            )
         )
     mo.vstack(_parts)
     return import_options, preview

@@ -254,6 +254,7 @@ def split_ledgers(draw: st.DrawFn) -> list[dict[str, Any]]:
     day = dt.date(2022, 1, 3)
     rows = [row(day, "BUY", "ACME", 10, 50.0, account="a1")]
     held = {"a1": 10.0, "a2": 0.0}
+    applied: set[tuple[dt.date, tuple[int, int]]] = set()
     for _ in range(draw(st.integers(1, 20))):
         day += dt.timedelta(days=draw(st.integers(0, 80)))
         account = draw(st.sampled_from(("a1", "a2")))
@@ -263,7 +264,9 @@ def split_ledgers(draw: st.DrawFn) -> list[dict[str, Any]]:
         if kind == "SPLIT":
             ratio = draw(st.sampled_from(((2, 1), (3, 1), (1, 2))))
             rows.append(row(day, "SPLIT", "ACME", ratio=ratio, account=account))
-            held = {a: q * ratio[0] / ratio[1] for a, q in held.items()}
+            if (day, ratio) not in applied:  # the same split recorded again counts once
+                applied.add((day, ratio))
+                held = {a: q * ratio[0] / ratio[1] for a, q in held.items()}
         elif kind == "BUY":
             qty = draw(st.integers(1, 30))
             held[account] += qty

@@ -122,7 +122,12 @@ def find_targets(
     benchmark: str | None = None,
     today: dt.date | None = None,
 ) -> Targets:
-    """Read (in brief connections) what needs refreshing.
+    """Read what needs refreshing, in one brief read-write open of the database.
+
+    Read-write because a refresh is a writer: an older schema is migrated here first. The
+    fetches that follow store what they get in brief opens of their own (quotes, bars, rates),
+    never holding the file across network waits, when readers in other processes could not
+    open it.
 
     Args:
         benchmark: the benchmark symbol; None means the apps' default benchmark (a priced
@@ -134,7 +139,7 @@ def find_targets(
     from workbench import store
     from workbench.analytics.positions import positions
     from workbench.fx.store import SUB_UNITS, code_problem
-    from workbench.server.views import load_choices
+    from workbench.server.views import read_choices
 
     day = today or dt.date.today()
     path = config.db_path(db)
@@ -142,17 +147,15 @@ def find_targets(
         raise StoreError(
             f"database {path} does not exist; run `workbench init` or `workbench demo`"
         )
-    # read-write, briefly: a refresh is a writer, so an older schema is migrated here first
     with store.connect(db) as con:
         transactions = store.read_transactions(con, as_of=day)
         instruments = store.read_instruments(con)
-    held = positions(transactions, as_of=day)["symbol"].unique().sort().to_list()
-    if benchmark is None:
-        benchmark = load_choices(db).default_benchmark
-    elif benchmark:
-        benchmark = benchmark.strip().upper()
-    wanted = list(dict.fromkeys([*held, *([benchmark] if benchmark else [])]))
-    with store.connect(db, read_only=True) as con:
+        held = positions(transactions, as_of=day)["symbol"].unique().sort().to_list()
+        if benchmark is None:
+            benchmark = read_choices(con).default_benchmark
+        elif benchmark:
+            benchmark = benchmark.strip().upper()
+        wanted = list(dict.fromkeys([*held, *([benchmark] if benchmark else [])]))
         stored = store.read_prices(con, symbols=wanted)
     last_bar = dict(stored.group_by("symbol").agg(pl.col("date").max()).iter_rows())
     first_trade = dict(

@@ -14,9 +14,10 @@ How:
   else can change the sign, so every root lies in ``[x_lo, x_hi]``.
 * **Scan, then refine.** ``h`` is evaluated on a grid (dense near ordinary rates, spreading
   out to the bounds); every sign change is a bracket, refined by bisection in ``x`` to
-  ~1e-13, so the NPV changes sign within a relative 1e-12 of ``1 + rate``. Two roots closer
-  than the grid spacing hide as a grid extremum of ``h`` that does not reach zero: each such
-  extremum is refined (golden section) and, if it crosses zero, yields two brackets.
+  ``xirr``'s ``tolerance`` (default 1e-12: the NPV changes sign within a relative 1e-12 of
+  ``1 + rate``). Two roots closer than the grid spacing hide as a grid extremum of ``h`` that
+  does not reach zero: each such extremum is refined (golden section) and, if it crosses
+  zero, yields two brackets.
 * **Several roots.** Flows that change sign more than once can have several rates. The rule:
   the root closest to ``guess`` (10% a year, the customary spreadsheet default) measured in
   ``ln(1 + r)``; ties go to the higher rate. ``xirr_roots`` lists all of them.
@@ -100,13 +101,14 @@ def _grid_values(flows: _Flows, xs: list[float]) -> list[float]:
     return both.select(pl.col("in") - pl.col("out"))["in"].to_list()
 
 
-def _bisect(f: Callable[[float], float], lo: float, hi: float) -> float:
-    """A root of f in [lo, hi] (f changes sign there), to within _BISECT_WIDTH."""
+def _bisect(f: Callable[[float], float], lo: float, hi: float, width: float) -> float:
+    """A root of f in [lo, hi] (f changes sign there): bisect until the bracket is no wider
+    than ``width`` x max(1, |x|)."""
     f_lo = f(lo)
     if f_lo == 0:
         return lo
     for _ in range(400):
-        if hi - lo <= _BISECT_WIDTH * max(1.0, abs(lo), abs(hi)):
+        if hi - lo <= width * max(1.0, abs(lo), abs(hi)):
             break
         mid = (lo + hi) / 2
         f_mid = f(mid)
@@ -139,8 +141,9 @@ def _extremum(f: Callable[[float], float], lo: float, hi: float, sign: float) ->
     return (a + b) / 2
 
 
-def _log_roots(flows: _Flows) -> list[float]:
-    """Every root of h found by the scan, as x = ln(1 + rate), ascending."""
+def _log_roots(flows: _Flows, width: float) -> list[float]:
+    """Every root of h found by the scan, as x = ln(1 + rate), ascending, each bisected to
+    ``width`` (relative, in x)."""
     xs = flows.grid()
     hs = _grid_values(flows, xs)
     roots: list[float] = []
@@ -148,7 +151,7 @@ def _log_roots(flows: _Flows) -> list[float]:
         if hs[i] == 0:
             roots.append(xs[i])
         elif (hs[i] > 0) != (hs[i + 1] > 0) and hs[i + 1] != 0:
-            roots.append(_bisect(flows.h, xs[i], xs[i + 1]))
+            roots.append(_bisect(flows.h, xs[i], xs[i + 1], width))
     if hs[-1] == 0:
         roots.append(xs[-1])
     # a grid extremum that stays on one side of zero may hide two close roots
@@ -162,8 +165,8 @@ def _log_roots(flows: _Flows) -> list[float]:
         h_top = flows.h(top)
         if (h_top > 0) == (hs[i] > 0) and h_top != 0:
             continue
-        roots.append(_bisect(flows.h, xs[i - 1], top))
-        roots.append(_bisect(flows.h, top, xs[i + 1]))
+        roots.append(_bisect(flows.h, xs[i - 1], top, width))
+        roots.append(_bisect(flows.h, top, xs[i + 1], width))
     return sorted(roots)
 
 
@@ -179,12 +182,22 @@ def _daily(flows: pl.DataFrame) -> tuple[list[int], list[float]]:
     return days, daily["amount"].to_list()
 
 
-def xirr_roots(flows: pl.DataFrame) -> list[float]:
-    """Every annual rate (ACT/365) at which the NPV of ``flows`` (date, amount) changes sign."""
+def _width(tolerance: float) -> float:
+    """The bisection's bracket width for ``tolerance``: a tenth of it, so the midpoint is well
+    within it (the default 1e-12 bisects to 1e-13, as before ``tolerance`` took effect)."""
+    if not tolerance > 0:  # also refuses NaN
+        raise ValueError(f"tolerance must be positive, got {tolerance}")
+    return tolerance / 10.0
+
+
+def xirr_roots(flows: pl.DataFrame, *, tolerance: float = 1e-12) -> list[float]:
+    """Every annual rate (ACT/365) at which the NPV of ``flows`` (date, amount) changes sign,
+    each within ``tolerance`` in ``ln(1 + rate)`` as in :func:`xirr`."""
+    width = _width(tolerance)
     days, amounts = _daily(flows)
     if not amounts or not (min(amounts) < 0 < max(amounts)):
         return []
-    return [_rate(x) for x in _log_roots(_Flows(days, amounts))]
+    return [_rate(x) for x in _log_roots(_Flows(days, amounts), width)]
 
 
 def _rate(x: float) -> float:
@@ -197,17 +210,21 @@ def xirr(flows: pl.DataFrame, *, guess: float = 0.1, tolerance: float = 1e-12) -
 
     Flows are summed per date. None when they do not change sign or no rate solves them.
     When several rates do, the one closest to ``guess`` in ``ln(1 + rate)`` (ties: the
-    higher). ``tolerance`` is kept for compatibility: roots are always refined until the
-    NPV changes sign within a relative 1e-12 of ``1 + rate``.
+    higher). ``tolerance`` stops the bisection: the rate returned is within ``tolerance``
+    of a root in ``ln(1 + rate)`` (relative where ``|ln(1 + rate)| > 1``), so ``1 + rate`` is
+    within about that relative error; a larger tolerance takes fewer steps.
+
+    Raises:
+        ValueError: ``tolerance`` is not a positive number.
 
         >>> xirr(pl.DataFrame({"date": [date(2024, 1, 1), date(2025, 1, 1)], "amount": [-100.0, 110.0]}))
         0.0997...
     """
-    del tolerance
+    width = _width(tolerance)
     days, amounts = _daily(flows)
     if not amounts or not (min(amounts) < 0 < max(amounts)):
         return None
-    roots = _log_roots(_Flows(days, amounts))
+    roots = _log_roots(_Flows(days, amounts), width)
     if not roots:
         return None
     target = math.log1p(guess)

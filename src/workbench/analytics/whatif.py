@@ -36,7 +36,8 @@ LOT_FIELDS = ["method", "acquired", "quantity", "proceeds", "cost", "gain", "fx_
 #: one row per method
 SUMMARY_FIELDS = ["method", "proceeds", "cost", "gain", "short_term", "long_term", "unassigned",
                   "fx_gain", "remaining_quantity", "remaining_basis", "remaining_gain"]  # fmt: skip
-_MONEY = [f for f in SUMMARY_FIELDS if f not in ("method", "remaining_quantity")]
+#: the summary's money columns (in ``base_currency``), for an app's table
+MONEY_FIELDS = [f for f in SUMMARY_FIELDS if f not in ("method", "remaining_quantity")]
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,26 @@ TERM_COLORS = ["#ff7f0e", "#1f77b4", "#7f7f7f"]
 METHOD_ORDER = ["fifo", "lifo", "hifo", "average"]
 
 
-def _term_color() -> alt.Color:
-    return alt.Color(
-        "term:N",
-        title=None,
-        sort=list(TERM_LABELS.values()),
-        scale=alt.Scale(domain=list(TERM_LABELS.values()), range=TERM_COLORS),
-        legend=alt.Legend(orient="top"),
+def _term_bars(frame: pl.DataFrame, x: alt.X, x_tip: alt.Tooltip, title: str) -> alt.Chart:
+    """Bars of ``gain`` along ``x``, stacked by ``term`` (a label of :data:`TERM_LABELS`)."""
+    chart: alt.Chart = (
+        alt.Chart(frame, title=title)
+        .mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y("gain:Q", title="Gain", axis=alt.Axis(format=",.0f"), stack="zero"),
+            color=alt.Color(
+                "term:N",
+                title=None,
+                sort=list(TERM_LABELS.values()),
+                scale=alt.Scale(domain=list(TERM_LABELS.values()), range=TERM_COLORS),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=[x_tip, alt.Tooltip("term:N"), alt.Tooltip("gain:Q", format=",.2f")],
+        )
+        .properties(width="container", height=HEIGHT)
     )
+    return chart
 
 
 def monthly_gains(rows: pl.DataFrame) -> pl.DataFrame:
@@ -52,23 +64,12 @@ def gains_by_month_chart(
     Args:
         rows: realized-gains rows with ``sold``, ``gain`` and ``term`` (null for AVERAGE).
     """
-    frame = monthly_gains(rows)
-    chart: alt.Chart = (
-        alt.Chart(frame, title=title)
-        .mark_bar()
-        .encode(
-            x=alt.X("yearmonth(month):O", title=None),
-            y=alt.Y("gain:Q", title="Gain", axis=alt.Axis(format=",.0f"), stack="zero"),
-            color=_term_color(),
-            tooltip=[
-                alt.Tooltip("yearmonth(month):O", title="month"),
-                alt.Tooltip("term:N"),
-                alt.Tooltip("gain:Q", format=",.2f"),
-            ],
-        )
-        .properties(width="container", height=HEIGHT)
+    return _term_bars(
+        monthly_gains(rows),
+        alt.X("yearmonth(month):O", title=None),
+        alt.Tooltip("yearmonth(month):O", title="month"),
+        title,
     )
-    return chart
 
 
 def sale_methods_chart(
@@ -85,19 +86,6 @@ def sale_methods_chart(
         term=pl.col("term").replace_strict(TERM_LABELS),
         gain=pl.col("gain").cast(pl.Float64),
     )
-    chart: alt.Chart = (
-        alt.Chart(frame, title=title)
-        .mark_bar()
-        .encode(
-            x=alt.X("method:N", title=None, sort=METHOD_ORDER),
-            y=alt.Y("gain:Q", title="Gain", axis=alt.Axis(format=",.0f"), stack="zero"),
-            color=_term_color(),
-            tooltip=[
-                alt.Tooltip("method:N"),
-                alt.Tooltip("term:N"),
-                alt.Tooltip("gain:Q", format=",.2f"),
-            ],
-        )
-        .properties(width="container", height=HEIGHT)
+    return _term_bars(
+        frame, alt.X("method:N", title=None, sort=METHOD_ORDER), alt.Tooltip("method:N"), title
     )
-    return chart

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from workbench.cli import (
+    check_cmd,
     demo_cmd,
     fx_cmds,
     gains_cmd,
@@ -44,6 +45,7 @@ for module in (
     refresh_cmd,
     gains_cmd,
     lake_cmds,
+    check_cmd,
 ):
     module.register(cli)
 

@@ -88,6 +88,43 @@ def _progress(
         yield update, status
 
 
+def _concurrency_option(fn: F) -> F:
+    return click.option(
+        "--concurrency",
+        type=click.IntRange(1, 1000),
+        default=DEFAULT_CONCURRENCY,
+        show_default=True,
+        help="Requests in flight at once.",
+    )(fn)
+
+
+def _rate_limit_option(fn: F) -> F:
+    return click.option(
+        "--rate-limit",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="N",
+        help="Requests per second for the (first) provider (Binance: request weight)"
+        " [default: its documented limit].",
+    )(fn)
+
+
+def _limits(
+    providers: list[Any], *, rate_limit: float | None = None, batch_size: int | None = None
+) -> dict[str, Any] | None:
+    """Per-call limits of the first provider from ``--rate-limit``/``--batch-size``."""
+    from workbench.quotes.limits import limits_for
+
+    if rate_limit is None and batch_size is None:
+        return None
+    changes: dict[str, Any] = {}
+    if rate_limit is not None:
+        changes["rate"] = rate_limit
+    if batch_size is not None:
+        changes["batch_size"] = batch_size
+    return {providers[0].name: dataclasses.replace(limits_for(providers[0]), **changes)}
+
+
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -95,13 +132,7 @@ def _number(value: Any) -> float | None:
 @click.command("quotes")
 @click.argument("symbols", nargs=-1, required=True)
 @_provider_option
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 1000),
-    default=DEFAULT_CONCURRENCY,
-    show_default=True,
-    help="Requests in flight at once.",
-)
+@_concurrency_option
 @click.option(
     "--deadline",
     type=click.FloatRange(min=0.1),
@@ -109,13 +140,7 @@ def _number(value: Any) -> float | None:
     metavar="SECONDS",
     help="Bound the whole run; symbols not fetched by then end as 'rate limited'.",
 )
-@click.option(
-    "--rate-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    metavar="N",
-    help="Requests per second for the (first) provider [default: its documented limit].",
-)
+@_rate_limit_option
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 500),
@@ -145,18 +170,9 @@ def quotes_cmd(
     symbol succeeded, 1 if none did.
     """
     from workbench.quotes.engine import fetch_quotes
-    from workbench.quotes.limits import limits_for
 
     providers = _providers(provider, base_url)
-    limits = None
-    if rate_limit is not None or batch_size is not None:
-        first = limits_for(providers[0])
-        changes: dict[str, Any] = {}
-        if rate_limit is not None:
-            changes["rate"] = rate_limit
-        if batch_size is not None:
-            changes["batch_size"] = batch_size
-        limits = {providers[0].name: dataclasses.replace(first, **changes)}
+    limits = _limits(providers, rate_limit=rate_limit, batch_size=batch_size)
     with _progress(len(symbols), "quotes") as (on_progress, on_status):
         results = asyncio.run(
             fetch_quotes(
@@ -195,6 +211,8 @@ def quotes_cmd(
 @click.option("--start", required=True, callback=ledger_date, help="First date (YYYY-MM-DD).")
 @click.option("--end", callback=ledger_date, help="Last date (YYYY-MM-DD) [default: today].")
 @_provider_option
+@_concurrency_option
+@_rate_limit_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array in request order.")
 @db_option
 def history_cmd(
@@ -204,10 +222,15 @@ def history_cmd(
     provider: str | None,
     base_url: str | None,
     timeout: float,
+    concurrency: int,
+    rate_limit: float | None,
     as_json: bool,
     db: Path,
 ) -> None:
     """Fetch daily bars for SYMBOL... into the price table, skipping dates already stored.
+
+    One request per distinct symbol, at most --concurrency at once, paced to the provider's
+    rate limit (the progress bar shows the wait).
 
     JSON: one object per symbol, {"symbol", "provider", "currency", "fetched", "stored",
     "cached", "error", "bars": [{"date", "open", "high", "low", "close", "volume"}]}, where
@@ -220,7 +243,8 @@ def history_cmd(
     if end < start:
         raise click.BadParameter(f"--end {end} is before --start {start}", param_hint="--end")
     providers = _providers(provider, base_url)
-    with _progress(len(symbols), "history") as (on_progress, _on_status):
+    limits = _limits(providers, rate_limit=rate_limit)
+    with _progress(len(set(symbols)), "history") as (on_progress, on_status):
         results = asyncio.run(
             fetch_history(
                 list(symbols),
@@ -229,7 +253,10 @@ def history_cmd(
                 provider=providers,
                 timeout=timeout,
                 db=db,
+                concurrency=concurrency,
+                limits=limits,
                 on_progress=on_progress,
+                on_status=on_status,
             )
         )
     with store.connect(db, read_only=True) as con:

@@ -12,12 +12,12 @@ by two slow waves and a small daily wiggle, all functions of (seed, currency, da
 same request always gets the same numbers, on any machine, and any pair is the exact cross
 of its two euro legs before rounding (``USD/JPY = EUR/JPY / EUR/USD``). They are synthetic
 (for the demo and tests), not market data. Unknown currencies get 404 ``{"error": ...}``; bad
-dates 400. The quote server's latency and fault settings apply to this route too.
+dates 400. The quote server's latency and fault settings apply to this route too (a
+``malformed_symbols`` entry such as ``EUR/USD`` gets a body that is not JSON).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import math
@@ -135,26 +135,23 @@ def history_body(
 def demo_fx_route() -> Any:
     """The Starlette route of the FX history endpoint, for the quote server's route list."""
     from starlette.requests import Request
-    from starlette.responses import JSONResponse
+    from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    async def fx_history(request: Request) -> JSONResponse:
+    async def fx_history(request: Request) -> Response:
         base = request.path_params["base"].upper()
         quote = request.path_params["quote"].upper()
         key = f"{base}/{quote}"
         state = getattr(request.app, "quote_state", None)
         seed = int(getattr(state, "seed", 7))
         if state is not None:
-            delay = state.delay(key)
-            if delay > 0:
-                await asyncio.sleep(delay)
-            fault = state.fault(key)
-            if fault is not None:
-                status, retry_after = fault
-                message = "rate limited" if status == 429 else "service unavailable"
-                headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}
-                state.record(key, "fx", status)
-                return JSONResponse({"error": message}, status_code=status, headers=headers)
+            # the quote server's fault flags (latency, 503, 429, malformed), as on every route
+            injected = await state.injected(key)
+            if injected is not None:
+                state.record(key, "fx", injected.status)
+                return Response(
+                    injected.body, status_code=injected.status, headers=injected.headers()
+                )
         params = dict(request.query_params)
         today = dt.datetime.now(dt.UTC).date()
         status, body = history_body(base, quote, params, seed=seed, today=today)

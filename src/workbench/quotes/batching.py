@@ -35,11 +35,29 @@ from workbench.quotes.breaker import CLOSED
 
 if TYPE_CHECKING:
     from workbench.quotes.engine import FetchSettings, QuoteResult
+    from workbench.quotes.limits import Guards
 
 Status = Callable[[str], None]
 
 #: seconds between progress-status updates while a call waits on a provider
 STATUS_INTERVAL = 0.5
+
+
+async def report_waits(guards: Guards, on_status: Status) -> None:
+    """Until cancelled, tell ``on_status`` what the call is waiting on, when that changes:
+    a provider's pacing, a Retry-After pause, an open circuit (``""`` when nothing)."""
+    shown = ""
+    while True:
+        await asyncio.sleep(STATUS_INTERVAL)
+        waiting = [
+            g.describe()
+            for g in guards.all()
+            if g.pacer.waiting or g.pacer.wait_left() > 0 or g.breaker.state != CLOSED
+        ]
+        text = "; ".join(w for w in waiting if w)
+        if text != shown:
+            on_status(f"waiting: {text}" if text else "")
+            shown = text
 
 
 @dataclass
@@ -245,21 +263,6 @@ class QuoteRun:
                     state.errors.append((name, error))
                     self._fail(state, name)
 
-    async def _report_status(self) -> None:
-        assert self.on_status is not None
-        shown = ""
-        while True:
-            await asyncio.sleep(STATUS_INTERVAL)
-            waiting = [
-                g.describe()
-                for g in self.settings.guards.all()
-                if g.pacer.waiting or g.pacer.wait_left() > 0 or g.breaker.state != CLOSED
-            ]
-            text = "; ".join(w for w in waiting if w)
-            if text != shown:
-                self.on_status(f"waiting: {text}" if text else "")
-                shown = text
-
     async def stream(self) -> AsyncGenerator[tuple[int, QuoteResult]]:
         """Yield ``(index, result)`` for every symbol as it finishes."""
         if not self.states:
@@ -267,7 +270,7 @@ class QuoteRun:
         self._enqueue(0, self.states)
         tasks = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
         if self.on_status is not None:
-            tasks.append(asyncio.create_task(self._report_status()))
+            tasks.append(asyncio.create_task(report_waits(self.settings.guards, self.on_status)))
         ends = None if self.deadline is None else time.monotonic() + self.deadline
         try:
             yielded = 0

@@ -3,7 +3,7 @@
 A :class:`DailyBudget` counts the requests sent to one provider on the current UTC day and
 refuses more once the cap is reached, or once the provider itself said the day's quota is
 spent (Alpha Vantage's HTTP-200 ``Information`` body). With a database, the count is read at
-the start of a call and written back at its end (table ``provider_usage``), so a second run on
+the start of a call and written back at its end (:mod:`workbench.store.provider_usage`), so a second run on
 the same day does not burn requests it cannot get: its symbols end ``rate limited`` at once,
 without a request. Alpha Vantage does not say when its day rolls over; workbench counts UTC
 days, so a run just after midnight UTC may meet the provider's refusal once more, which is
@@ -81,37 +81,31 @@ class DailyBudget:
 def load_usage(db: Any, budgets: Iterable[DailyBudget]) -> None:
     """Restore today's counts of ``budgets`` from the store (call in a worker thread)."""
     from workbench import store
+    from workbench.store.provider_usage import read_usage
 
     wanted = list(budgets)
     if not wanted:
         return
     with store.connect(db) as con:
         for budget in wanted:
-            rows = con.execute(
-                "SELECT requests, exhausted FROM provider_usage WHERE provider = ? AND day = ?",
-                [budget.provider, budget.day],
-            ).fetchall()
-            if rows:
-                budget.restore(budget.day, int(rows[0][0]), bool(rows[0][1]))
+            stored = read_usage(con, budget.provider, budget.day)
+            if stored is not None:
+                budget.restore(budget.day, stored.requests, stored.exhausted)
             budget.dirty = False
 
 
 def save_usage(db: Any, budgets: Iterable[DailyBudget]) -> None:
-    """Write the counts of ``budgets`` that changed (call in a worker thread)."""
+    """Write the counts of ``budgets`` that changed (call in a worker thread).
+
+    Another process may have counted too: the store keeps the larger count.
+    """
     from workbench import store
+    from workbench.store.provider_usage import Usage, record_usage
 
     changed = [b for b in budgets if b.dirty]
     if not changed:
         return
     with store.connect(db) as con:
         for budget in changed:
-            # another process may have counted too: keep the larger count
-            con.execute(
-                "INSERT INTO provider_usage (provider, day, requests, exhausted)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (provider, day) DO UPDATE SET"
-                " requests = greatest(provider_usage.requests, excluded.requests),"
-                " exhausted = provider_usage.exhausted OR excluded.exhausted,"
-                " updated_at = now()",
-                [budget.provider, budget.day, budget.used, budget.exhausted],
-            )
+            record_usage(con, budget.provider, budget.day, Usage(budget.used, budget.exhausted))
             budget.dirty = False

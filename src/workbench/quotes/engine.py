@@ -158,9 +158,17 @@ class FetchSettings:
     attempts: Attempts
 
     async def first_success(
-        self, symbol: str, call: Callable[[Provider, httpx.AsyncClient], Awaitable[T]]
+        self,
+        symbol: str,
+        call: Callable[[Provider, httpx.AsyncClient], Awaitable[T]],
+        *,
+        cost: Callable[[Provider], float],
     ) -> tuple[T | None, Provider, list[tuple[str, QuoteError]], int]:
-        """Try each provider in order; (value, provider, (name, error) of each attempt, sent)."""
+        """Try each provider in order; (value, provider, (name, error) of each attempt, sent).
+
+        ``cost`` gives what one request of ``call`` costs each provider against its rate
+        limit (1: a request).
+        """
         errors: list[tuple[str, QuoteError]] = []
         sent = 0
         provider = self.providers[0]
@@ -170,6 +178,7 @@ class FetchSettings:
                 self.guards.get(provider),
                 lambda p=provider, c=client: call(p, c),  # type: ignore[misc]
                 last_provider=position == len(self.providers) - 1,
+                cost=cost(provider),
             )
             sent += outcome.sent
             if outcome.value is not None:

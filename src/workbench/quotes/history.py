@@ -7,6 +7,7 @@ does not hold yet are requested.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 
 from workbench.quotes.base import History, Provider
+from workbench.quotes.batching import Status, report_waits
 from workbench.quotes.engine import (
     DEFAULT_CONCURRENCY,
     DEFAULT_TIMEOUT,
@@ -50,6 +52,12 @@ class HistoryResult:
         return self.error is None
 
 
+def history_cost(provider: Provider) -> float:
+    """What one history request costs ``provider`` against its rate limit: its
+    ``history_cost`` where it counts request weight (Binance's klines weigh 2), else 1."""
+    return float(getattr(provider, "history_cost", 1.0))
+
+
 def _missing_range(
     start: dt.date, end: dt.date, stored: set[dt.date]
 ) -> tuple[dt.date, dt.date] | None:
@@ -82,22 +90,28 @@ async def fetch_history(
     guards: Guards | None = None,
     policy: RetryPolicy | None = None,
     limits: Mapping[str, ProviderLimits] | None = None,
+    on_status: Status | None = None,
 ) -> list[HistoryResult]:
     """Daily bars for ``symbols`` from ``start`` to ``end``, one result per symbol in order.
 
     With ``db``, dates already stored are not fetched again (only the narrowest range holding
     every missing weekday is requested) and new bars are stored with provider and fetch time.
     Store calls run in worker threads. Limits, pacing, retries and the breaker are those of
-    :func:`~workbench.quotes.engine.fetch_quotes` (one request per symbol: no batches).
+    :func:`~workbench.quotes.engine.fetch_quotes`: one request per distinct symbol (a symbol
+    given twice is fetched once and reported twice; no provider batches history), at most
+    ``concurrency`` in flight. ``on_progress`` gets (done, distinct symbols); ``on_status``
+    what the call is waiting on (a provider's pacing, a Retry-After pause, an open circuit)
+    and ``""`` when it no longer waits, as in ``fetch_quotes``.
     """
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     from workbench import store
 
+    unique = list(dict.fromkeys(symbols))
     stored: dict[str, set[dt.date]] = {}
     if db is not None:
-        stored = await store.run_in_thread(_stored_dates, db, list(symbols), start, end)
-    ordered: list[HistoryResult | None] = [None] * len(symbols)
+        stored = await store.run_in_thread(_stored_dates, db, unique, start, end)
+    by_symbol: dict[str, HistoryResult] = {}
     done = 0
     async with fetch_settings(
         provider,
@@ -120,7 +134,9 @@ async def fetch_history(
             async def call(p: Provider, c: httpx.AsyncClient) -> History:
                 return await p.fetch_history(c, symbol, window[0], window[1])
 
-            history, used, errors, _sent = await settings.first_success(symbol, call)
+            history, used, errors, _sent = await settings.first_success(
+                symbol, call, cost=history_cost
+            )
             if history is None:
                 failed = failed_result(symbol, used.name, errors)
                 return HistoryResult(
@@ -133,18 +149,28 @@ async def fetch_history(
         def crashed(symbol: str, exc: Exception) -> HistoryResult:
             return HistoryResult(symbol=symbol, error=error_reason(exc), message=str(exc))
 
-        stream = worker_pool(symbols, one, concurrency=concurrency, on_error=crashed)
-        async with contextlib.aclosing(stream):
-            async for index, result in stream:
-                ordered[index] = result
-                done += 1
-                if on_progress is not None:
-                    on_progress(done, len(symbols))
-    results = [r for r in ordered if r is not None]
+        watcher = None
+        if on_status is not None:
+            watcher = asyncio.create_task(report_waits(settings.guards, on_status))
+        stream = worker_pool(unique, one, concurrency=concurrency, on_error=crashed)
+        try:
+            async with contextlib.aclosing(stream):
+                async for index, result in stream:
+                    by_symbol[unique[index]] = result
+                    done += 1
+                    if on_progress is not None:
+                        on_progress(done, len(unique))
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+            if on_status is not None:
+                on_status("")
     if db is not None:
-        written = await store.run_in_thread(_store_bars, db, results, stored)
-        results = [replace(r, stored=written.get(r.symbol, 0)) for r in results]
-    return results
+        fetched = [by_symbol[s] for s in unique]
+        written = await store.run_in_thread(_store_bars, db, fetched, stored)
+        by_symbol = {s: replace(r, stored=written.get(s, 0)) for s, r in by_symbol.items()}
+    return [by_symbol[s] for s in symbols]
 
 
 def _stored_dates(

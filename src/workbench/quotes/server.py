@@ -62,6 +62,9 @@ REQUEST_LOG_SIZE = 200_000
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
+#: what a malformed symbol is answered with: a broken upstream proxy's page, with HTTP 200
+MALFORMED_BODY = b"<html>upstream proxy error</html>"
+
 
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
@@ -73,6 +76,27 @@ class RequestRecord:
     status: int
     #: symbols the request asked for
     count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FaultReply:
+    """An injected answer sent instead of the real one (:meth:`QuoteServerState.injected`)."""
+
+    status: int
+    body: bytes
+    retry_after: float | None = None
+
+    def headers(self) -> dict[str, str]:
+        """The answer's headers besides the content length."""
+        headers = {"content-type": "application/json"}
+        if self.retry_after is not None:
+            headers["retry-after"] = f"{self.retry_after:g}"
+        return headers
+
+
+def malformed_entry(symbol: str) -> dict[str, Any]:
+    """A malformed symbol's entry in a batch answer: its price is not a number."""
+    return {"symbol": symbol, "price": MALFORMED_BODY.decode()}
 
 
 @dataclass
@@ -170,6 +194,27 @@ class QuoteServerState:
             return 503, None
         return None
 
+    async def injected(self, *symbols: str, batch: bool = False) -> FaultReply | None:
+        """Wait the injected latency, then the injected answer, or None to answer for real.
+
+        The one place every route (``/v1/{symbol}``, its history, the batch and the FX route)
+        applies the fault flags: the wait is the slowest of ``symbols``; a 503 or a 429 with
+        ``Retry-After`` comes from :meth:`fault`; a request for one symbol listed in
+        ``malformed_symbols`` gets HTTP 200 with a body that is not JSON (a ``batch`` marks its
+        malformed symbols inside its JSON instead: :func:`malformed_entry`).
+        """
+        delay = max(self.delay(symbol) for symbol in symbols)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        fault = self.fault(*symbols)
+        if fault is not None:
+            status, retry_after = fault
+            message = "rate limited" if status == 429 else "service unavailable"
+            return FaultReply(status, json.dumps({"error": message}).encode(), retry_after)
+        if not batch and len(symbols) == 1 and symbols[0] in self.malformed_symbols:
+            return FaultReply(200, MALFORMED_BODY)
+        return None
+
     def delay(self, symbol: str) -> float:
         """Seconds to wait before answering."""
         return self.latency_ms / 1000.0 + self.slow_symbols.get(symbol, 0.0)
@@ -263,21 +308,14 @@ class QuoteServerApp(Starlette):
             await _send_json(send, 404, json.dumps(payload).encode(), None)
             return
         symbol = symbol.upper()
-        delay = state.delay(symbol)
-        if delay > 0:
-            await asyncio.sleep(delay)
-        fault = state.fault(symbol)
         body: bytes
         retry_after: float | None = None
         currency = state.currency(symbol)
-        if fault is not None:
-            status, retry_after = fault
-            message = "rate limited" if status == 429 else "service unavailable"
-            body = json.dumps({"error": message}).encode()
+        injected = await state.injected(symbol)
+        if injected is not None:
+            status, body, retry_after = injected.status, injected.body, injected.retry_after
         elif currency is None:
             status, body = 404, json.dumps({"error": f"unknown symbol {symbol}"}).encode()
-        elif symbol in state.malformed_symbols:
-            status, body = 200, b"<html>upstream proxy error</html>"
         elif kind == "quote":
             status, body = 200, json.dumps(_quote_body(state, symbol, currency)).encode()
         else:
@@ -296,15 +334,10 @@ class QuoteServerApp(Starlette):
             problem = "symbols= is required" if not symbols else f"at most {MAX_BATCH} symbols"
             await _send_json(send, 400, json.dumps({"error": problem}).encode(), None)
             return
-        delay = max(state.delay(symbol) for symbol in symbols)
-        if delay > 0:
-            await asyncio.sleep(delay)
-        fault = state.fault(*symbols)
+        injected = await state.injected(*symbols, batch=True)
         retry_after: float | None = None
-        if fault is not None:
-            status, retry_after = fault
-            message = "rate limited" if status == 429 else "service unavailable"
-            body = json.dumps({"error": message}).encode()
+        if injected is not None:
+            status, body, retry_after = injected.status, injected.body, injected.retry_after
         else:
             status = 200
             quotes: list[dict[str, Any]] = []
@@ -314,7 +347,7 @@ class QuoteServerApp(Starlette):
                 if currency is None:
                     errors[symbol] = "not found"
                 elif symbol in state.malformed_symbols:
-                    quotes.append({"symbol": symbol, "price": "<html>upstream proxy error"})
+                    quotes.append(malformed_entry(symbol))
                 else:
                     quotes.append(_quote_body(state, symbol, currency))
             body = json.dumps({"quotes": quotes, "errors": errors}).encode()

@@ -12,9 +12,10 @@ Anything else gets 401 (a websocket is closed with code 1008 before it is accept
 The cookie holds an expiry time and an HMAC of it keyed by the token, never the token itself;
 it lasts ``cookie_max_age`` seconds, and ``/signout`` deletes it (and refuses it from then on).
 
-Cross-site use is refused: a websocket, or a request authenticated by the cookie, or any request
-that is not GET/HEAD, whose ``Origin`` header names another site than the ``Host`` it was sent
-to gets 403, so a page on another port or host cannot ride on a signed-in browser.
+Cross-site use is refused: a websocket, a request authenticated by the cookie, any request
+that is not GET/HEAD, or any request to ``/signout``, whose ``Origin`` header names another site
+than the ``Host`` it was sent to gets 403, so a page on another port or host cannot ride on a
+signed-in browser (nor sign it out).
 """
 
 from __future__ import annotations
@@ -159,13 +160,17 @@ class TokenAuth:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if scope["path"] == SIGNOUT_PATH and scope["type"] == "http":
-            await self._sign_out(headers, send)
-            return
         cross_site = "origin" in headers and not same_origin(
             headers["origin"], headers.get("host", "")
         )
         unsafe = scope["type"] == "websocket" or scope["method"] not in ("GET", "HEAD")
+        if scope["path"] == SIGNOUT_PATH and scope["type"] == "http":
+            # signing out changes state whatever the method: another site may not do it
+            if cross_site:
+                await self._refuse(scope, receive, send, status=403, reason="cross-site request")
+            else:
+                await self._sign_out(headers, send)
+            return
         if scope["path"] in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return

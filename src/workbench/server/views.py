@@ -78,13 +78,23 @@ def ratio(value: Any, *, digits: int = 2) -> str:
 
 
 def for_display(frame: pl.DataFrame, *, money_columns: Sequence[str] = ()) -> pl.DataFrame:
-    """Decimal columns as Float64 rounded for reading; money to cents, the rest to 6 places."""
+    """A frame ready for an app's table: Decimal columns as Float64 rounded for reading (money
+    to cents, the rest to 6 places) and text cells safe to download as CSV.
+
+    marimo's table offers a CSV download of its raw data and (as of 0.25) no hook to change
+    what it writes, so text a spreadsheet would run as a formula (a cell starting with
+    ``= + - @``, a tab or a carriage return) gets a leading ``'`` here, as workbench's own CSV
+    exports do (:func:`workbench.ledger.csv_text.neutralise_formulas`): the table shows the
+    note ``=HYPERLINK(...)`` as ``'=HYPERLINK(...)``. Numbers and dates are never changed.
+    """
+    from workbench.ledger.csv_text import neutralise_formulas
+
     casts = []
     for name, dtype in frame.schema.items():
         if isinstance(dtype, pl.Decimal) or dtype in (pl.Float32, pl.Float64):
             places = 2 if name in money_columns else 6
             casts.append(pl.col(name).cast(pl.Float64).round(places))
-    return frame.with_columns(casts) if casts else frame
+    return neutralise_formulas(frame.with_columns(casts) if casts else frame)
 
 
 def pick(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
@@ -117,11 +127,19 @@ def load_choices(db: str | os.PathLike[str] | None) -> Choices:
     from workbench import store
 
     with store.connect(db, read_only=True) as con:
-        accounts = store.read_accounts(con)["name"].to_list()
-        instruments = store.read_instruments(con)
-        first_tx, last_tx, last_price = store.date_span(con)
-        priced_symbols = store.priced_symbols(con)
-        traded_symbols = store.traded_symbols(con)
+        return read_choices(con)
+
+
+def read_choices(con: Any) -> Choices:
+    """:func:`load_choices` on a connection the caller holds (a refresh reads it with the
+    rest of what it needs in one open)."""
+    from workbench import store
+
+    accounts = store.read_accounts(con)["name"].to_list()
+    instruments = store.read_instruments(con)
+    first_tx, last_tx, last_price = store.date_span(con)
+    priced_symbols = store.priced_symbols(con)
+    traded_symbols = store.traded_symbols(con)
     today = dt.date.today()
     # the apps' default period ends today at the latest: a row dated in a later year (or a
     # database written before dates were bounded) must not make every viewer compute a
@@ -287,12 +305,16 @@ def explain_position(
 
 def quotes_frame(results: Sequence[Any]) -> pl.DataFrame:
     """Fetch results (``QuoteResult``) as a table: symbol, price, currency, volume, time,
-    provider, error, in request order."""
+    provider, error, in request order; text safe to download as CSV (as :func:`for_display`:
+    a symbol typed as ``=1+1`` shows as ``'=1+1``)."""
+    from workbench.ledger.csv_text import neutralise_formulas
+
     schema = {
         "symbol": pl.String, "price": pl.Float64, "currency": pl.String, "volume": pl.Float64,
         "time": pl.String, "provider": pl.String, "error": pl.String,
     }  # fmt: skip
-    return pl.DataFrame([r.as_dict() for r in results], schema=schema, orient="row")
+    frame = pl.DataFrame([r.as_dict() for r in results], schema=schema, orient="row")
+    return neutralise_formulas(frame)
 
 
 def history_frame(results: Sequence[Any]) -> pl.DataFrame:

@@ -21,6 +21,8 @@ Conventions (documented in README "Quote providers"):
   Binance weighs it 2 for 1-20 symbols, 40 for 21-100 and 80 above, so batches hold
   :data:`BATCH_SIZE` (20) pairs: a tenth of the weight of asking one by one. One unknown pair
   fails the whole request (-1121), and the engine splits the batch until it finds it.
+- Pacing counts request weight, as Binance does: a one-pair ticker and a ``klines`` request
+  weigh 2 (:data:`KLINES_WEIGHT`, charged through ``history_cost``), a batch by the table above.
 - A daily kline's date is its UTC open day. One request returns at most 1,000 klines
   (about 2.7 years); longer ranges come back truncated to their first 1,000 days.
 """
@@ -56,6 +58,8 @@ DEFAULT_BASE_URL = "https://api.binance.com"
 #: ticker/24hr for one symbol and klines each weigh 2. Use half of it (50 weight a second):
 #: other tools share the IP.
 DEFAULT_RATE_LIMIT = 50.0
+#: the request weight of one ``klines`` request (any ``limit`` up to 1,000), as Binance counts it
+KLINES_WEIGHT = 2.0
 #: pairs per ``ticker/24hr?symbols=`` request (the most that still weighs 2)
 BATCH_SIZE = 20
 #: Binance's maximum ``limit`` for klines.
@@ -191,6 +195,8 @@ class BinanceProvider:
     """
 
     in_process = False
+    #: what one history (``klines``) request costs against the rate limit, in request weight
+    history_cost = KLINES_WEIGHT
 
     def __init__(
         self,
@@ -260,6 +266,7 @@ class BinanceProvider:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "KLINES_WEIGHT",
     "BinanceProvider",
     "pair",
     "parse_klines",
