@@ -29,9 +29,10 @@ def test_fidelity_by_header(db_path: Path) -> None:
     """Fidelity: blank lead rows, negative sell quantity, fees in two columns, a footer."""
     _import(db_path, "fidelity.csv")
     books = read_books(db_path)
-    assert books["held"] == {"ACME": D("7"), "SPAXX": D("4.2")}
-    # 2500 - 100 - 1001 + 4.2 - 4.2 + 6 - 0.9 + (3*110.5 - 0.52)
-    assert books["cash"] == {"USD": D("1735.08")}
+    # the core money market (SPAXX) is the account's cash: its reinvested dividend stays cash
+    assert books["held"] == {"ACME": D("7")}
+    # 2500 - 100 - 1001 + 4.2 + 6 - 0.9 + (3*110.5 - 0.52)
+    assert books["cash"] == {"USD": D("1739.28")}
     assert (books["dividends"], books["taxes"], books["fees"]) == (D("10.2"), D("0.9"), D("1.52"))
     assert (books["deposits"], books["withdrawals"]) == (D("2500"), D("100"))
 
@@ -124,12 +125,14 @@ def test_degiro_decimal_commas_isin_and_autofx_frame() -> None:
 
 
 def test_ibkr_flex_trades_currency_trade_frame() -> None:
-    """IBKR Flex trades CSV: an EUR.USD buy is an FX row buying EUR at the trade price."""
+    """IBKR Flex trades CSV: an EUR.USD buy is an FX row buying EUR at the trade price, its
+    commission a FEE row (in IBCommissionCurrency when the file has it, else the trade's)."""
     conversion = convert_fixture("ibkr_flex_trades.csv", "ibkr-flex-trades")
-    first = conversion.rows.row(0, named=True)
+    first, second = conversion.rows.row(0, named=True), conversion.rows.row(1, named=True)
     assert (first["type"], first["symbol"], first["quantity"], first["price"], first["fee"], first["currency"]) == (
-        "FX", "EUR", "1000", "1.1", "2", "USD",
+        "FX", "EUR", "1000", "1.1", "0", "USD",
     )  # fmt: skip
+    assert (second["type"], second["amount"], second["currency"]) == ("FEE", "2", "USD")
     sells = conversion.rows.filter(type="SELL")
     assert sells["quantity"].to_list() == ["8"]  # the -8 of the file, the sign in the type
 

@@ -41,13 +41,17 @@ def test_ibkr_activity_counts_each_order_once(db_path: Path) -> None:
 
 
 def test_ibkr_activity_forex_frame() -> None:
-    """IBKR activity Forex: EUR.USD bought is EUR at 1.1 USD; sold, the USD proceeds bought with EUR."""
+    """IBKR activity Forex: EUR.USD bought is EUR at 1.1 USD; sold, the USD proceeds bought
+    with EUR. The commission is a FEE row in the commission's currency (here the statement
+    names none, so the trade's currency, USD), not a fee of the FX row in the currency paid."""
     conversion = convert_fixture("ibkr_activity_forex.csv")
-    got = row_tuples(conversion, "type", "symbol", "quantity", "price", "fee", "currency")
+    got = row_tuples(conversion, "type", "symbol", "quantity", "price", "fee", "amount", "currency")
     # 600 USD for 500 EUR: 500/600 EUR per USD
     assert got == [
-        ("FX", "EUR", "2000", "1.1", "2", "USD"),
-        ("FX", "USD", "600", "0.83333333", "2", "EUR"),
+        ("FX", "EUR", "2000", "1.1", "0", None, "USD"),
+        ("FEE", "", None, None, None, "2", "USD"),
+        ("FX", "USD", "600", "0.83333333", "0", None, "EUR"),
+        ("FEE", "", None, None, None, "2", "USD"),
     ]
     assert not conversion.skipped  # the Total line is not a Data line: never read as a row
 

@@ -14,6 +14,7 @@ import polars as pl
 
 from workbench.errors import InvalidRow, InvalidRows
 from workbench.ledger.presets import catalog, hooks
+from workbench.ledger.presets.actions import resolve_actions
 from workbench.ledger.presets.engine import OUT_COLUMNS, Mapped, Options, map_table
 from workbench.ledger.presets.flex_xml import flex_tables
 from workbench.ledger.presets.legs import pair_legs, transfer_currency
@@ -96,11 +97,11 @@ def _map_jobs(jobs: list[tuple[Spec, str | None, Table]], options: Options) -> M
 
 
 def _split_at_headers(
-    spec: Spec, records: Records, at: int, unknown: dict[str, list[int]]
+    spec: Spec, records: Records, at: int, suspects: set[int]
 ) -> list[tuple[Spec, str | None, Table]]:
-    """The file's tables when rows with unknown actions are headers of presets (or a repeat
-    of the first header); empty when none is."""
-    suspects = {line for lines in unknown.values() for line in lines}
+    """The file's tables when rows that did not map (unknown actions, or values that are
+    not dates or numbers) are headers of presets (or a repeat of the first header); empty
+    when none is."""
     starts: list[tuple[int, Spec]] = [(at, spec)]
     for index, (line, fields) in enumerate(records.records):
         if index <= at or line not in suspects:
@@ -179,10 +180,13 @@ def convert_file(
     options = Options(account=account, base_currency=base_currency)
     jobs = [(spec, section, table) for section, table in _tables(spec, records, path, at)]
     mapped = _map_jobs(jobs, options)
-    if mapped.unknown and spec.kind == "table" and records is not None:
+    if (mapped.unknown or mapped.problems) and spec.kind == "table" and records is not None:
         # a second table in the file (an IBKR Flex CSV with trades, then cash transactions):
-        # its header row reads as an unknown action; split the file there and map each part
-        split = _split_at_headers(spec, records.all(), at, mapped.unknown)
+        # its header row reads as an unknown action or a bad value; split the file there
+        # and map each part
+        suspects = {line for lines in mapped.unknown.values() for line in lines}
+        suspects.update(p.line for p in mapped.problems)
+        split = _split_at_headers(spec, records.all(), at, suspects)
         if split:
             jobs = split
             mapped = _map_jobs(jobs, options)
@@ -205,6 +209,8 @@ def convert_file(
             schema={"src": pl.Int64, "sub": pl.Int32, **{c: pl.String for c in OUT_COLUMNS}}
         )
     rows = net_refunds(rows)
+    rows, action_problems = resolve_actions(rows, file=file)
+    problems.extend(action_problems)
     rows, leg_problems = pair_legs(rows, file=file)
     rows = transfer_currency(rows)
     problems.extend(leg_problems)

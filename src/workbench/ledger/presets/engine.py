@@ -7,6 +7,7 @@ ledger row (or several), a skip count with its reason, or a problem naming its l
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from workbench.ledger.presets.spec import NUMBER_FIELDS, Block, Ref, Rule, Spec
 #: ledger text columns every mapped frame has, in order, after ``src``/``sub``
 OUT_COLUMNS = (
     "date", "account", "type", "symbol", "quantity", "price", "fee", "amount", "currency",
-    "ratio", "note", "pair", "isin", "name",
+    "ratio", "note", "pair", "isin", "name", "target", "cost_fraction",
 )  # fmt: skip
 
 
@@ -55,13 +56,26 @@ class _Columns:
         for i, name in enumerate(table.header):
             self.by_name.setdefault(fold(name), f"c{i}")
 
+    def _glob(self, name: str) -> str | None:
+        """The folded header a name with ``*`` matches (``Comm in *``: ``Comm in EUR``)."""
+        if "*" not in name:
+            return fold(name) if fold(name) in self.by_name else None
+        found = fnmatch.filter(self.by_name, fold(name))
+        return found[0] if found else None
+
     def column(self, name: str, *, optional: bool, where: str) -> pl.Expr:
-        if " | " in name:
+        if " | " in name or "*" in name:
             # the first of several names the file has (exports name one thing differently)
             choices = [n.strip() for n in name.split(" | ")]
             for choice in choices:
-                if choice.startswith(("#", "@")) or fold(choice) in self.by_name:
+                if choice.startswith("@") or (
+                    re.fullmatch(r"#[0-9]+", choice)
+                    and 0 < int(choice[1:]) <= len(self.table.header)
+                ):
                     return self.column(choice, optional=False, where=where)
+                found = self._glob(choice)
+                if found is not None:
+                    return pl.col(self.by_name[found])
             name = choices[0]
         if name.startswith("@"):
             return pl.col(f"g_{name[1:]}")
@@ -84,17 +98,19 @@ class _Columns:
         if ref.op not in ("column", "pattern", "currency") or not ref.optional:
             return True
         return any(
-            fold(n.strip()) in self.by_name or n.strip().startswith(("#", "@"))
+            self._glob(n.strip()) is not None or n.strip().startswith(("#", "@"))
             for n in ref.args[0].split(" | ")
         )
 
     def header_currency(self, name: str) -> str | None:
         """The currency code in the header of the first of ``name``'s columns the file has."""
         for choice in (n.strip().lstrip("?") for n in name.split(" | ")):
-            if fold(choice) in self.by_name:
-                header = self.table.header[int(self.by_name[fold(choice)][1:])]
-                found = re.search(r"\(([A-Z]{3})\)", header)
-                return found.group(1) if found else None
+            folded = self._glob(choice)
+            if folded is not None:
+                header = self.table.header[int(self.by_name[folded][1:])]
+                # "Total (GBP)", or IBKR's "Comm in EUR"
+                found = re.search(r"\(([A-Z]{3})\)|\bin ([A-Z]{3})\s*$", header)
+                return (found.group(1) or found.group(2)) if found else None
         return None
 
     def text(self, ref: Ref, where: str) -> pl.Expr:
@@ -102,7 +118,7 @@ class _Columns:
             return pl.lit(ref.args[0], dtype=pl.String)
         if ref.op == "first":
             return pl.coalesce(self.text(r, where) for r in ref.refs)
-        if ref.op in ("sum", "divide"):
+        if ref.op in ("sum", "divide", "difference"):
             return v.to_text(self.number(ref, where))
         if ref.op == "header_currency":
             return pl.lit(self.header_currency(ref.args[0]), dtype=pl.String)
@@ -128,6 +144,9 @@ class _Columns:
         if ref.op == "divide":
             numerator, denominator = (one(a).abs() for a in ref.args)
             return pl.when(denominator != 0).then(numerator / denominator).cast(v.NUMBER)
+        if ref.op == "difference":
+            larger, smaller = (one(a).abs() for a in ref.args)
+            return (larger - smaller).cast(v.NUMBER)
         return v.number(self.text(ref, where), decimal=spec.decimal, thousands=spec.thousands)
 
 
@@ -203,15 +222,22 @@ def map_table(spec: Spec, block: Block, table: Table, options: Options) -> Mappe
     )
     if frame.is_empty():
         return out
-    if any(rule.when for rule in block.rules):
-        frame = frame.with_columns(_action(columns, block).alias("_rule"))
-    else:
-        # an export has few distinct action texts: match those, then look each row's up
-        texts = frame.select(action_text.alias("_text")).unique().drop_nulls()
-        matched = texts.with_columns(_action_of(pl.col("_text"), block).alias("_rule"))
-        lookup = dict(zip(matched["_text"].to_list(), matched["_rule"].to_list(), strict=True))
+    # an export has few distinct action texts: match those (ignoring ``when``), then look
+    # each row's up; only rows whose text first matches a rule with ``when`` are matched
+    # row by row
+    texts = frame.select(action_text.alias("_text")).unique().drop_nulls()
+    matched = texts.with_columns(_action_of(pl.col("_text"), block).alias("_rule"))
+    lookup = dict(zip(matched["_text"].to_list(), matched["_rule"].to_list(), strict=True))
+    frame = frame.with_columns(
+        action_text.replace_strict(lookup, default=None, return_dtype=pl.Int32).alias("_rule")
+    )
+    conditional = [i for i, rule in enumerate(block.rules) if rule.when]
+    if conditional and frame.select(pl.col("_rule").is_in(conditional).any()).item():
         frame = frame.with_columns(
-            action_text.replace_strict(lookup, default=None, return_dtype=pl.Int32).alias("_rule")
+            pl.when(pl.col("_rule").is_in(conditional))
+            .then(_action(columns, block))
+            .otherwise(pl.col("_rule"))
+            .alias("_rule")
         )
     unknown = frame.filter(pl.col("_rule").is_null())
     if not unknown.is_empty():
@@ -347,7 +373,7 @@ def _rows(
         )
     else:
         exprs["type"] = pl.lit(kind)
-    legs = kind == "FX" and bool(rule.pair_by)
+    legs = kind in ("FX", "ACTION") and bool(rule.pair_by)
     for name, value in numbers.items():
         # the legs of an exchange keep their signs: the pairing tells bought from paid
         exprs[name] = v.to_text(value if legs else value.abs())
@@ -356,11 +382,18 @@ def _rows(
             [columns.text(ref, f"{where}.pair_by").fill_null("") for ref in rule.pair_by],
             separator="\x1f",
         )
-    for name in ("symbol", "currency", "ratio", "note", "isin", "name"):
+    for name in ("symbol", "currency", "ratio", "note", "isin", "name", "target", "cost_fraction"):
         if name in fields:
             exprs[name] = columns.text(fields[name], f"{where}.{name}")
-    if "currency" not in exprs or spec.currency:
-        default = pl.lit(spec.currency or options.base_currency, dtype=pl.String)
+    if "ratio" in exprs:
+        # "4 for 1", "4/1" and "4-for-1" as the ledger's new:old
+        exprs["ratio"] = exprs["ratio"].str.replace(
+            r"(?i)^\s*(\d+)\s*(?:for|/|-for-|:)\s*(\d+)\s*$", "$1:$2"
+        )
+    default_currency = spec.currency or options.base_currency
+    if "currency" not in exprs or default_currency:
+        # rows whose currency cell is empty are in the file's (or statement's) currency
+        default = pl.lit(default_currency, dtype=pl.String)
         exprs["currency"] = (
             pl.coalesce(exprs["currency"], default) if "currency" in exprs else default
         )
@@ -458,11 +491,15 @@ def _settlements(
     ).hstack(legs.drop("src"))
     joined = joined.with_columns((pl.col("_fee") + pl.col("_own_fee")).cast(v.NUMBER).alias("_fee"))
     gross = (pl.col("_q") * pl.col("_p")).cast(v.NUMBER)
+    # a price in pence (GBX) paid in pounds is no exchange: the pence become pounds later
+    main_unit = (
+        pl.col("currency").str.to_uppercase().replace({k: m for k, (m, _) in v.SUB_UNITS.items()})
+    )
     needs = (
         pl.col("_ccy").is_not_null()
         & pl.col("_total").is_not_null()
         & (pl.col("_total") > 0)
-        & (pl.col("_ccy") != pl.col("currency").str.to_uppercase())
+        & (pl.col("_ccy") != main_unit)
         & (gross > 0)
     )
     joined = joined.with_columns(needs.fill_null(False).alias("_needs"))
@@ -499,6 +536,8 @@ def _settlements(
         pl.lit(None, pl.String).alias("pair"),
         pl.lit(None, pl.String).alias("isin"),
         pl.lit(None, pl.String).alias("name"),
+        pl.lit(None, pl.String).alias("target"),
+        pl.lit(None, pl.String).alias("cost_fraction"),
     )
     # a sell's conversion fee, in the currency the proceeds land in
     sell_fees = legs_rows.filter(~is_buy & (pl.col("_fee") > 0)).select(
@@ -518,5 +557,7 @@ def _settlements(
         pl.lit(None, pl.String).alias("pair"),
         pl.lit(None, pl.String).alias("isin"),
         pl.lit(None, pl.String).alias("name"),
+        pl.lit(None, pl.String).alias("target"),
+        pl.lit(None, pl.String).alias("cost_fraction"),
     )
     return main, [base, sell_fees]

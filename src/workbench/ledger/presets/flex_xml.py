@@ -30,12 +30,21 @@ def flex_tables(path: Path) -> list[tuple[str, Table]]:
     try:
         with path.open("rb") as handle:
             line = 1
+            account = ""
             for chunk in handle:
                 parser.feed(chunk)
                 for event in parser.read_events():
                     element = event[-1]
-                    if isinstance(element, ET.Element) and element.tag in rows:
-                        rows[element.tag].append((line, dict(element.attrib)))
+                    if not isinstance(element, ET.Element):
+                        continue
+                    if element.tag == "FlexStatement":
+                        # the statement's account, for elements the query gave no accountId
+                        account = element.attrib.get("accountId", "")
+                    elif element.tag in rows:
+                        attrs = dict(element.attrib)
+                        if account and not attrs.get("accountId"):
+                            attrs["accountId"] = account
+                        rows[element.tag].append((line, attrs))
                 line += 1
         parser.close()
     except ET.ParseError as exc:

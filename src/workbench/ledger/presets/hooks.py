@@ -23,7 +23,14 @@ KRAKEN_ASSETS = {
 
 def _kraken(rows: pl.DataFrame) -> pl.DataFrame:
     """Kraken's ``XXBT``/``ZEUR`` codes as ``BTC``/``EUR``; staked and held balances
-    (``DOT.S``, ``ETH2.S``, ``USD.HOLD``) as the asset itself."""
+    (``DOT.S``, ``ETH2.S``, ``USD.HOLD``) as the asset itself; a trade of one coin priced in
+    another (the trades export's XETHXXBT) as a swap."""
+    from workbench.ledger.presets.legs import crypto_priced
+
+    return crypto_priced(_kraken_codes(rows))
+
+
+def _kraken_codes(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(
         pl.col(c)
         .str.replace(r"\.(S|M|F|B|P|HOLD)$", "")

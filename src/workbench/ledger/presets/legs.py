@@ -78,7 +78,8 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
     fee).
     A leg with amount 0 and a fee is a fee leg: in the bought or paid asset it is that
     side's fee; in a third currency a FEE row; in a third asset a SELL of it at no price.
-    A swap of two assets (neither a currency) moves the quantities at no price.
+    A swap of two assets (neither a currency) is a SELL and a BUY at one value (see
+    :func:`_swaps`).
     Returns the frame and a problem for each exchange that does not come out as one.
     """
     is_leg = pl.col("pair").is_not_null()
@@ -88,6 +89,7 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
     rest = frame.filter(~is_leg)
     problems: list[InvalidRow] = []
     made: list[dict[str, object]] = []
+    swaps: list[tuple[dict[str, object], str, Decimal, Decimal, str, Decimal, Decimal]] = []
     grouped = legs.group_by("account", "pair", maintain_order=True).agg(pl.all())
     for group in grouped.iter_rows(named=True):
         srcs: list[int] = group["src"]
@@ -126,17 +128,8 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
         got_ccy, gave_ccy = bought[0], paid[0]
         got, gave = net[got_ccy], -net[gave_ccy]
         if got_ccy not in CASH and gave_ccy not in CASH:
-            # a swap of two assets has no price in any currency here: the quantities move
-            # (a SELL and a BUY at no price) and no cash does; the cost basis does not carry
-            note = f"swap of {_text(gave)} {gave_ccy} for {_text(got)} {got_ccy} (no price in the file)"
-            for sub, kind, code, quantity in (
-                (0, "SELL", gave_ccy, gave + fee[gave_ccy]),
-                (1, "BUY", got_ccy, got - fee[got_ccy]),
-            ):
-                made.append(
-                    base | {"sub": sub, "type": kind, "symbol": code, "currency": None,
-                            "quantity": _text(quantity), "price": "0", "fee": "0", "note": note}
-                )  # fmt: skip
+            # a swap of two assets: valued once every trade of the file is known
+            swaps.append((base, gave_ccy, gave, fee[gave_ccy], got_ccy, got, fee[got_ccy]))
             continue
         # the row's type, the symbol traded, the cash currency, the quantity and the cash value
         if got_ccy not in CASH:
@@ -177,10 +170,137 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
                          "quantity": _text(charge), "price": "0", "fee": "0",
                          "note": f"fee paid in {code}"}  # fmt: skip
             made.append(base | {"sub": 2} | extra)
+    if swaps:
+        made.extend(_swaps(swaps, _quotes(rest, made)))
     if made:
         rows = pl.DataFrame(made, schema=frame.schema)
         rest = pl.concat([rest, rows])
     return rest, problems
+
+
+def crypto_priced(frame: pl.DataFrame) -> pl.DataFrame:
+    """Trades of one crypto asset priced in another (Kraken's XETHXXBT: ETH bought at a price
+    in BTC) as the two legs of a swap, so they are valued like one (the second asset is
+    never cash): a buy gives quantity x price + fee of the second and gets the quantity.
+    For exchanges' exports only (their hook calls it): a stock priced in a currency missing
+    from :data:`CASH` must stay a trade."""
+    code = pl.col("currency").str.to_uppercase()
+    priced = (
+        pl.col("type").is_in(["BUY", "SELL"])
+        & pl.col("pair").is_null()
+        & code.is_not_null()
+        & ~code.is_in(list(CASH))
+        & (code != pl.col("symbol").str.to_uppercase())
+        & (pl.col("price").cast(pl.Float64, strict=False).fill_null(0) > 0)
+    )
+    if not frame.select(priced.any()).item():
+        return frame
+    swaps = frame.filter(priced)
+    legs: list[dict[str, object]] = []
+    for row in swaps.iter_rows(named=True):
+        quantity, price = Decimal(row["quantity"]), Decimal(row["price"])
+        fee = Decimal(row["fee"] or 0)
+        worth = quantity * price
+        key = f"priced {row['src']} {row['sub']}"
+        asset = str(row["symbol"]).upper()
+        quote = str(row["currency"]).upper()
+        if row["type"] == "BUY":
+            sides = [(asset, quantity, Decimal(0)), (quote, -worth, fee)]
+        else:
+            sides = [(asset, -quantity, Decimal(0)), (quote, worth, fee)]
+        for sub, (currency, amount, charge) in enumerate(sides):
+            legs.append(
+                row | {"sub": row["sub"] * 2 + sub, "type": "FX", "symbol": None,
+                       "currency": currency, "amount": _text(amount), "fee": _text(charge),
+                       "quantity": None, "price": None, "pair": key}
+            )  # fmt: skip
+    return pl.concat([frame.filter(~priced), pl.DataFrame(legs, schema=frame.schema)])
+
+
+#: a price seen in the file: (date, currency, price per unit), per asset
+Quotes = dict[str, list[tuple[str, str, Decimal]]]
+
+
+def _quotes(rest: pl.DataFrame, made: list[dict[str, object]]) -> Quotes:
+    """Each asset's prices in a currency, from the file's priced buys and sells."""
+    quotes: Quotes = {}
+    trades = rest.filter(pl.col("type").is_in(["BUY", "SELL"])).select(
+        "date", "symbol", "currency", "price"
+    )
+    rows = [*trades.iter_rows(), *((m["date"], m["symbol"], m["currency"], m["price"])
+            for m in made if m["type"] in ("BUY", "SELL"))]  # fmt: skip
+    for date, symbol, currency, price in rows:
+        code = str(currency or "").upper()
+        if symbol and date and price and code in CASH and Decimal(str(price)) > 0:
+            quotes.setdefault(str(symbol).upper(), []).append(
+                (str(date), code, Decimal(str(price)))
+            )
+    return quotes
+
+
+def _nearest(quotes: Quotes, asset: str, date: str) -> tuple[str, Decimal] | None:
+    """The price of ``asset`` on the date nearest ``date`` (the earlier one on a tie)."""
+    from datetime import date as day
+
+    seen = quotes.get(asset)
+    if not seen:
+        return None
+    when = day.fromisoformat(date)
+    best = min(seen, key=lambda q: (abs((day.fromisoformat(q[0]) - when).days), q[0] > date))
+    return best[1], best[2]
+
+
+def _swaps(
+    swaps: list[tuple[dict[str, object], str, Decimal, Decimal, str, Decimal, Decimal]],
+    quotes: Quotes,
+) -> list[dict[str, object]]:
+    """A swap of two assets as a SELL of the one given and a BUY of the one got at one value.
+
+    The export gives no currency value (Kraken's XETH/XXBT legs, a Binance convert), so the
+    swap is valued at the price of the asset given on the nearest date the same file trades it
+    for a currency, else at that of the asset got: the given asset is disposed of at that
+    value and the one got costs it, so the cost basis carries and no cash moves. With no
+    such price in the file the quantities move at no price (the cost basis is lost; the note
+    says so).
+    """
+    out: list[dict[str, object]] = []
+    for base, gave_ccy, gave, gave_fee, got_ccy, got, got_fee in swaps:
+        date = str(base["date"])
+        given, received = gave + gave_fee, got - got_fee
+        value: tuple[str, Decimal] | None = None
+        found = _nearest(quotes, gave_ccy, date)
+        if found is not None:
+            value = (found[0], gave * found[1])
+        else:
+            found = _nearest(quotes, got_ccy, date)
+            if found is not None:
+                value = (found[0], got * found[1])
+        if value is None or not value[1] or not received:
+            note = f"swap of {_text(gave)} {gave_ccy} for {_text(got)} {got_ccy} (no price in the file)"
+            for sub, kind, code, quantity in (
+                (0, "SELL", gave_ccy, given),
+                (1, "BUY", got_ccy, received),
+            ):
+                out.append(
+                    base | {"sub": sub, "type": kind, "symbol": code, "currency": None,
+                            "quantity": _text(quantity), "price": "0", "fee": "0", "note": note}
+                )  # fmt: skip
+            continue
+        currency, worth = value
+        # the asset given (a fee in it too) at its value per unit; the fee in it as the fee
+        unit = worth / gave
+        note = f"swap of {_text(gave)} {gave_ccy} for {_text(got)} {got_ccy} valued {_text(worth)} {currency}"
+        out.append(
+            base | {"sub": 0, "type": "SELL", "symbol": gave_ccy, "currency": currency,
+                    "quantity": _text(given), "price": _text(unit),
+                    "fee": _text(gave_fee * unit), "note": note}
+        )  # fmt: skip
+        out.append(
+            base | {"sub": 1, "type": "BUY", "symbol": got_ccy, "currency": currency,
+                    "quantity": _text(received), "price": _text(worth / received), "fee": "0",
+                    "note": note}
+        )  # fmt: skip
+    return out
 
 
 def transfer_currency(rows: pl.DataFrame) -> pl.DataFrame:

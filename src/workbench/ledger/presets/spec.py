@@ -33,11 +33,15 @@ from workbench.errors import MappingError
 RULE_TYPES = (
     "BUY", "SELL", "DIVIDEND", "INTEREST", "FEE", "TAX", "DEPOSIT", "WITHDRAWAL", "SPLIT",
     "FX", "SKIP", "TAX_REFUND", "FEE_REFUND", "DIVIDEND_REVERSAL",
+    "SYMBOL_CHANGE", "SPINOFF", "MERGER", "RETURN_OF_CAPITAL", "STOCK_DIVIDEND",
+    # a leg of a corporate action, resolved with the other legs of its pair_by key
+    # (actions.py): a split, symbol change, merger, spin-off, stock dividend or cash takeover
+    "ACTION",
 )  # fmt: skip
 #: ledger fields a column may feed (``action`` is the text the rules match)
 FIELDS = (
     "date", "account", "action", "symbol", "quantity", "price", "fee", "amount", "currency",
-    "ratio", "note", "isin", "name",
+    "ratio", "note", "isin", "name", "target", "cost_fraction",
 )  # fmt: skip
 NUMBER_FIELDS = ("quantity", "price", "fee", "amount")
 KINDS = ("table", "sections", "ibkr-flex-xml")
@@ -49,8 +53,8 @@ class Ref:
     """Where a field's value comes from.
 
     ``op`` is ``column`` (one column, by header name, ``#N`` for the N-th column, or
-    ``@name`` for a group a rule's ``extract`` captured), ``value`` (a constant), ``sum`` or
-    ``divide`` (numbers from several columns), ``currency`` (the currency named inside a
+    ``@name`` for a group a rule's ``extract`` captured), ``value`` (a constant), ``sum``,
+    ``divide`` or ``difference`` (numbers from several columns, each taken positive), ``currency`` (the currency named inside a
     money cell such as ``€12.50`` or ``50.00 SEK``), ``header_currency`` (the currency in the
     column's header, ``Total (GBP)``), ``pattern`` (the first group of a regular expression
     over a column) or ``first`` (the first of ``refs`` with a value). ``optional`` columns
@@ -193,14 +197,24 @@ class _Checker:
         if not isinstance(value, dict):
             self.fail(where, f"expected a column name or a table, not {value!r}")
             return None
-        ops = [k for k in ("value", "sum", "divide", "column", "first") if k in value]
+        ops = [k for k in ("value", "sum", "divide", "difference", "column", "first") if k in value]
         if len(ops) != 1:
-            self.fail(where, "give exactly one of value, sum, divide, column, first")
+            self.fail(where, "give exactly one of value, sum, divide, difference, column, first")
             return None
         self.keys(
             where,
             value,
-            ("value", "sum", "divide", "column", "first", "currency", "header_currency", "pattern"),
+            (
+                "value",
+                "sum",
+                "divide",
+                "difference",
+                "column",
+                "first",
+                "currency",
+                "header_currency",
+                "pattern",
+            ),
         )
         if ops[0] == "first":
             choices = value["first"]
@@ -215,10 +229,12 @@ class _Checker:
                 self.fail(f"{where}.value", "expected a string")
                 return None
             return Ref("value", (value["value"],))
-        if op in ("sum", "divide"):
+        if op in ("sum", "divide", "difference"):
             args = self.strings(f"{where}.{op}", value[op])
             if op == "divide" and len(args) != 2:
                 self.fail(f"{where}.divide", "expected two columns: [numerator, denominator]")
+            if op == "difference" and len(args) != 2:
+                self.fail(f"{where}.difference", "expected two columns: [larger, smaller]")
             return Ref(op, args)
         column = self.strings(f"{where}.column", value["column"])[:1]
         if value.get("currency") is True:
@@ -295,7 +311,11 @@ class _Checker:
                 also.append(parsed)
         settle = self.columns(f"{where}.settle", table.get("settle", {}))
         pair_by = []
-        for i, name in enumerate(self.strings(f"{where}.pair_by", table.get("pair_by", []))):
+        raw_pair = table.get("pair_by", [])
+        if not isinstance(raw_pair, list):
+            raw_pair = [raw_pair]
+        for i, name in enumerate(raw_pair):
+            # a column name, or a table like any field's ({ column = ..., pattern = ... })
             ref = self.ref(f"{where}.pair_by[{i}]", name)
             if ref is not None:
                 pair_by.append(ref)

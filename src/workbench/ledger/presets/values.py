@@ -8,6 +8,7 @@ Every function here builds an expression over a whole column; nothing loops per 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import polars as pl
@@ -74,8 +75,29 @@ def _has_time(date_format: str) -> bool:
     return bool(re.search(r"%[HIMSpzZTfRrcXs]|%\.f", date_format))
 
 
+#: what may follow the date in a date and time
+_TIME_SEPARATORS = [";", ",", " ", "T"]
+#: a time part after a date, for formats not of a fixed width
+_TIME_PART = r"(?:[;,T]\s*|\s+)[0-9]{1,2}:?[0-9]{2}(?::?[0-9]{2})?\S*(?:\s*[AP]M)?(?:\s+\S+)?$"
+
+
+def _date_part(cleaned: pl.Expr, date_format: str) -> pl.Expr:
+    """The date before a time part ("2024-01-29 12:00:00", "20240129;120000",
+    "2024-01-29T12:00:00Z"), parsed with the date-only ``date_format``; null where there is
+    no time part. Exports let users pick the separator."""
+    if re.fullmatch(r"(%[Ymd]|[-/.])+", date_format):
+        # digits only: the date is a fixed number of characters (no regular expression)
+        width = len(dt.date(2000, 12, 28).strftime(date_format))
+        follows = cleaned.str.slice(width, 1).is_in(_TIME_SEPARATORS)
+        head = pl.when(follows).then(cleaned.str.slice(0, width))
+        return head.str.to_date(date_format, strict=False)
+    day = cleaned.str.replace(_TIME_PART, "")
+    return pl.when(day != cleaned).then(day).str.to_date(date_format, strict=False)
+
+
 def date(text: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
-    """Parse a date with the first of ``formats`` that fits; `` as of ...`` is dropped."""
+    """Parse a date with the first of ``formats`` that fits; `` as of ...`` is dropped, and
+    a date-only format reads the date of a date and time too."""
     cleaned = text.str.replace(r"(?i)\s+as\s+of\s+.*$", "").str.strip_chars()
     parsed = []
     for date_format in formats:
@@ -83,6 +105,7 @@ def date(text: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
             parsed.append(cleaned.str.to_datetime(date_format, strict=False).dt.date())
         else:
             parsed.append(cleaned.str.to_date(date_format, strict=False))
+            parsed.append(_date_part(cleaned, date_format))
     return parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)
 
 
