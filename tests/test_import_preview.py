@@ -62,6 +62,19 @@ def test_import_after_preview_then_nothing_new(db_path: Path) -> None:
     assert (again.ok, again.rows, again.to_add, again.duplicates) == (True, 10, 0, 10)
 
 
+def test_an_upload_is_recorded_under_its_own_name(db_path: Path) -> None:
+    """The imports record names the upload as uploaded, not its temporary copy's path."""
+    import_upload(db_path, "schwab.csv", SCHWAB.read_bytes())
+    own = (
+        "date,account,type,symbol,quantity,price,fee,amount,currency,ratio,note\n"
+        "2024-01-02,a,DEPOSIT,,,,,100,USD,,\n"
+    )
+    import_upload(db_path, "mine.csv", own.encode())
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        names = [r[0] for r in con.sql("SELECT file_name FROM imports ORDER BY id").fetchall()]
+    assert names == ["schwab.csv", "mine.csv"]
+
+
 def _schwab_file(*rows: str) -> bytes:
     """A Schwab-layout export (title line, header, ``rows``) with invented values."""
     title = '"Transactions  for account Invented ...999 as of 05/01/2024 09:00:00 AM ET"\n'

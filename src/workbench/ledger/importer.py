@@ -425,11 +425,14 @@ def import_csv(
     *,
     dry_run: bool = False,
     facts: Future[FileFacts] | None = None,
+    source: str | None = None,
 ) -> ImportResult:
     """Import a ledger CSV (DESIGN.md section 2) atomically and idempotently.
 
     ``facts``: :func:`file_facts` of the file already under way (a caller that started it
     while telling the file's layout), so that the file is not read for it twice.
+    ``source``: the name the imports record and row errors give the file (default its path;
+    an app's upload gives the name it was uploaded as, not its temporary copy's path).
 
     Raises:
         InvalidRows: every bad value, with file, line and field; nothing is imported.
@@ -449,14 +452,14 @@ def import_csv(
                 batches.csv_batches(
                     file, known=LEDGER_COLUMNS, synonyms=SYNONYMS, every=batches.BATCH_BYTES
                 ),
-                source=str(file),
+                source=source or str(file),
                 file_hash=lambda: known.result().sha256,
                 dry_run=dry_run,
             )
         return _apply(
             db,
             lambda: read_text_csv(file, known=LEDGER_COLUMNS, synonyms=SYNONYMS, facts=known),
-            source=str(file),
+            source=source or str(file),
             file_hash=lambda: known.result().sha256,
             dry_run=dry_run,
         )

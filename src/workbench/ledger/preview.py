@@ -275,8 +275,10 @@ def import_upload(
     Raises:
         everything :func:`~workbench.ledger.presets.importing.import_any` raises.
     """
-    with _uploaded(name, contents) as (_base, path):
-        return import_any(db, path, preset=preset, account=account, skip_unknown=skip_unknown)
+    with _uploaded(name, contents) as (base, path):
+        return import_any(
+            db, path, preset=preset, account=account, skip_unknown=skip_unknown, source=base
+        )
 
 
 def preset_choices() -> dict[str, str]:

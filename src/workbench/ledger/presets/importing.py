@@ -58,11 +58,13 @@ def import_any(
     account: str | None = None,
     skip_unknown: bool = False,
     dry_run: bool = False,
+    source: str | None = None,
 ) -> ImportReport:
     """Import ``path`` in workbench's own layout or any broker layout, atomically.
 
     ``preset`` forces a preset and ``mapping`` uses a mapping file; otherwise the header
-    picks (workbench's own layout when it is one).
+    picks (workbench's own layout when it is one). ``source`` names the file in the imports
+    record and row errors (default its path).
 
     Raises:
         UnknownLayout, MappingError, InvalidRows, OversoldError, StoreBusy.
@@ -73,13 +75,15 @@ def import_any(
         facts = pool.submit(file_facts, path) if path.is_file() else None
         conversion = convert_file(path, spec=spec, account=account, skip_unknown=skip_unknown)
         if conversion is None:
-            return ImportReport(import_csv(db, path, dry_run=dry_run, facts=facts), None)
+            return ImportReport(
+                import_csv(db, path, dry_run=dry_run, facts=facts, source=source), None
+            )
         rows = _known_tickers(db, conversion)
         instruments = conversion.instruments
         result = import_mapped(
             db,
             rows,
-            source=str(path),
+            source=source or str(path),
             lines=conversion.lines,
             file_hash=(lambda: facts.result().sha256) if facts is not None else None,
             dry_run=dry_run,
