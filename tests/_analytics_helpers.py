@@ -83,6 +83,19 @@ def price_frame(points: Sequence[tuple[str, dt.date | str, float]]) -> pl.DataFr
     ).with_columns(pl.col("close").cast(MONEY))
 
 
+def eur_usd_rates(points: Sequence[tuple[str, float]]) -> pl.DataFrame:
+    """EUR->USD reference rates, ``(ISO date, rate)`` each (1 EUR = rate USD)."""
+    return pl.DataFrame(
+        {
+            "date": [dt.date.fromisoformat(d) for d, _ in points],
+            "base": "EUR",
+            "quote": "USD",
+            "rate": [r for _, r in points],
+            "source": "test",
+        }
+    )
+
+
 def write_store(path: Path, transactions: pl.DataFrame, prices: pl.DataFrame | None = None) -> Path:
     """Create a real DuckDB store at ``path`` and insert the ledger and prices directly."""
     with store.connect(path) as con:

@@ -17,7 +17,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from _analytics_helpers import price_frame, row
+from _analytics_helpers import eur_usd_rates, price_frame, row
 from _corporate_helpers import BASE, act, corp_ledger
 
 from workbench.analytics import build_report, open_lots, position_pnl
@@ -327,17 +327,6 @@ def test_report_positions_agree_with_position_pnl_and_balance(method: str) -> No
 # --------------------------------------------------------------- a second currency
 
 
-def _eur_rates(points: list[tuple[str, float]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "date": [dt.date.fromisoformat(d) for d, _ in points],
-            "base": "EUR",
-            "quote": "USD",
-            "rate": [r for _, r in points],
-        }
-    )
-
-
 def test_merger_of_a_euro_stock_in_a_dollar_report() -> None:
     """10 SAP bought at 100 EUR at 1.10 USD (cost 1000 EUR, 1100 USD); merged 1:1 into NEWCO
     with 100 EUR cash at 1.05 taking 20% of the cost:
@@ -352,7 +341,7 @@ def test_merger_of_a_euro_stock_in_a_dollar_report() -> None:
                 cost_fraction=0.2, currency="EUR"),
         ]
     )  # fmt: skip
-    rates = _eur_rates([("2023-01-10", 1.10), ("2024-02-01", 1.05), ("2024-06-28", 1.08)])
+    rates = eur_usd_rates([("2023-01-10", 1.10), ("2024-02-01", 1.05), ("2024-06-28", 1.08)])
     prices = price_frame([("NEWCO", "2024-06-28", 90.0)])
     report = build_report(tx, prices, as_of=AS_OF, base_currency="USD", rates=rates)
     by = {p["symbol"]: p for p in report.positions.iter_rows(named=True)}

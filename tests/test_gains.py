@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from _analytics_helpers import ledger, price_frame, row, write_store
+from _analytics_helpers import eur_usd_rates, ledger, price_frame, row, write_store
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -159,18 +159,6 @@ def test_long_term_means_sold_after_the_first_anniversary(
     assert realized_gains(tx).rows["term"].to_list() == [term]
 
 
-def _eur_rates(points: list[tuple[str, float]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "date": [dt.date.fromisoformat(d) for d, _ in points],
-            "base": "EUR",
-            "quote": "USD",
-            "rate": [r for _, r in points],
-            "source": "test",
-        }
-    )
-
-
 def test_fx_part_of_a_eur_stock_in_a_usd_report() -> None:
     """EUR/USD 1.10 at the buy and 1.05 at the sale: gain 154.65 of which FX -50.10.
 
@@ -182,7 +170,7 @@ def test_fx_part_of_a_eur_stock_in_a_usd_report() -> None:
         row("2023-01-10", "BUY", "SAP", 10, 100, fee=2, currency="EUR"),
         row("2024-02-01", "SELL", "SAP", 10, 120, fee=3, currency="EUR"),
     ])  # fmt: skip
-    rates = _eur_rates([("2023-01-10", 1.10), ("2024-02-01", 1.05)])
+    rates = eur_usd_rates([("2023-01-10", 1.10), ("2024-02-01", 1.05)])
     usd = realized_gains(tx, target="USD", rates=rates).rows.row(0, named=True)
     assert usd["proceeds"] == pytest.approx(1256.85)
     assert usd["cost"] == pytest.approx(1102.2)
@@ -201,7 +189,7 @@ def test_missing_rate_and_oversold_sale_are_errors() -> None:
         row("2024-02-01", "SELL", "SAP", 10, 120, currency="EUR"),
     ])  # fmt: skip
     with pytest.raises(MissingRate):
-        realized_gains(tx, target="USD", rates=_eur_rates([("2024-01-01", 1.1)]))
+        realized_gains(tx, target="USD", rates=eur_usd_rates([("2024-01-01", 1.1)]))
     over = ledger([row("2023-01-10", "BUY", "A", 1, 10), row("2023-02-01", "SELL", "A", 2, 10)])
     for method in ("fifo", "average"):
         with pytest.raises(OversoldError, match="row id 2"):

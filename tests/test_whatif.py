@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from _analytics_helpers import ledger, price_frame, row, write_store
+from _analytics_helpers import eur_usd_rates, ledger, price_frame, row, write_store
 from click.testing import CliRunner
 
 from workbench.analytics.whatif import sale_preview
@@ -111,18 +111,6 @@ def test_a_lot_crossing_the_one_year_line(day: str, term: str) -> None:
     assert fifo[f"{'long' if term == 'short' else 'short'}_term"] == 0.0
 
 
-def _eur_rates(points: list[tuple[str, float]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "date": [dt.date.fromisoformat(d) for d, _ in points],
-            "base": "EUR",
-            "quote": "USD",
-            "rate": [r for _, r in points],
-            "source": "test",
-        }
-    )
-
-
 # A EUR stock: B1 10 @ 100 EUR at EUR/USD 1.10 (1000 EUR = 1100 USD, 110 USD a share) and
 # B2 10 @ 105 EUR at 1.00 (1050 EUR = 1050 USD, 105 USD a share); sell 10 @ 120 EUR on
 # 2024-12-02 at 1.05: proceeds 1200 EUR = 1260 USD. In USD B1 is the dearer lot, in EUR B2.
@@ -130,7 +118,7 @@ SAP = [
     row("2023-01-10", "BUY", "SAP", 10, 100, currency="EUR"),
     row("2024-06-03", "BUY", "SAP", 10, 105, currency="EUR"),
 ]
-SAP_RATES = _eur_rates([("2023-01-10", 1.10), ("2024-06-03", 1.00), ("2024-12-02", 1.05)])
+SAP_RATES = eur_usd_rates([("2023-01-10", 1.10), ("2024-06-03", 1.00), ("2024-12-02", 1.05)])
 SAP_DAY = dt.date(2024, 12, 2)
 
 
