@@ -156,14 +156,14 @@ def _detected(path: Path, preset: str | None) -> tuple[str | None, str, list[str
     """(preset name, title, mapping lines) the file would be read with, for a preview of a
     file that fails later on; (None, "", []) when not even the layout is known."""
     from workbench.ledger.presets import catalog
+    from workbench.ledger.presets.convert import is_xml
     from workbench.ledger.presets.reader import HEADER_SEARCH, Records, read_records
 
     try:
         if preset:
             spec = catalog.preset(preset)
         else:
-            with path.open("rb") as handle:
-                xml = handle.read(256).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+            xml = is_xml(path)
             records = Records(str(path), []) if xml else read_records(path, limit=HEADER_SEARCH)
             found = catalog.detect(records, xml=xml)
             if found is None:

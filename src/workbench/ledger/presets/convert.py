@@ -138,7 +138,7 @@ def convert_file(
             each with its line in the file.
     """
     file = str(path)
-    xml = _is_xml(path)
+    xml = is_xml(path)
     if (
         spec is None
         and not xml
@@ -240,7 +240,8 @@ def convert_file(
     )
 
 
-def _is_xml(path: Path) -> bool:
+def is_xml(path: Path) -> bool:
+    """Whether the file starts like XML (an IBKR Flex statement), after a BOM and blanks."""
     try:
         with path.open("rb") as handle:
             start = handle.read(256).lstrip(b"\xef\xbb\xbf \t\r\n")
