@@ -33,6 +33,7 @@ from fractions import Fraction
 import polars as pl
 
 from workbench.errors import InvalidRow
+from workbench.ledger.presets.legs import number_text
 
 #: words that say a leg goes out (DEGIRO writes its product changes as a sale and a buy)
 SELL_WORDS = re.compile(r"(?i)\b(Verkoop|Verkauf|Sell|Venda|Vente|Venta|Vendita)\b")
@@ -44,16 +45,6 @@ SPINOFF_WORDS = re.compile(r"(?i)\b(spin-?off)\b")
 STOCK_DIVIDEND_WORDS = re.compile(r"(?i)\b(stock div|stock dividend|scrip|bonus)")
 #: the symbol an IBKR description starts with: "GCM(CA38501D2041) SPLIT 1 FOR 25 (...)"
 LEAD_SYMBOL = re.compile(r"(?:^|\s)([A-Za-z0-9.]+)\(")
-
-
-def _text(value: Decimal | Fraction) -> str:
-    number = (
-        Decimal(value.numerator) / Decimal(value.denominator)
-        if isinstance(value, Fraction)
-        else value
-    )
-    text = format(number.quantize(Decimal("0.00000001")), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _ratio(new: Fraction, old: Fraction) -> str:
@@ -132,7 +123,7 @@ def resolve_actions(rows: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, lis
         }  # fmt: skip
         out = _one(base, ins, outs, cash, text, _stated(described), indexed, first)
         if out is None:
-            seen = ", ".join(f"{s} {_text(q)}" for _, s, q in [*ins, *outs]) or "nothing"
+            seen = ", ".join(f"{s} {number_text(q)}" for _, s, q in [*ins, *outs]) or "nothing"
             problems.append(
                 InvalidRow(
                     file,
@@ -192,11 +183,14 @@ def cash_in_lieu(rows: pl.DataFrame) -> pl.DataFrame:
                 break
         note = "cash in lieu of a fraction of a share" if found is not None else FRACTION_NOTE
         if kind == "MERGER":
-            changes[k] = {"amount": _text(found) if found is not None else None,
-                          "price": _text(found / left) if found is not None else None,
+            changes[k] = {"amount": number_text(found) if found is not None else None,
+                          "price": number_text(found / left) if found is not None else None,
                           "note": note}  # fmt: skip
         else:
-            changes[k] = {"price": _text(found / left) if found is not None else "0", "note": note}
+            changes[k] = {
+                "price": number_text(found / left) if found is not None else "0",
+                "note": note,
+            }
     updated = []
     for row in rows.iter_rows(named=True):
         if row["_k"] in drop:
@@ -282,7 +276,7 @@ def _one(
                             "ratio": _ratio(factor, Fraction(1))}  # fmt: skip
             if 0 < left < 1:
                 return [split, base | {"sub": 1, "type": "SELL", "symbol": _base_symbol(new_sym),
-                                       "quantity": _text(left), "price": "0", "fee": "0",
+                                       "quantity": number_text(left), "price": "0", "fee": "0",
                                        "note": FRACTION_NOTE}]  # fmt: skip
             return [split]
         ratio = _ratio(factor, Fraction(1))
@@ -292,7 +286,11 @@ def _one(
             if 0 < left < 1:
                 # whole new shares only; the fraction's cash in lieu joins the merger (or the
                 # fraction is lost): the fraction waits in price until then
-                merger |= {"quantity": _text(new_q), "price": _text(left), "note": FRACTION_NOTE}
+                merger |= {
+                    "quantity": number_text(new_q),
+                    "price": number_text(left),
+                    "note": FRACTION_NOTE,
+                }
             return [merger]
         return [base | {"type": "SYMBOL_CHANGE", "symbol": old_sym, "target": new_sym,
                         "ratio": None if ratio == "1:1" else ratio}]  # fmt: skip
@@ -302,7 +300,7 @@ def _one(
         parent = lead.group(1).upper() if lead else None
         if SPINOFF_WORDS.search(text) and parent and parent != symbol:
             return [base | {"type": "SPINOFF", "symbol": parent, "target": symbol,
-                            "quantity": _text(quantity), "cost_fraction": "0"}]  # fmt: skip
+                            "quantity": number_text(quantity), "cost_fraction": "0"}]  # fmt: skip
         if SPLIT_WORDS.search(text) and not STOCK_DIVIDEND_WORDS.search(text):
             by_holding: Fraction | None = stated
             if by_holding is None:
@@ -315,15 +313,15 @@ def _one(
             if by_holding is not None and by_holding != 1:
                 return [base | {"type": "SPLIT", "symbol": symbol,
                                 "ratio": _ratio(by_holding, Fraction(1))}]  # fmt: skip
-        return [base | {"type": "STOCK_DIVIDEND", "symbol": symbol, "quantity": _text(quantity),
+        return [base | {"type": "STOCK_DIVIDEND", "symbol": symbol, "quantity": number_text(quantity),
                         "price": "0"}]  # fmt: skip
     if len(outs) == 1 and not ins:
         _, symbol, quantity = outs[0]
         if cash > 0:
             # a takeover for cash: the shares sold at the price paid
             sold = Decimal(-quantity.numerator) / Decimal(quantity.denominator)
-            return [base | {"type": "SELL", "symbol": symbol, "quantity": _text(sold),
-                            "price": _text(cash / sold), "fee": "0"}]  # fmt: skip
+            return [base | {"type": "SELL", "symbol": symbol, "quantity": number_text(sold),
+                            "price": number_text(cash / sold), "fee": "0"}]  # fmt: skip
         if SPLIT_WORDS.search(text) and stated is not None and stated != 1:
             return [base | {"type": "SPLIT", "symbol": _base_symbol(symbol),
                             "ratio": _ratio(stated, Fraction(1))}]  # fmt: skip

@@ -11,6 +11,7 @@ is a BUY or SELL of that asset priced in the other side's currency.
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 import polars as pl
 
@@ -64,7 +65,10 @@ CASH = frozenset(
 )
 
 
-def _text(value: Decimal) -> str:
+def number_text(value: Decimal | Fraction) -> str:
+    """A quantity or price as ledger text: up to 8 decimals, no trailing zeros."""
+    if isinstance(value, Fraction):
+        value = Decimal(value.numerator) / Decimal(value.denominator)
     text = format(value.quantize(Decimal("0.00000001")), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
@@ -114,7 +118,7 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
             "amount": None,
         }
         if len(bought) != 1 or len(paid) != 1:
-            found = ", ".join(f"{c} {_text(a)}" for c, a in net.items())
+            found = ", ".join(f"{c} {number_text(a)}" for c, a in net.items())
             problems.append(
                 InvalidRow(
                     file,
@@ -148,26 +152,26 @@ def pair_legs(frame: pl.DataFrame, *, file: str) -> tuple[pl.DataFrame, list[Inv
             "type": kind,
             "symbol": symbol,
             "currency": cash,
-            "fee": _text(fee[cash]),
-            "quantity": _text(quantity),
-            "price": _text(value / quantity),
+            "fee": number_text(fee[cash]),
+            "quantity": number_text(quantity),
+            "price": number_text(value / quantity),
         }
         if kind == "FX" and fee[got_ccy]:
             # a fee in the credited currency of a cash-for-cash exchange is its own FEE row
             made.append(
                 base | {"sub": 1, "type": "FEE", "symbol": None, "currency": got_ccy,
-                        "amount": _text(fee[got_ccy]), "quantity": None, "price": None, "fee": None}
+                        "amount": number_text(fee[got_ccy]), "quantity": None, "price": None, "fee": None}
             )  # fmt: skip
         made.append(row)
         for code, charge in fee.items():
             if code in (got_ccy, gave_ccy) or not charge:
                 continue
             if code in CASH:
-                extra = {"type": "FEE", "symbol": None, "currency": code, "amount": _text(charge),
+                extra = {"type": "FEE", "symbol": None, "currency": code, "amount": number_text(charge),
                          "quantity": None, "price": None, "fee": None}  # fmt: skip
             else:
                 extra = {"type": "SELL", "symbol": code, "currency": gave_ccy if gave_ccy in CASH else got_ccy,
-                         "quantity": _text(charge), "price": "0", "fee": "0",
+                         "quantity": number_text(charge), "price": "0", "fee": "0",
                          "note": f"fee paid in {code}"}  # fmt: skip
             made.append(base | {"sub": 2} | extra)
     if swaps:
@@ -211,7 +215,7 @@ def crypto_priced(frame: pl.DataFrame) -> pl.DataFrame:
         for sub, (currency, amount, charge) in enumerate(sides):
             legs.append(
                 row | {"sub": row["sub"] * 2 + sub, "type": "FX", "symbol": None,
-                       "currency": currency, "amount": _text(amount), "fee": _text(charge),
+                       "currency": currency, "amount": number_text(amount), "fee": number_text(charge),
                        "quantity": None, "price": None, "pair": key}
             )  # fmt: skip
     return pl.concat([frame.filter(~priced), pl.DataFrame(legs, schema=frame.schema)])
@@ -276,28 +280,28 @@ def _swaps(
             if found is not None:
                 value = (found[0], got * found[1])
         if value is None or not value[1] or not received:
-            note = f"swap of {_text(gave)} {gave_ccy} for {_text(got)} {got_ccy} (no price in the file)"
+            note = f"swap of {number_text(gave)} {gave_ccy} for {number_text(got)} {got_ccy} (no price in the file)"
             for sub, kind, code, quantity in (
                 (0, "SELL", gave_ccy, given),
                 (1, "BUY", got_ccy, received),
             ):
                 out.append(
                     base | {"sub": sub, "type": kind, "symbol": code, "currency": None,
-                            "quantity": _text(quantity), "price": "0", "fee": "0", "note": note}
+                            "quantity": number_text(quantity), "price": "0", "fee": "0", "note": note}
                 )  # fmt: skip
             continue
         currency, worth = value
         # the asset given (a fee in it too) at its value per unit; the fee in it as the fee
         unit = worth / gave
-        note = f"swap of {_text(gave)} {gave_ccy} for {_text(got)} {got_ccy} valued {_text(worth)} {currency}"
+        note = f"swap of {number_text(gave)} {gave_ccy} for {number_text(got)} {got_ccy} valued {number_text(worth)} {currency}"
         out.append(
             base | {"sub": 0, "type": "SELL", "symbol": gave_ccy, "currency": currency,
-                    "quantity": _text(given), "price": _text(unit),
-                    "fee": _text(gave_fee * unit), "note": note}
+                    "quantity": number_text(given), "price": number_text(unit),
+                    "fee": number_text(gave_fee * unit), "note": note}
         )  # fmt: skip
         out.append(
             base | {"sub": 1, "type": "BUY", "symbol": got_ccy, "currency": currency,
-                    "quantity": _text(received), "price": _text(worth / received), "fee": "0",
+                    "quantity": number_text(received), "price": number_text(worth / received), "fee": "0",
                     "note": note}
         )  # fmt: skip
     return out

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from workbench.ledger.presets.legs import _text
+from workbench.ledger.presets.legs import number_text
 
 REFUNDS = {"TAX_REFUND": "TAX", "FEE_REFUND": "FEE", "DIVIDEND_REVERSAL": "DIVIDEND"}
 
@@ -52,12 +52,16 @@ def net_refunds(rows: pl.DataFrame) -> pl.DataFrame:
             left -= take
         if left > 0 and kind == "DIVIDEND_REVERSAL":
             # a dividend taken back that the file never paid: money out, booked as a fee
-            changed[i] = ("FEE", _text(left), "dividend reversal" + (f" | {note}" if note else ""))
+            changed[i] = (
+                "FEE",
+                number_text(left),
+                "dividend reversal" + (f" | {note}" if note else ""),
+            )
         elif left > 0:
             what = "tax" if kind == "TAX_REFUND" else "fee"
             changed[i] = (
                 "INTEREST",
-                _text(left),
+                number_text(left),
                 f"refund of {what}" + (f" | {note}" if note else ""),
             )
         else:
@@ -66,7 +70,8 @@ def net_refunds(rows: pl.DataFrame) -> pl.DataFrame:
         {
             "_i": list(amounts) + list(changed),
             "_type": [None] * len(amounts) + [t for t, _, _ in changed.values()],
-            "_amount": [_text(a) for a in amounts.values()] + [a for _, a, _ in changed.values()],
+            "_amount": [number_text(a) for a in amounts.values()]
+            + [a for _, a, _ in changed.values()],
             "_note": [None] * len(amounts) + [n for _, _, n in changed.values()],
         },
         schema={"_i": pl.UInt32, "_type": pl.String, "_amount": pl.String, "_note": pl.String},
