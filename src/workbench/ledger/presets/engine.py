@@ -17,7 +17,7 @@ import polars as pl
 from workbench.errors import InvalidRow, MappingError
 from workbench.ledger.presets import values as v
 from workbench.ledger.presets.reader import Table, fold
-from workbench.ledger.presets.spec import NUMBER_FIELDS, Block, Ref, Rule, Spec
+from workbench.ledger.presets.spec import COMBINED, NUMBER_FIELDS, Block, Ref, Rule, Spec
 
 #: ledger text columns every mapped frame has, in order, after ``src``/``sub``
 OUT_COLUMNS = (
@@ -118,7 +118,7 @@ class _Columns:
             return pl.lit(ref.args[0], dtype=pl.String)
         if ref.op == "first":
             return pl.coalesce(self.text(r, where) for r in ref.refs)
-        if ref.op in ("sum", "divide", "difference"):
+        if ref.op in COMBINED:
             return v.to_text(self.number(ref, where))
         if ref.op == "header_currency":
             return pl.lit(self.header_currency(ref.args[0]), dtype=pl.String)

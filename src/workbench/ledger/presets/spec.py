@@ -44,6 +44,10 @@ FIELDS = (
     "ratio", "note", "isin", "name", "target", "cost_fraction",
 )  # fmt: skip
 NUMBER_FIELDS = ("quantity", "price", "fee", "amount")
+#: the keys of a field's table that say where its value comes from (exactly one is given)
+REF_SOURCES = ("value", "sum", "divide", "difference", "column", "first")
+#: the sources that combine the numbers of several columns
+COMBINED = ("sum", "divide", "difference")
 KINDS = ("table", "sections", "ibkr-flex-xml")
 ORDERS = ("auto", "oldest-first", "newest-first")
 
@@ -197,25 +201,11 @@ class _Checker:
         if not isinstance(value, dict):
             self.fail(where, f"expected a column name or a table, not {value!r}")
             return None
-        ops = [k for k in ("value", "sum", "divide", "difference", "column", "first") if k in value]
+        ops = [k for k in REF_SOURCES if k in value]
         if len(ops) != 1:
-            self.fail(where, "give exactly one of value, sum, divide, difference, column, first")
+            self.fail(where, "give exactly one of " + ", ".join(REF_SOURCES))
             return None
-        self.keys(
-            where,
-            value,
-            (
-                "value",
-                "sum",
-                "divide",
-                "difference",
-                "column",
-                "first",
-                "currency",
-                "header_currency",
-                "pattern",
-            ),
-        )
+        self.keys(where, value, (*REF_SOURCES, "currency", "header_currency", "pattern"))
         if ops[0] == "first":
             choices = value["first"]
             if not isinstance(choices, list) or not choices:
@@ -229,7 +219,7 @@ class _Checker:
                 self.fail(f"{where}.value", "expected a string")
                 return None
             return Ref("value", (value["value"],))
-        if op in ("sum", "divide", "difference"):
+        if op in COMBINED:
             args = self.strings(f"{where}.{op}", value[op])
             if op == "divide" and len(args) != 2:
                 self.fail(f"{where}.divide", "expected two columns: [numerator, denominator]")
