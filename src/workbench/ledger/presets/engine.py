@@ -531,13 +531,7 @@ def _settlements(
         v.to_text(pl.when(is_buy).then(pl.col("_fee")).otherwise(pl.lit(0, v.NUMBER))).alias("fee"),
         pl.lit(None, pl.String).alias("amount"),
         pl.when(is_buy).then(pl.col("_ccy")).otherwise(pl.col("currency")).alias("currency"),
-        pl.lit(None, pl.String).alias("ratio"),
-        pl.lit(None, pl.String).alias("note"),
-        pl.lit(None, pl.String).alias("pair"),
-        pl.lit(None, pl.String).alias("isin"),
-        pl.lit(None, pl.String).alias("name"),
-        pl.lit(None, pl.String).alias("target"),
-        pl.lit(None, pl.String).alias("cost_fraction"),
+        *_blank("ratio", "note", "pair", "isin", "name", "target", "cost_fraction"),
     )
     # a sell's conversion fee, in the currency the proceeds land in
     sell_fees = legs_rows.filter(~is_buy & (pl.col("_fee") > 0)).select(
@@ -546,18 +540,16 @@ def _settlements(
         "date",
         "account",
         pl.lit("FEE").alias("type"),
-        pl.lit(None, pl.String).alias("symbol"),
-        pl.lit(None, pl.String).alias("quantity"),
-        pl.lit(None, pl.String).alias("price"),
-        pl.lit(None, pl.String).alias("fee"),
+        *_blank("symbol", "quantity", "price", "fee"),
         v.to_text(pl.col("_fee")).alias("amount"),
         pl.col("_ccy").alias("currency"),
-        pl.lit(None, pl.String).alias("ratio"),
+        *_blank("ratio"),
         pl.lit("currency conversion fee").alias("note"),
-        pl.lit(None, pl.String).alias("pair"),
-        pl.lit(None, pl.String).alias("isin"),
-        pl.lit(None, pl.String).alias("name"),
-        pl.lit(None, pl.String).alias("target"),
-        pl.lit(None, pl.String).alias("cost_fraction"),
+        *_blank("pair", "isin", "name", "target", "cost_fraction"),
     )
     return main, [base, sell_fees]
+
+
+def _blank(*names: str) -> list[pl.Expr]:
+    """Empty text columns ``names``: the ledger fields a generated row leaves out."""
+    return [pl.lit(None, pl.String).alias(name) for name in names]
