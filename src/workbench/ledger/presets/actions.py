@@ -156,22 +156,20 @@ def cash_in_lieu(rows: pl.DataFrame) -> pl.DataFrame:
     SELL at 0 with :data:`FRACTION_NOTE`) is sold at that cash, a merger takes it as its
     cash part, priced per new share by it. Unmatched, the split's fraction is sold for
     nothing and the merger gives its whole shares only."""
+    rows = rows.with_row_index("_k")
     marked = rows.filter(pl.col("note") == FRACTION_NOTE)
     if marked.is_empty():
-        return rows
+        return rows.drop("_k")
     from datetime import date as day
 
-    rows = rows.with_row_index("_k")
     drop: set[int] = set()
     changes: dict[int, dict[str, str | None]] = {}
     lieu = rows.filter(pl.col("type") == "RETURN_OF_CAPITAL").select(
         "_k", "date", "account", "symbol", "amount"
     )
-    for k, kind, when, account, symbol, target, quantity, price in (
-        rows.filter(pl.col("note") == FRACTION_NOTE)
-        .select("_k", "type", "date", "account", "symbol", "target", "quantity", "price")
-        .iter_rows()
-    ):
+    for k, kind, when, account, symbol, target, quantity, price in marked.select(
+        "_k", "type", "date", "account", "symbol", "target", "quantity", "price"
+    ).iter_rows():
         gets = target if kind == "MERGER" else symbol
         left = Decimal(price if kind == "MERGER" else quantity)
         found = None
