@@ -278,9 +278,7 @@ def pnl_from_prepared(tx: pl.DataFrame, *, method: str = "fifo") -> pl.DataFrame
 
         rest, touched = corporate.split_affected(tx)
         plain = pnl_from_prepared(rest, method=name)
-        replayed = corporate.summary(
-            touched, corporate.replay(touched, method=name), target=None
-        ).with_columns(pl.col("dividends").fill_null(0.0))
+        replayed = corporate.summary(touched, corporate.replay(touched, method=name), target=None)
         return pl.concat([plain, replayed.select(plain.columns)]).sort(GROUP)
     out = _pnl(tx.lazy(), name, exact=False)
     return out if out is not None else _pnl(tx.lazy(), name, exact=True)  # type: ignore[return-value]
