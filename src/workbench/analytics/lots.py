@@ -431,8 +431,13 @@ def position_pnl(
         >>> position_pnl(read_transactions(con), method="lifo", as_of=date(2024, 12, 31))
     """
     name = _check_method(method)
-    lean = _lean_rows(transactions, as_of=as_of, account=account)
-    if lean is None or has_actions(transactions):  # out of order, many splits or actions
+    # actions first: their ledgers never take the lean path, so its split scan would be wasted
+    lean = (
+        None
+        if has_actions(transactions)
+        else _lean_rows(transactions, as_of=as_of, account=account)
+    )
+    if lean is None:  # actions, out of order or many splits: the general path
         tx, _ = prepare(transactions, as_of=as_of, account=account)
         return pnl_from_prepared(tx, method=name)
     rows, units = lean
