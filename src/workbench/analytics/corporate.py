@@ -400,7 +400,7 @@ def _move_lots(books: _Books, key: tuple[str, str], r: dict[str, Any], to_row: f
 #: the last replay of each frame, by id (with a weak reference proving it is the same frame):
 #: a report replays for positions and again for the daily values, and their units moved are
 #: the same under every method
-_LAST: dict[int, tuple[weakref.ref[pl.DataFrame], str, Replayed]] = {}
+_LAST: dict[int, tuple[weakref.ref[pl.DataFrame], Replayed]] = {}
 
 
 def moves_of(tx: pl.DataFrame) -> pl.DataFrame:
@@ -408,7 +408,7 @@ def moves_of(tx: pl.DataFrame) -> pl.DataFrame:
     replay of this same frame when there was one (units do not depend on the method)."""
     seen = _LAST.get(id(tx))
     if seen is not None and seen[0]() is tx:
-        return seen[2].moves
+        return seen[1].moves
     return replay(split_affected(tx)[1], method="fifo").moves
 
 
@@ -418,7 +418,7 @@ def replay_of(tx: pl.DataFrame, *, method: str) -> tuple[pl.DataFrame, pl.DataFr
     rest, touched = split_affected(tx)
     done = replay(touched, method=method)
     _LAST.clear()  # one frame at a time: nothing outlives the next report
-    _LAST[id(tx)] = (weakref.ref(tx), method, done)
+    _LAST[id(tx)] = (weakref.ref(tx), done)
     return rest, touched, done
 
 

@@ -188,7 +188,8 @@ def _rated_trades(
     end units to units at the row's date; plus stale-rate warnings, and the disposals of the
     positions corporate actions touch (replayed under ``method``; None without actions)."""
     tx, _ = prepare(transactions, as_of=end, account=account)
-    kinds = (*TRADES, *ACTIONS) if has_actions(tx) else TRADES
+    with_actions = has_actions(tx)
+    kinds = (*TRADES, *ACTIONS) if with_actions else TRADES
     trades = tx.filter(pl.col("type").is_in(kinds) & pl.col("symbol").is_not_null())
     table = fxm.RateTable.from_rates(rates if rates is not None else fxm.empty_rates())
     warnings: list[str] = []
@@ -204,7 +205,7 @@ def _rated_trades(
             maintain_order="left",
         )
     replayed = None
-    if len(kinds) > len(TRADES):  # positions corporate actions touch are replayed
+    if with_actions:  # positions corporate actions touch are replayed
         from workbench.analytics import corporate
 
         trades, touched = corporate.split_affected(trades)

@@ -278,9 +278,7 @@ def pnl_from_prepared(tx: pl.DataFrame, *, method: str = "fifo") -> pl.DataFrame
 
         rest, touched = corporate.split_affected(tx)
         plain = pnl_from_prepared(rest, method=name)
-        replayed = corporate.summary(
-            touched, corporate.replay(touched, method=name), target=None
-        ).with_columns(pl.col("dividends").fill_null(0.0))
+        replayed = corporate.summary(touched, corporate.replay(touched, method=name), target=None)
         return pl.concat([plain, replayed.select(plain.columns)]).sort(GROUP)
     out = _pnl(tx.lazy(), name, exact=False)
     return out if out is not None else _pnl(tx.lazy(), name, exact=True)  # type: ignore[return-value]
@@ -433,8 +431,13 @@ def position_pnl(
         >>> position_pnl(read_transactions(con), method="lifo", as_of=date(2024, 12, 31))
     """
     name = _check_method(method)
-    lean = _lean_rows(transactions, as_of=as_of, account=account)
-    if lean is None or has_actions(transactions):  # out of order, many splits or actions
+    # actions first: their ledgers never take the lean path, so its split scan would be wasted
+    lean = (
+        None
+        if has_actions(transactions)
+        else _lean_rows(transactions, as_of=as_of, account=account)
+    )
+    if lean is None:  # actions, out of order or many splits: the general path
         tx, _ = prepare(transactions, as_of=as_of, account=account)
         return pnl_from_prepared(tx, method=name)
     rows, units = lean

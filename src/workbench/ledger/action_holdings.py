@@ -19,8 +19,8 @@ from typing import Any
 import polars as pl
 
 from workbench.errors import CorporateActionError
+from workbench.ledger.validate import CORPORATE
 
-ACTIONS = ("SYMBOL_CHANGE", "SPINOFF", "MERGER", "RETURN_OF_CAPITAL", "STOCK_DIVIDEND")
 #: below this many shares a holding is nothing (the holdings check's tolerance)
 _NOTHING = 1e-6
 
@@ -51,7 +51,7 @@ def action_rows(frame: pl.DataFrame, *, src: int, order: str) -> pl.DataFrame:
     """The corporate-action rows of ``frame`` with the columns the replay reads."""
     if "type" not in frame.columns:
         return pl.DataFrame()
-    rows = frame.filter(pl.col("type").is_in(ACTIONS))
+    rows = frame.filter(pl.col("type").is_in(CORPORATE))
     if rows.is_empty():
         return pl.DataFrame()
     missing = [c for c in ("target", "cost_fraction", "amount", "price") if c not in rows.columns]
