@@ -88,6 +88,16 @@ def wait_healthy(
     raise TimeoutError(f"{base} did not become healthy in {timeout} s")
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a server process, killing it if it has not exited within 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextlib.contextmanager
 def serve_process(
     db: Path,
@@ -121,12 +131,7 @@ def serve_process(
             wait_healthy(base, proc=proc, log=log_path)
             yield base, proc
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 @contextlib.contextmanager

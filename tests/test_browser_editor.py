@@ -14,7 +14,14 @@ from typing import Any
 
 import duckdb
 import pytest
-from _browser_helpers import NOTEBOOKS, copy_db, demo_template, free_port, wait_healthy
+from _browser_helpers import (
+    NOTEBOOKS,
+    copy_db,
+    demo_template,
+    free_port,
+    stop_process,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -47,12 +54,7 @@ def editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             wait_healthy(base, proc=proc, log=log_path)
             yield base, db, home
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 @pytest.fixture(scope="module")
