@@ -317,19 +317,13 @@ def load_gains(
         WorkbenchError: an unknown account, and everything :func:`realized_gains` raises.
     """
     from workbench import store
-    from workbench.analytics.report import check_account, reporting_currency
+    from workbench.analytics.report import check_account, reporting_currency, stored_rates
 
     target = reporting_currency(currency)
     with store.connect(db, read_only=True) as con:
         transactions = store.read_transactions(con, as_of=end)
         accounts = set(store.read_accounts(con)["name"].to_list())
-        codes = set(transactions["currency"].drop_nulls().unique().to_list())
-        plain = {fxm.split_unit(c)[0] for c in codes | {target}}
-        rates = None
-        if len(plain) > 1:
-            from workbench.fx import rates_for
-
-            rates = rates_for(con, sorted(plain))
+        rates = stored_rates(con, transactions, target)
     check_account(account, accounts, transactions)
     return realized_gains(
         transactions, method=method, target=target, rates=rates, start=start, end=end,

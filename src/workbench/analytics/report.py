@@ -336,7 +336,7 @@ def load_report(
         prices = store.read_prices(con, symbols=symbols or [""], end=day)
         instruments = store.read_instruments(con)
         accounts = set(store.read_accounts(con)["name"].to_list())
-        rates = _stored_rates(con, transactions, target)
+        rates = stored_rates(con, transactions, target)
     check_account(account, accounts, transactions)
     if benchmark and prices.filter(pl.col("symbol") == benchmark).is_empty():
         raise WorkbenchError(
@@ -396,7 +396,7 @@ def reporting_currency(currency: str | None = None) -> str:
     return chosen if chosen in fxm.SUBUNITS else chosen.upper()
 
 
-def _stored_rates(con: Any, transactions: pl.DataFrame, target: str) -> pl.DataFrame | None:
+def stored_rates(con: Any, transactions: pl.DataFrame, target: str) -> pl.DataFrame | None:
     """Rates for every currency of the ledger and ``target`` (None when all are ``target``)."""
     codes = set(transactions["currency"].drop_nulls().unique().to_list())
     codes |= set(transactions.filter(pl.col("type") == "FX")["symbol"].drop_nulls().to_list())

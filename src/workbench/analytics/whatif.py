@@ -333,7 +333,7 @@ def load_sale_preview(
         WorkbenchError: an unknown account, and everything :func:`sale_preview` raises.
     """
     from workbench import store
-    from workbench.analytics.report import _stored_rates, check_account, reporting_currency
+    from workbench.analytics.report import check_account, reporting_currency, stored_rates
 
     day = as_of or dt.date.today()
     target = reporting_currency(currency)
@@ -343,7 +343,7 @@ def load_sale_preview(
         quotes = store.read_latest_quotes(con)
         accounts = set(store.read_accounts(con)["name"].to_list())
         # every currency of the ledger: the sweep converts all of the account's trades
-        rates = _stored_rates(con, transactions, target)
+        rates = stored_rates(con, transactions, target)
     check_account(account, accounts, transactions)
     return sale_preview(
         transactions, prices, symbol=symbol, quantity=quantity, account=account, price=price,

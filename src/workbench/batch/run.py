@@ -81,11 +81,11 @@ def _check_options(engine: str, master: str | None, cost_method: str, currency: 
 
 def _rates(lake: Lake, as_of: dt.date, target: str) -> pl.DataFrame | None:
     """The FX rates ``report`` would use: its own choice of currencies
-    (:func:`workbench.analytics.report._stored_rates`) over the lake's rows up to ``as_of``,
+    (:func:`workbench.analytics.report.stored_rates`) over the lake's rows up to ``as_of``,
     with the lake's fx_rates standing in for the store's (a view: read only if needed)."""
     import duckdb
 
-    from workbench.analytics.report import _stored_rates
+    from workbench.analytics.report import stored_rates
 
     rows = pl.concat(
         [
@@ -102,7 +102,7 @@ def _rates(lake: Lake, as_of: dt.date, target: str) -> pl.DataFrame | None:
     )
     table = lake.table("fx_rates")
     if table is None:
-        return _stored_rates(None, rows, target)
+        return stored_rates(None, rows, target)
     source = "source" if "source" in table.columns else "'lake' AS source"
     files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in table.files)
     with duckdb.connect() as con:
@@ -110,7 +110,7 @@ def _rates(lake: Lake, as_of: dt.date, target: str) -> pl.DataFrame | None:
             "CREATE VIEW fx_rates AS SELECT date, base, quote, CAST(rate AS DOUBLE) AS rate,"
             f" {source} FROM read_parquet([{files}])"
         )
-        return _stored_rates(con, rows, target)
+        return stored_rates(con, rows, target)
 
 
 def _shared(lake: Lake, as_of: dt.date, target: str) -> Shared:
