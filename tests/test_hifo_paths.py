@@ -121,10 +121,12 @@ def test_dominated_sale_gives_the_same_lots() -> None:
             "unit_cost": [10.0, 0.0, 20.0, 0.0, 1.0],
         }
     )
-    leaves = _hifo._leaves(trades, exact=True, bits=4)
+    lots, marks = _hifo._leaves(trades, exact=True)
     # only the second sale is a candidate: one leaf for it (lots 1 and 3), one after it
-    assert leaves.filter(~pl.col("buy"))["seq"].to_list() == [3]
-    assert leaves["leaves"].unique().to_list() == [2]
+    assert marks.filter(pl.col("_cand"))["leaf"].to_list() == [0]
+    assert lots.select("_o", "leaf").rows() == [(0, 0), (2, 0), (4, 1)]
+    # it sold 2 + 5 (the dropped sale's units count in its leaf)
+    assert marks.filter(pl.col("_cand"))["_step"].to_list() == [7 * 10**8]
     _check(rows, "hifo")
 
 

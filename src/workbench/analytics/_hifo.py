@@ -11,33 +11,38 @@ recursion its final size is
 where ``A_r(t)`` is the units of ranks ``<= r`` bought up to trade ``t`` and ``S(t)`` all units
 sold up to ``t``. The lot of rank ``r`` keeps ``pool(r) - pool(r - 1)``.
 
-Pairing every lot with every trade to find ``m(r) = min_t Y_r(t)`` costs ``lots x trades``
-per group (fatal for an active trader: 10,000 trades of one symbol are 50 million pairs). Here
-``m`` is found by merging halves of the trade sequence, level by level like a merge sort. For a
-block of consecutive trades let ``m_b(r) = min over t in b of (-S(t) + units of ranks <= r
-bought in b up to t)``: a step function of ``r`` that changes only at the ranks of the block's
-own lots, so a block is stored as one row per lot (its rank, ``m_b`` and ``a_b``, the block's
-units of ranks up to it) plus a sentinel row for ``r`` below every lot. Two adjacent blocks
-``L`` and ``R`` merge as
+Only sells can be minima (a buy raises ``Y``), and only *candidate* sells: a sell followed by
+holdings as low or lower never is, and a sale to zero empties the group, so what precedes it
+is dropped (:func:`_leaves`). A *leaf* is a candidate sell with the buys since the one before
+(plus a last leaf for the buys after the last candidate).
+
+Groups of up to ``2**_BLOCK_BITS`` leaves (nearly every group of a real ledger, and every
+group of an active trader once dominated sells are dropped) are solved in one pass
+(:func:`_one_block`): in each group's rows (its sales, then its lots by priority) the running
+sum of a signed quantity over the rows of leaves up to ``j`` is, at the lot of rank ``r``,
+``Y_r`` right after leaf ``j``'s sale, and ``m(r) = min_t Y_r(t)`` is the least over ``j``.
+That is one running sum per leaf over all groups at once; the group order comes from a hash
+group-by sorting each group's few rows, not a sort of the whole frame.
+
+Larger groups (holdings that only climb: every sell a candidate) would cost ``lots x
+leaves``; there ``m`` is found by merging halves of the leaf sequence, level by level like a
+merge sort (:func:`_size_class`). For a block of consecutive leaves let ``m_b(r) = min over
+t in b of (-S(t) + units of ranks <= r bought in b up to t)``: a step function of ``r`` that
+changes only at the ranks of the block's own lots, so a block is stored as one row per lot
+(its rank, ``m_b`` and ``a_b``, the block's units of ranks up to it) plus a sentinel row for
+``r`` below every lot. Two adjacent blocks ``L`` and ``R`` merge as
 
     m(r) = min(m_L(r), a_L(r) + m_R(r)),   a(r) = a_L(r) + a_R(r)
 
 where each side's value at a rank of the other side is its last row at or below that rank: a
-linear merge by (parent block, rank) and a forward fill. Only sells can be minima (a buy
-raises ``Y``), so the time axis is the sells: after ``ceil(log2(sells + 1))`` levels the block
-is the whole group and ``m(r)`` is read off its rows. Each level is a few whole-array
-operations over the rows of every group together (NumPy when (block, rank) packs into one
-integer, Polars otherwise); there is no Python loop over rows or groups, only over the
-~log2 levels and over classes of groups needing as many levels.
+linear merge by (parent block, rank) and a forward fill. The first ``_BLOCK_BITS`` levels are
+one pass as above; after ``ceil(log2(leaves))`` levels the block is the whole group. Each
+level is a few whole-array operations over the rows of every group together (NumPy when
+(block, rank) packs into one integer, Polars otherwise); there is no Python loop over rows or
+groups, only over the ~log2 levels and over classes of groups needing as many levels.
 
-Three shortcuts cut the passes, each exact (:func:`_leaves`, :func:`_size_class`):
-
-* only *candidate* sells are leaves: a sell followed by holdings as low or lower is never a
-  minimum, and a sale to zero empties the group, so what precedes it is dropped;
-* the first ``bits`` levels are one pass: a block of up to ``2**bits`` leaves takes its ``m``
-  at each lot as the least over its leaves of one running sum per leaf;
-* when every quantity is a whole number of 1e-8 units, running sums are global sums of those
-  integers less the sum before the group (exact, and no window per group).
+When every quantity is a whole number of 1e-8 units, the sums run on those integers: exact,
+and global running sums replace windows per group.
 """
 
 from __future__ import annotations
@@ -55,9 +60,8 @@ _PACK_BITS = 62
 _ARRAY_ROWS = 200_000
 #: up to 2**_BLOCK_BITS leaves are solved in one pass (one running sum per leaf), then merged
 _BLOCK_BITS = 4
-#: the columns of :func:`_leaves` that the size classes read
-_KEEP = ["g", "seq", "buy", "units", "unit_cost", "q", "gid", "last", "_cand", "leaf",
-         "leaf_sold", "leaves", "levels", "merges"]  # fmt: skip
+#: the columns of :func:`_leaves` that the solvers read
+_KEEP = ["_o", "buy", "unit_cost", "q", "gid", "last", "_cand", "leaf", "_step", "_close"]
 #: the ledger's quantities have 8 decimals: units x 1e8 are whole numbers (see _decimal_units)
 _SCALE = 10**8
 
@@ -68,7 +72,7 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     ``trades`` holds the BUY and SELL rows in apply order with ``g`` (an integer group key),
     ``seq`` (apply order), ``buy`` (bool), ``units`` (end units) and ``unit_cost`` (cost per
     end unit, fee included; read on buys only). Buys up to a group's last sale to zero are
-    left out: nothing remains of them.
+    left out: nothing remains of them. Rows come back in no particular order.
     """
     schema: dict[str, pl.DataType] = {
         "g": trades.schema["g"], "seq": pl.Int64(), "units": pl.Float64(),
@@ -78,18 +82,113 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     exact = _decimal_units(trades)
     bits = _BLOCK_BITS
-    rows = _leaves(trades, exact=exact, bits=bits)
-    if rows.is_empty():
+    lots, marks = _leaves(trades, exact=exact)
+    if lots.is_empty():
         return pl.DataFrame(schema=schema)
-    # groups needing as many merges are done together; with many rows the groups that need
-    # none are split by leaves too (the one-pass block is as wide as the most leaves)
-    many = rows.height >= _ARRAY_ROWS
-    size = pl.when((pl.col("merges") > 0) | many).then("levels").otherwise(0).alias("_class")
-    parts = [
-        _size_class(part, exact=exact, bits=bits)
-        for part in rows.with_columns(size).partition_by("_class", maintain_order=False)
+    # leaves per group, read on its last row: its leaf, plus one if that row is a candidate
+    groups = marks.filter(pl.col("last")).select(
+        "gid", leaves=pl.col("leaf") + pl.col("_cand").cast(pl.Int64) + 1
+    )
+    merges = (pl.col("leaves").cast(pl.Float64).log(2).ceil().cast(pl.Int64) - bits).clip(0)
+    groups = groups.with_columns(merges=merges)
+    top, widest = groups.select(
+        pl.col("merges").max(), pl.col("leaves").filter(pl.col("merges") == 0).max()
+    ).row(0)
+    parts = []
+    if top:  # groups of many leaves apart, by the number of merges they need
+        large = groups.filter(pl.col("merges") > 0).select("gid", "merges")
+        within = pl.col("gid").is_in(large["gid"].implode())
+        for (count,), part in large.partition_by("merges", as_dict=True).items():
+            these = pl.col("gid").is_in(part["gid"].implode())
+            parts.append(
+                _size_class(
+                    lots.filter(these), marks.filter(these), int(count), exact=exact, bits=bits
+                )
+            )
+    if widest is not None:
+        small_lots, small_marks = lots.lazy(), marks.lazy()
+        if top:
+            small_lots, small_marks = small_lots.filter(~within), small_marks.filter(~within)
+        parts.append(_one_block(small_lots, small_marks, int(widest), exact=exact))
+    left = pl.concat(parts)
+    # the lots' own columns, read where they were (what remains: within 0 and the units)
+    return (
+        trades.select("g", "seq", "units", "unit_cost")
+        .select(pl.all().gather(left["_o"]))
+        .with_columns(left["remaining"])
+        .with_columns(pl.col("remaining").clip(0.0, pl.col("units")))
+        .select(list(schema))
+    )
+
+
+def _one_block(lots: pl.LazyFrame, marks: pl.LazyFrame, width: int, *, exact: bool) -> pl.DataFrame:
+    """HIFO for groups of at most ``width`` leaves, each solved in one pass.
+
+    Each group's rows are its sales (in apply order), its lots by priority (highest cost
+    per share first, the older on a tie) and one closing row per leaf. Along them ``x`` is
+    a lot's units, minus what a sale's leaf sold, or minus what a leaf added to the
+    holdings (a closing row: each group then sums to zero for every ``j`` below, so global
+    running sums need no correction per group). The running sum of ``x`` over the rows of
+    leaves up to ``j`` is, at a lot of rank ``r``, ``Y_r`` right after the sale of leaf
+    ``j``; ``m(r)`` is the least over ``j`` (``j = width - 1``: ``Y_r(T)``), and what
+    remains of the ranks up to ``r`` is ``pool(r) = Y_r(T) - min(0, m(r))``.
+    """
+    zero = 0 if exact else 0.0
+    events = pl.concat(
+        [
+            lots.select("gid", "leaf", key=_priority(), x="q", _o="_o"),
+            marks.filter(pl.col("_cand")).select(
+                "gid", "leaf", key=pl.lit(_INF), x=-pl.col("_step"), _o=pl.lit(None, pl.UInt32)
+            ),
+            marks.filter(pl.col("_close").is_not_null()).select(
+                "gid", "leaf", key=pl.lit(-_INF), x="_close", _o=pl.lit(None, pl.UInt32)
+            ),
+        ]
+    ).collect(engine="in-memory")
+    # within each group a stable sort (apply order on ties: the older lot first); the
+    # groups' order does not matter
+    order = (
+        events.lazy()
+        .select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_e"), "gid", "key")
+        .group_by("gid")
+        .agg(pl.col("_e").sort_by("key", descending=True, maintain_order=True))
+        .select(pl.col("_e").explode())
+        .collect(engine="in-memory")["_e"]
+    )
+    ordered = events.lazy().select(pl.all().gather(order))
+    x, leaf = pl.col("x"), pl.col("leaf")
+
+    def run(value: pl.Expr) -> pl.Expr:
+        return value.cum_sum() if exact else value.cum_sum().over("gid")
+
+    runs = [
+        run(x if j == width - 1 else pl.when(leaf <= j).then(x).otherwise(zero))
+        for j in range(width)
     ]
-    return pl.concat(parts).select(list(schema))
+    plan = ordered
+    # the least over leaves, four leaves a step: each step keeps one column, not four
+    for low in range(0, width - 1, 4):
+        least = pl.min_horizontal(*runs[low : low + 4], *([pl.col("_m")] if low else []))
+        plan = plan.with_columns(_m=least)
+    m = pl.col("_m") if width > 1 else runs[0]
+    pool = runs[-1] - pl.min_horizontal(m, pl.lit(zero))
+    # pool(0) = 0: before a group's first lot is a sale, a closing row or the start
+    before = pl.col("_pool").shift(1, fill_value=zero)
+    if not exact:  # float sums come back to about zero: take 0 across groups exactly
+        before = pl.when(pl.col("gid") == pl.col("gid").shift(1)).then(before).otherwise(zero)
+    scale = 1.0 / _SCALE if exact else 1.0
+    return (
+        plan.with_columns(_pool=pool)
+        .select("_o", remaining=((pl.col("_pool") - before) * scale).cast(pl.Float64))
+        .filter(pl.col("_o").is_not_null())
+        .collect(engine="in-memory")
+    )
+
+
+def _priority() -> pl.Expr:
+    """A lot's place in the order of sale: its cost per share (a lot of no units, whose cost
+    per share is not a number, last)."""
+    return pl.when(pl.col("unit_cost").is_finite()).then("unit_cost").otherwise(-_INF)
 
 
 def _decimal_units(trades: pl.DataFrame) -> bool:
@@ -131,8 +230,8 @@ def _later_low(held: pl.DataFrame, *, exact: bool) -> pl.Expr:
     return pl.when(~pl.col("last")).then(after - pl.col("gid") * span)
 
 
-def _leaves(trades: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
-    """The rows that decide what remains, each with its leaf (see :func:`_size_class`).
+def _leaves(trades: pl.DataFrame, *, exact: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The lots and the leaf ends that decide what remains, grouped and in apply order.
 
     A sell followed (in its group) by holdings as low or lower is never the minimum of any
     ``Y_r`` (``Y_r(t2) - Y_r(t1) <= H(t2) - H(t1)``): only sells below every later holding
@@ -140,170 +239,195 @@ def _leaves(trades: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
     it is dropped (nothing of it remains). An active trader's ~10,000 sells of a symbol
     leave a handful of candidates after the last sale to zero. ``q`` is the quantity the
     sums run on: units x 1e8 as integers when ``exact``, else the units.
+
+    Returns the lots (``gid, _o`` = row in ``trades``, ``unit_cost, q, leaf``) and the
+    marks: each candidate and each group's last row (``gid, leaf, _cand, last``) with, on a
+    candidate, ``_step`` = what its leaf sold, and on a leaf's last row (its candidate, or
+    the group's last row if a buy) ``_close`` = minus what the leaf added to the holdings.
     """
     sell = ~pl.col("buy")
-    # rows are grouped (sorted by group): running counts are global sums less the sum
-    # before the group (integers: exact), and "the next X in my group" is a backward fill
-    # checked against the group id, cheaper than windows
     cand = pl.col("_cand")
     count = cand.cast(pl.Int64).cum_sum()
     first = pl.col("gid") != pl.col("gid").shift(1).fill_null(-1)
     last = pl.col("gid") != pl.col("gid").shift(-1).fill_null(-1)
-
-    def next_in_group(where: pl.Expr, value: str) -> pl.Expr:
-        same = pl.when(where).then(pl.col("gid")).otherwise(None).backward_fill()
-        found = pl.when(where).then(pl.col(value)).otherwise(None).backward_fill()
-        return pl.when(same == pl.col("gid")).then(found)
-
     q = pl.col("q")
     held = pl.when(pl.col("buy")).then(q).otherwise(-q)
+    sold = pl.when(sell).then(q).otherwise(0 if exact else 0.0)
     zero = (cand & (pl.col("_held") <= (0 if exact else EPS))).cast(pl.Int64)
     # zero sales at or after a row in its group: a reverse running count less the count
     # after the group's last row
     zeros = zero.cum_sum(reverse=True)
     zeros_here = zeros - pl.when(pl.col("last")).then(zeros - zero).otherwise(None).backward_fill()
-    sold = pl.when(sell).then(q).otherwise(0 if exact else 0.0)
     units = (pl.col("units") * _SCALE).round().cast(pl.Int64) if exact else pl.col("units")
     # holdings first (their range decides how the least later holding is found)
     held_rows = (
         trades.lazy()
-        .select("g", "seq", "buy", "units", "unit_cost", q=units)
+        .select(
+            _o=pl.int_range(pl.len(), dtype=pl.UInt32),
+            g="g",
+            buy="buy",
+            unit_cost="unit_cost",
+            q=units,
+        )
         .sort("g", maintain_order=True)  # each group's trades together, in apply order
         .with_columns(gid=pl.col("g").rle_id().cast(pl.Int64).set_sorted())
         .with_columns(_held=_running(held, exact=exact), last=last)
         .collect(engine="in-memory")
     )
     later_low = _later_low(held_rows, exact=exact)
-    return (
+    # sold so far: global on integers (only differences within a group are read)
+    so_far = sold.cum_sum() if exact else sold.cum_sum().over("gid")
+    kept = (
         held_rows.lazy()
         .with_columns(_cand=sell & (pl.col("last") | (pl.col("_held") < later_low)))
         .filter(zeros_here == 0)  # keep what follows the group's last sale to zero
         .with_columns(
-            cum_sold=_running(sold, exact=exact),
+            _sold=so_far,
+            _first=first,
+            # candidates in the group up to here (integers: exact globally)
             _cands=count - pl.when(first).then(count - cand.cast(pl.Int64)).forward_fill(),
         )
-        .with_columns(
-            # leaf = the candidate a trade belongs to: a candidate its own, a buy the next
-            # candidate's (buys after the last one share one more leaf per group)
-            leaf=pl.col("_cands") - cand.cast(pl.Int64),
-            # S at the trade's leaf: sold up to and including the next candidate (all, if none)
-            leaf_sold=pl.coalesce(
-                next_in_group(cand, "cum_sold"), next_in_group(pl.col("last"), "cum_sold")
-            ),
-            leaves=next_in_group(pl.col("last"), "_cands") + 1,
+        # leaf = the candidate a trade belongs to: a candidate its own, a buy the next
+        # candidate's (buys after the last one share one more leaf per group)
+        .with_columns(leaf=pl.col("_cands") - cand.cast(pl.Int64))
+        .select(
+            "gid",
+            "_o",
+            "buy",
+            "unit_cost",
+            "q",
+            "leaf",
+            "_cand",
+            "last",
+            "_first",
+            "_held",
+            "_sold",
+            _dh=held,
+            _ds=sold,
         )
-        # a group of n leaves is one block after ceil(log2(n)) levels, the first ``bits``
-        # in one pass
-        .with_columns(levels=pl.col("leaves").cast(pl.Float64).log(2).ceil().cast(pl.Int64))
-        .with_columns(merges=(pl.col("levels") - bits).clip(0, None))
-        .filter(pl.col("buy") | cand | pl.col("last"))
-        .select(_KEEP)
         .collect(engine="in-memory")
     )
+    lots = kept.filter(pl.col("buy")).select("gid", "_o", "unit_cost", "q", "leaf")
+
+    def since(total: str, step: str) -> pl.Expr:
+        """``total`` (a running sum) since the mark before in the group: the candidate
+        before, or the start of the group (its first row, less that row's own step)."""
+        before_group = pl.col(total) - pl.col(step)
+        mark = pl.when(cand).then(total).otherwise(before_group)
+        return pl.col(total) - pl.when("_first").then(before_group).otherwise(mark.shift(1))
+
+    # the marks with each group's first row (where a group's sums start), read in order
+    marks = (
+        kept.lazy()
+        .filter(cand | pl.col("last") | pl.col("_first"))
+        .with_columns(_step=since("_sold", "_ds"), _close=-since("_held", "_dh"))
+        .filter(cand | pl.col("last"))
+        .select(
+            "gid",
+            "leaf",
+            "_cand",
+            "last",
+            _step=pl.when(cand).then("_step"),
+            _close=pl.when(cand | pl.col("buy")).then("_close"),
+        )
+        .collect(engine="in-memory")
+    )
+    return lots, marks
 
 
-def _size_class(rows: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
-    """HIFO for groups that all need the same number of merges (``merges``).
+def _events(lots: pl.DataFrame, marks: pl.DataFrame, width: int, *, exact: bool) -> pl.LazyFrame:
+    """The lots and the sales of groups of many leaves as rows of one signed quantity ``x``.
 
-    The minimum of ``Y_r`` is reached right after a sell (a buy only raises it), so the
-    time axis is the group's candidate sells: a leaf is one with the buys since the one
-    before (plus a last leaf for the buys after the last). Up to ``2**bits``
-    consecutive leaves form a block solved in one pass: the block's ``m`` at a lot's rank
-    is the least over its leaves ``j`` of (units of ranks up to it bought in leaves up to
-    ``j``) less ``S`` at ``j``, one running sum per leaf; the blocks are then merged.
+    A lot adds its units (``x = q``); a sale row takes away what its leaf sold (``x < 0``):
+    a candidate what was sold since the candidate before, plus one row per group for the
+    last leaf (nothing sold). The first leaf of each block of ``width`` leaves takes all
+    that was sold up to it instead, so a running sum over a block's rows starts from ``-S``.
+    ``key`` orders a group: sales first (+inf), then lots by cost per share, highest first.
     """
-    merges = int(rows["merges"][0])
-    # one block per group when it fits (as wide as the most leaves), else 2**bits
-    width = 1 << bits if merges else int(rows.select(pl.col("leaves").max()).item())
-    gid = pl.col("gid") - rows.select(pl.col("gid").min()).item()  # small: the key fits 64 bits
-    # group id above, block number below; j = the leaf within its block
-    key = (gid * (1 << merges)) + (pl.col("leaf") // width)
-    sub = pl.col("leaf") % width
-    # the buys in (group, priority) order: highest cost per share first, the older on a tie
-    # (a stable sort keeps apply order); r = the place in that order, which ranks the lots of
-    # a group as well as a rank within it would
-    buys = (
-        rows.lazy()
-        .filter(pl.col("buy"))
-        .select("g", "seq", "units", "unit_cost", "gid", "leaf", "q")
-        .sort("gid", "unit_cost", descending=[False, True], maintain_order=True)
-        .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
-        .collect(engine="in-memory")
-    )
-    # S at each leaf of a block (the last leaf, buys after the last candidate, takes it from
-    # the group's last row); a leaf past the group's end holds -inf: never the minimum
-    sold = (
-        rows.lazy()
-        .filter(pl.col("_cand") | pl.col("last"))
-        .group_by(k=key)
-        .agg(
-            *(
-                pl.col("leaf_sold")
-                .filter(sub == j)
-                .first()
-                .cast(pl.Float64)
-                .fill_null(-_INF)
-                .alias(f"_s{j}")
-                for j in range(width)
-            ),
-        )
-        .sort("k")
-        .collect(engine="in-memory")
-    )
-    # a block: a sentinel (rank 0, below every lot) holding -S at its last leaf, then its
-    # lots in rank order with m and a = the block's units up to that rank: running sums per
-    # group (see _running) less the sum before the block
-    start = pl.col("k") != pl.col("k").shift(1).fill_null(-1)
     zero = 0 if exact else 0.0
-
-    def in_block(units: pl.Expr, run: pl.Expr) -> pl.Expr:
-        return (run - pl.when(start).then(run - units).otherwise(None).forward_fill()).cast(
-            pl.Float64
-        )
-
-    def leaf_units(j: int) -> pl.Expr:  # the units of leaves up to j (the last: all of them)
-        return (
-            pl.col("q") if j == width - 1 else pl.when(pl.col("j") <= j).then("q").otherwise(zero)
-        )
-
-    plan = buys.lazy().select("gid", k=key, j=sub, r="rank", q="q")
-    if merges:  # blocks in (block, rank) order; one block per group is already
-        plan = plan.sort("k", maintain_order=True)
-    plan = plan.join(sold.lazy(), on="k", how="left", maintain_order="left")
-    if exact:  # global running sums, each inline: no window, no column kept per leaf
-        runs = [in_block(leaf_units(j), leaf_units(j).cum_sum()) for j in range(width)]
-    else:  # staged: the windows in one pass after their inputs
-        plan = plan.with_columns(leaf_units(j).alias(f"_q{j}") for j in range(width)).with_columns(
-            pl.col(f"_q{j}").cum_sum().over("gid").alias(f"_run{j}") for j in range(width)
-        )
-        runs = [in_block(pl.col(f"_q{j}"), pl.col(f"_run{j}")) for j in range(width)]
-    scale = 1.0 / _SCALE if exact else 1.0
-    # the least over leaves, four leaves a step: each step keeps one column, not four
-    terms = [runs[j] - pl.col(f"_s{j}") for j in range(width)]
-    for low in range(0, width, 4):
-        least = pl.min_horizontal(*terms[low : low + 4], *([pl.col("_m")] if low else []))
-        plan = plan.with_columns(_m=least)
-    m = pl.col("_m") * scale
-    if not merges:  # one block per group: what remains straight from it (pool(0) = 0)
-        total_sold = pl.max_horizontal(pl.col(f"_s{j}") for j in range(width)) * scale
-        pool = runs[-1] * scale - total_sold - pl.min_horizontal(m, pl.lit(0.0))
-        before = pl.when(start).then(0.0).otherwise(pl.col("_pool").shift(1))
-        left = (
-            plan.select("k", _pool=pool)
-            .select(remaining=pl.col("_pool") - before)
-            .collect(engine="in-memory")
-        )
-        return buys.select("g", "seq", "units", "unit_cost").with_columns(
-            remaining=left["remaining"].clip(0.0, buys["units"])
-        )
-    lots = plan.select("k", "r", m=m, a=runs[-1] * scale).collect(engine="in-memory")
-    sentinels = sold.select(
-        "k",
-        r=pl.lit(0, pl.Int64),
-        m=-pl.max_horizontal(pl.col(f"_s{j}") for j in range(width)) * scale,
-        a=pl.lit(0.0),
+    opens = pl.col("leaf") % width == 0
+    rows = lots.lazy().select("gid", "leaf", "_o", key=_priority(), x="q")
+    # S at each candidate: the group's running sum of what the leaves sold
+    cands = (
+        marks.lazy()
+        .filter(pl.col("_cand"))
+        .select("gid", "leaf", "_step", _s=_running(pl.col("_step"), exact=exact))
     )
-    blocks = sentinels.merge_sorted(lots, key=["k", "r"], maintain_order=True)
+    total = cands.group_by("gid").agg(_s=pl.col("_s").max())
+    ends = (
+        marks.lazy()
+        .filter(pl.col("last"))
+        .select("gid", leaf=pl.col("leaf") + pl.col("_cand").cast(pl.Int64))
+        .join(total, on="gid", how="left")
+        .select("gid", "leaf", x=-pl.when(opens).then(pl.col("_s").fill_null(zero)).otherwise(zero))
+    )
+    sales = pl.concat(
+        [cands.select("gid", "leaf", x=-pl.when(opens).then("_s").otherwise("_step")), ends]
+    ).with_columns(key=pl.lit(_INF))
+    return pl.concat([rows, sales], how="diagonal")
+
+
+def _size_class(
+    lots: pl.DataFrame, marks: pl.DataFrame, merges: int, *, exact: bool, bits: int
+) -> pl.DataFrame:
+    """HIFO for groups of more than ``2**bits`` leaves that all need the same number of
+    merges (``merges``).
+
+    Blocks of ``2**bits`` consecutive leaves are solved in one pass as in
+    :func:`_one_block` (a block's rows: its sales, then its lots by priority; running sums
+    per block, the first leaf's sale taking all sold before it), which gives each block's
+    ``m_b`` and ``a_b`` at its lots and its sentinel at its last sale; then the blocks are
+    merged.
+    """
+    width = 1 << bits
+    events = _events(lots, marks, width, exact=exact)
+    zero = 0 if exact else 0.0
+    scale = 1.0 / _SCALE if exact else 1.0
+    gid = pl.col("gid") - lots.select(pl.col("gid").min()).item()
+    ordered = (
+        events.sort("gid", "key", descending=[False, True], maintain_order=True)
+        # r = the place in that order, which ranks the lots of a group as well as a rank
+        # within it would (0 on sales); then each block's rows together, sales first
+        .with_columns(
+            r=pl.when(pl.col("key") < _INF)
+            .then(pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+            .otherwise(0),
+            k=gid * (1 << merges) + pl.col("leaf") // width,
+        )
+        .sort("k", "r", maintain_order=True)
+    )
+    group = "k"
+    sub = pl.col("leaf") % width
+    x = pl.col("x")
+    runs = [
+        _running(
+            x if j == width - 1 else pl.when(sub <= j).then(x).otherwise(zero),
+            exact=exact,
+            group=group,
+        )
+        for j in range(width)
+    ]
+    plan = ordered
+    # the least over leaves, four leaves a step: each step keeps one column, not four
+    for low in range(0, width, 4):
+        least = pl.min_horizontal(*runs[low : low + 4], *([pl.col("_m")] if low else []))
+        plan = plan.with_columns(_m=least)
+    lot = pl.col("r") > 0
+    # a block's sentinel (rank 0) is its last sale: m there is -S at its last leaf
+    block_last_sale = ~lot & (
+        (pl.col("r").shift(-1) > 0) | (pl.col("k").shift(-1) != pl.col("k"))
+    ).fill_null(True)
+    block_units = _running(pl.when(lot).then(x).otherwise(zero), exact=exact, group=group)
+    staged = (
+        plan.with_columns(_a=block_units).filter(lot | block_last_sale).collect(engine="in-memory")
+    )
+    buys = staged.filter(pl.col("r") > 0).sort("r").select("_o")
+    blocks = staged.select(
+        "k",
+        "r",
+        m=(pl.col("_m") * scale).cast(pl.Float64),
+        a=(pl.col("_a") * scale).cast(pl.Float64),
+    )
     top_rank, top_key = buys.height, int(blocks.select(pl.col("k").max()).item() or 0)
     rank_bits = top_rank.bit_length() + 1  # r is at most the number of buys
     # NumPy once it pays for its import (or was imported already)
@@ -321,10 +445,8 @@ def _size_class(rows: pl.DataFrame, *, exact: bool, bits: int) -> pl.DataFrame:
         .select(pl.col("r"), remaining=pl.col("pool") - pl.col("pool").shift(1))
         .filter(pl.col("r") > 0)
     )
-    # the lot rows, sorted by (group, rank), line up with the buys sorted the same way
-    return buys.select("g", "seq", "units", "unit_cost").with_columns(
-        remaining=left["remaining"].clip(0.0, buys["units"])
-    )
+    # the lot rows, sorted by (group, rank), line up with the buys sorted by rank
+    return buys.with_columns(left["remaining"])
 
 
 def _merge_levels(blocks: pl.DataFrame, levels: int, rank_bits: int) -> pl.DataFrame:
