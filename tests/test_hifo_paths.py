@@ -30,6 +30,7 @@ def _forced(
     with pytest.MonkeyPatch.context() as mp:
         if block_bits is not None:
             mp.setattr(_hifo, "_BLOCK_BITS", block_bits)
+            mp.setattr(_hifo, "_WIDE_BITS", block_bits)
         if path == "arrays":
             mp.setattr(_hifo, "_ARRAY_ROWS", 0)
         elif path == "frames":

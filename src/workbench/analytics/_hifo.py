@@ -58,8 +58,10 @@ _INF = float("inf")
 _PACK_BITS = 62
 #: below this many rows the frame merges win: importing NumPy alone costs ~0.1 s
 _ARRAY_ROWS = 200_000
-#: up to 2**_BLOCK_BITS leaves are solved in one pass (one running sum per leaf), then merged
+#: groups of up to 2**_BLOCK_BITS leaves are solved in one pass (one running sum per leaf)
 _BLOCK_BITS = 4
+#: larger groups: blocks of 2**_WIDE_BITS leaves in one pass, then merged
+_WIDE_BITS = 4
 #: the columns of :func:`_leaves` that the solvers read
 _KEEP = ["_o", "buy", "unit_cost", "q", "gid", "last", "_cand", "leaf", "_step", "_close"]
 #: the ledger's quantities have 8 decimals: units x 1e8 are whole numbers (see _decimal_units)
@@ -89,20 +91,22 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     groups = marks.filter(pl.col("last")).select(
         "gid", leaves=pl.col("leaf") + pl.col("_cand").cast(pl.Int64) + 1
     )
-    merges = (pl.col("leaves").cast(pl.Float64).log(2).ceil().cast(pl.Int64) - bits).clip(0)
-    groups = groups.with_columns(merges=merges)
+    wide = max(bits, _WIDE_BITS)
+    levels = pl.col("leaves").cast(pl.Float64).log(2).ceil().cast(pl.Int64)
+    large = pl.col("leaves") > 1 << bits
+    groups = groups.with_columns(merges=pl.when(large).then((levels - wide).clip(0)), large=large)
     top, widest = groups.select(
-        pl.col("merges").max(), pl.col("leaves").filter(pl.col("merges") == 0).max()
+        pl.col("large").any(), pl.col("leaves").filter(~pl.col("large")).max()
     ).row(0)
     parts = []
     if top:  # groups of many leaves apart, by the number of merges they need
-        large = groups.filter(pl.col("merges") > 0).select("gid", "merges")
-        within = pl.col("gid").is_in(large["gid"].implode())
-        for (count,), part in large.partition_by("merges", as_dict=True).items():
+        many = groups.filter(pl.col("large")).select("gid", "merges")
+        within = pl.col("gid").is_in(many["gid"].implode())
+        for (count,), part in many.partition_by("merges", as_dict=True).items():
             these = pl.col("gid").is_in(part["gid"].implode())
             parts.append(
                 _size_class(
-                    lots.filter(these), marks.filter(these), int(count), exact=exact, bits=bits
+                    lots.filter(these), marks.filter(these), int(count), exact=exact, bits=wide
                 )
             )
     if widest is not None:
@@ -384,27 +388,39 @@ def _size_class(
     zero = 0 if exact else 0.0
     scale = 1.0 / _SCALE if exact else 1.0
     gid = pl.col("gid") - lots.select(pl.col("gid").min()).item()
-    ordered = (
+    ranked = (
         events.sort("gid", "key", descending=[False, True], maintain_order=True)
         # r = the place in that order, which ranks the lots of a group as well as a rank
-        # within it would (0 on sales); then each block's rows together, sales first
+        # within it would (0 on sales)
         .with_columns(
             r=pl.when(pl.col("key") < _INF)
             .then(pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
             .otherwise(0),
             k=gid * (1 << merges) + pl.col("leaf") // width,
         )
-        .sort("k", "r", maintain_order=True)
+        .select("k", "leaf", "r", "x", "_o")
+        .collect(engine="in-memory")
     )
-    group = "k"
+    # one closing row per leaf of a block, after its lots: each block sums to zero for
+    # every j below, so global running sums need no correction per block
+    closing = (
+        ranked.lazy()
+        .group_by("k", "leaf")
+        .agg(x=-pl.col("x").sum())
+        .select(
+            "k", "leaf", r=pl.lit(ranked.height + 1, pl.Int64), x="x", _o=pl.lit(None, pl.UInt32)
+        )
+    )
+    # each block's rows together: sales, lots by priority, closing rows
+    ordered = pl.concat([ranked.lazy(), closing]).sort("k", "r", maintain_order=True)
     sub = pl.col("leaf") % width
     x = pl.col("x")
+
+    def run(value: pl.Expr) -> pl.Expr:
+        return value.cum_sum() if exact else value.cum_sum().over("k")
+
     runs = [
-        _running(
-            x if j == width - 1 else pl.when(sub <= j).then(x).otherwise(zero),
-            exact=exact,
-            group=group,
-        )
+        run(x if j == width - 1 else pl.when(sub <= j).then(x).otherwise(zero))
         for j in range(width)
     ]
     plan = ordered
@@ -412,14 +428,15 @@ def _size_class(
     for low in range(0, width, 4):
         least = pl.min_horizontal(*runs[low : low + 4], *([pl.col("_m")] if low else []))
         plan = plan.with_columns(_m=least)
-    lot = pl.col("r") > 0
-    # a block's sentinel (rank 0) is its last sale: m there is -S at its last leaf
-    block_last_sale = ~lot & (
-        (pl.col("r").shift(-1) > 0) | (pl.col("k").shift(-1) != pl.col("k"))
-    ).fill_null(True)
-    block_units = _running(pl.when(lot).then(x).otherwise(zero), exact=exact, group=group)
+    lot = pl.col("_o").is_not_null()
+    # a block's sentinel (rank 0) is its last sale: m there is -S at its last leaf, and its
+    # lots' units up to each rank are the last running sum less its value there
+    block_last_sale = (pl.col("r") == 0) & (pl.col("r").shift(-1) > 0)
     staged = (
-        plan.with_columns(_a=block_units).filter(lot | block_last_sale).collect(engine="in-memory")
+        plan.with_columns(_all=runs[-1])
+        .filter(lot | block_last_sale)
+        .with_columns(_a=pl.col("_all") - pl.when(pl.col("r") == 0).then("_all").forward_fill())
+        .collect(engine="in-memory")
     )
     buys = staged.filter(pl.col("r") > 0).sort("r").select("_o")
     blocks = staged.select(
@@ -435,8 +452,9 @@ def _size_class(
     if arrays and (top_key + 1).bit_length() + rank_bits <= _PACK_BITS:
         blocks = _merge_levels(blocks, merges, rank_bits)
     else:  # small, or (parent, rank) does not fit one integer: the frame merge
+        packs = (top_key + 1).bit_length() + rank_bits + 1 <= _PACK_BITS
         for _ in range(merges):
-            blocks = _merge(blocks)
+            blocks = _merge(blocks, rank_bits if packs else None)
     # k is now the group id; the sentinel (first) holds -S(T), the lot rows m(r) and a(r)
     total_sold = -pl.col("m").first().over("k")
     pool = pl.col("a") - total_sold - pl.min_horizontal(pl.col("m"), pl.lit(0.0))
@@ -489,18 +507,26 @@ def _merge_levels(blocks: pl.DataFrame, levels: int, rank_bits: int) -> pl.DataF
     return pl.DataFrame({"k": k, "r": r, "m": m, "a": a})
 
 
-def _merge(blocks: pl.DataFrame) -> pl.DataFrame:
+def _merge(blocks: pl.DataFrame, rank_bits: int | None = None) -> pl.DataFrame:
     """One level: merge each pair of adjacent blocks (keys 2p and 2p + 1) into block p.
 
     ``blocks`` is sorted by (k, r); so are its even-k rows and its odd-k rows by (k // 2, r),
-    and a linear merge of the two puts every parent's rows in rank order. Eager: a lazy plan
+    and a linear merge of the two puts every parent's rows in rank order. With
+    ``rank_bits`` (parent, rank, side) packs into one integer and a sort by it is that
+    merge (cheaper in Polars than a merge of two frames by two keys). Eager: a lazy plan
     costs more than it saves on the small frames of the upper levels.
     """
-    staged = blocks.with_columns(_p=pl.col("k") // 2, _side=pl.col("k") % 2)
-    even = staged["_side"] == 0
-    ordered = staged.filter(even).merge_sorted(
-        staged.filter(~even), key=["_p", "r"], maintain_order=True
-    )
+    staged = blocks.lazy().with_columns(_p=pl.col("k") // 2, _side=pl.col("k") % 2)
+    if rank_bits is not None:  # the left sentinel of a parent first: side is the last bit
+        ordered = staged.sort((pl.col("_p") * (1 << rank_bits) + pl.col("r")) * 2 + pl.col("_side"))
+    else:
+        frame = staged.collect(engine="in-memory")
+        even = frame["_side"] == 0
+        ordered = (
+            frame.filter(even)
+            .merge_sorted(frame.filter(~even), key=["_p", "r"], maintain_order=True)
+            .lazy()
+        )
     left, right = pl.col("_side") == 0, pl.col("_side") == 1
 
     def fill(side: pl.Expr, column: str) -> pl.Expr:
@@ -528,4 +554,5 @@ def _merge(blocks: pl.DataFrame) -> pl.DataFrame:
             m=pl.min_horizontal(pl.col("_ml"), pl.col("_al") + pl.col("_mr")),
             a=pl.col("_al") + pl.col("_ar"),
         )
+        .collect(engine="in-memory")
     )
