@@ -128,39 +128,45 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
 def _one_block(lots: pl.LazyFrame, marks: pl.LazyFrame, width: int, *, exact: bool) -> pl.DataFrame:
     """HIFO for groups of at most ``width`` leaves, each solved in one pass.
 
-    Each group's rows are its sales (in apply order), its lots by priority (highest cost
-    per share first, the older on a tie) and one closing row per leaf. Along them ``x`` is
-    a lot's units, minus what a sale's leaf sold, or minus what a leaf added to the
-    holdings (a closing row: each group then sums to zero for every ``j`` below, so global
-    running sums need no correction per group). The running sum of ``x`` over the rows of
+    Each group's rows are its sales, then its lots by priority (highest cost per share
+    first, the older on a tie). Along them ``x`` is a lot's units or minus what a sale's
+    leaf sold. On integers each leaf also has a closing row, minus what the leaf added to
+    the holdings, summed into the next group's sale row of the same leaf: every group then
+    sums to zero for every ``j`` below, so global running sums need no correction per
+    group (on floats the sums are windows per group). The running sum of ``x`` over the rows of
     leaves up to ``j`` is, at a lot of rank ``r``, ``Y_r`` right after the sale of leaf
     ``j``; ``m(r)`` is the least over ``j`` (``j = width - 1``: ``Y_r(T)``), and what
     remains of the ranks up to ``r`` is ``pool(r) = Y_r(T) - min(0, m(r))``.
     """
     zero = 0 if exact else 0.0
+    x = pl.col("x")
+    bounds = marks.filter(pl.col("_cand")).select("gid", "leaf", x=-pl.col("_step"))
+    if exact:  # a group's closing rows go with the next group's sales, summed per leaf
+        closing = marks.filter(pl.col("_close").is_not_null())
+        bounds = (
+            pl.concat([bounds, closing.select(pl.col("gid") + 1, "leaf", x="_close")])
+            .group_by("gid", "leaf")
+            .agg(x.sum())
+        )
     events = pl.concat(
         [
             lots.select("gid", "leaf", key=_priority(), x="q", _o="_o"),
-            marks.filter(pl.col("_cand")).select(
-                "gid", "leaf", key=pl.lit(_INF), x=-pl.col("_step"), _o=pl.lit(None, pl.UInt32)
-            ),
-            marks.filter(pl.col("_close").is_not_null()).select(
-                "gid", "leaf", key=pl.lit(-_INF), x="_close", _o=pl.lit(None, pl.UInt32)
-            ),
+            bounds.select("gid", "leaf", key=pl.lit(_INF), x="x", _o=pl.lit(None, pl.UInt32)),
         ]
     ).collect(engine="in-memory")
-    # within each group a stable sort (apply order on ties: the older lot first); the
-    # groups' order does not matter
+    # within each group a stable sort (apply order on ties: the older lot first), the
+    # groups in order (a group's closing rows are in the next one's first rows)
     order = (
         events.lazy()
         .select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_e"), "gid", "key")
         .group_by("gid")
         .agg(pl.col("_e").sort_by("key", descending=True, maintain_order=True))
+        .sort("gid")
         .select(pl.col("_e").explode())
         .collect(engine="in-memory")["_e"]
     )
     ordered = events.lazy().select(pl.all().gather(order))
-    x, leaf = pl.col("x"), pl.col("leaf")
+    leaf = pl.col("leaf")
 
     def run(value: pl.Expr) -> pl.Expr:
         return value.cum_sum() if exact else value.cum_sum().over("gid")
@@ -176,7 +182,7 @@ def _one_block(lots: pl.LazyFrame, marks: pl.LazyFrame, width: int, *, exact: bo
         plan = plan.with_columns(_m=least)
     m = pl.col("_m") if width > 1 else runs[0]
     pool = runs[-1] - pl.min_horizontal(m, pl.lit(zero))
-    # pool(0) = 0: before a group's first lot is a sale, a closing row or the start
+    # pool(0) = 0: before a group's first lot is a sale row or another group
     before = pl.col("_pool").shift(1, fill_value=zero)
     if not exact:  # float sums come back to about zero: take 0 across groups exactly
         before = pl.when(pl.col("gid") == pl.col("gid").shift(1)).then(before).otherwise(zero)
@@ -309,7 +315,6 @@ def _leaves(trades: pl.DataFrame, *, exact: bool) -> tuple[pl.DataFrame, pl.Data
             _dh=held,
             _ds=sold,
         )
-        .collect(engine="in-memory")
     )
     lots = kept.filter(pl.col("buy")).select("gid", "_o", "unit_cost", "q", "leaf")
 
@@ -322,8 +327,7 @@ def _leaves(trades: pl.DataFrame, *, exact: bool) -> tuple[pl.DataFrame, pl.Data
 
     # the marks with each group's first row (where a group's sums start), read in order
     marks = (
-        kept.lazy()
-        .filter(cand | pl.col("last") | pl.col("_first"))
+        kept.filter(cand | pl.col("last") | pl.col("_first"))
         .with_columns(_step=since("_sold", "_ds"), _close=-since("_held", "_dh"))
         .filter(cand | pl.col("last"))
         .select(
@@ -334,9 +338,10 @@ def _leaves(trades: pl.DataFrame, *, exact: bool) -> tuple[pl.DataFrame, pl.Data
             _step=pl.when(cand).then("_step"),
             _close=pl.when(cand | pl.col("buy")).then("_close"),
         )
-        .collect(engine="in-memory")
     )
-    return lots, marks
+    # one plan for both (what they share is computed once, never held whole)
+    got = pl.collect_all([lots, marks], engine="in-memory")
+    return got[0], got[1]
 
 
 def _events(lots: pl.DataFrame, marks: pl.DataFrame, width: int, *, exact: bool) -> pl.LazyFrame:
