@@ -1,9 +1,12 @@
 """HIFO's shortcuts and code paths, each against the exact row-by-row replay or by hand.
 
 :mod:`workbench.analytics._hifo` drops sells that later holdings dominate, drops what precedes
-a group's last sale to zero, solves up to ``2**_BLOCK_BITS`` leaves in one pass, merges the
-rest (NumPy arrays or Polars frames) and sums on integers (units x 1e8) when every quantity
-has 8 decimals, else on floats. Each test forces one of these and compares.
+a group's last sale to zero, solves groups of up to ``2**_BLOCK_BITS`` leaves in one pass
+(sales, lots by priority, closing rows folded into the next group's sales), splits larger
+groups into blocks of ``2**_WIDE_BITS`` leaves and merges them (lean Polars merges over
+padded blocks, NumPy arrays, or Polars frames with a two-key merge) and sums on integers
+(units x 1e8) when every quantity has 8 decimals, else on floats. Each test forces one of
+these and compares.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from workbench.analytics import _hifo, open_lots, position_pnl
 def _forced(
     *, block_bits: int | None = None, path: str | None = None, exact: bool | None = None
 ) -> Iterator[None]:
-    """Run HIFO with a block width, a merge path ("arrays" or "frames") and a sum mode forced."""
+    """Run HIFO with a block width, a merge path and a sum mode forced. Paths: "lean"
+    (Polars, groups padded to whole blocks; also None), "packed" (Polars, unpadded),
+    "arrays" (NumPy), "frames" (Polars, a merge of two frames by two keys)."""
     with pytest.MonkeyPatch.context() as mp:
         if block_bits is not None:
             mp.setattr(_hifo, "_BLOCK_BITS", block_bits)
@@ -35,9 +40,42 @@ def _forced(
             mp.setattr(_hifo, "_ARRAY_ROWS", 0)
         elif path == "frames":
             mp.setattr(_hifo, "_PACK_BITS", 0)
+        else:  # Polars merges even once NumPy is imported: lean (padded) or packed
+            mp.setattr(_hifo, "_NUMPY_IF_LOADED", False)
+            if path == "packed":
+                mp.setattr(_hifo, "_PAD_RATIO", 0)
         if exact is not None:
             mp.setattr(_hifo, "_decimal_units", lambda _trades: exact)
         yield
+
+
+@st.composite
+def mixed_groups(draw: st.DrawFn) -> list[dict[str, object]]:
+    """Many (account, symbol) groups of mixed sizes in one ledger: 3 to 25 groups of 1 to
+    120 trades, interleaved in time, with tied prices, sells to zero, partial sells and a
+    split of one symbol: small groups beside groups of many leaves."""
+    count = draw(st.integers(3, 25))
+    sizes = draw(st.lists(st.integers(1, 120), min_size=count, max_size=count))
+    prices = [10.0, 12.0, 12.0, 15.0, 9.5]
+    events: list[tuple[int, int, dict[str, object]]] = []
+    for g, size in enumerate(sizes):
+        account, symbol = f"acct{g % 4}", f"S{g // 4}"
+        held = 0
+        steps = draw(st.lists(st.tuples(st.integers(0, 9), st.integers(1, 9)), min_size=size,
+                              max_size=size))  # fmt: skip
+        for i, (action, qty) in enumerate(steps):
+            day = dt.date(2023, 1, 1) + dt.timedelta(days=i)
+            if action < 4 and held > 0:
+                amount = held if action == 0 else min(held, qty)  # to zero, or part
+                held -= amount
+                r = row(day, "SELL", symbol, amount, prices[qty % 5], account=account)
+            else:
+                held += qty
+                r = row(day, "BUY", symbol, qty, prices[(qty + action) % 5], account=account)
+            events.append((i, g, r))
+    if draw(st.booleans()):  # a 3:1 split of S0 in the middle of the ledger
+        events.append((30, -1, row(dt.date(2023, 1, 31), "SPLIT", "S0", ratio=(3, 1))))
+    return [r for _, _, r in sorted(events, key=lambda e: (e[0], e[1]))]
 
 
 def _climbing(trades: int) -> list[dict[str, object]]:
@@ -76,7 +114,25 @@ def test_float_sums_match_the_replay(rows: list[dict[str, object]], block_bits: 
         _check(rows, "hifo")
 
 
-@pytest.mark.parametrize("path", ["arrays", "frames"])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    mixed_groups(),
+    st.sampled_from([0, 1, 2, 4]),
+    st.sampled_from(["lean", "packed", "arrays", "frames"]),
+    st.booleans(),
+)
+def test_many_groups_of_mixed_sizes_match_the_replay(
+    rows: list[dict[str, object]], block_bits: int, path: str, exact: bool
+) -> None:
+    """Many groups of 1 to 120 trades together: with the one-pass groups' closing rows
+    folded into the next group's sales, blocks of 1 to 16 leaves, groups of a size class
+    with fewer blocks than others (padded with empty blocks, or not), each merge path and
+    either sum mode, HIFO's lots, basis and realized P&L equal the exact replay."""
+    with _forced(block_bits=block_bits, path=path, exact=exact):
+        _check(rows, "hifo")
+
+
+@pytest.mark.parametrize("path", ["lean", "packed", "arrays", "frames"])
 @pytest.mark.parametrize("exact", [True, False])
 def test_many_leaves_under_climbing_holdings(path: str, exact: bool) -> None:
     """3,000 trades of one symbol whose holdings only climb: ~1,000 leaves, six merges after

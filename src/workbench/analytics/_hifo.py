@@ -58,6 +58,10 @@ _INF = float("inf")
 _PACK_BITS = 62
 #: below this many rows the frame merges win: importing NumPy alone costs ~0.1 s
 _ARRAY_ROWS = 200_000
+#: NumPy merges whenever NumPy is imported already (no import to pay for)
+_NUMPY_IF_LOADED = True
+#: lean merges pad every group to 2**merges blocks: up to this many keys per row
+_PAD_RATIO = 2
 #: groups of up to 2**_BLOCK_BITS leaves are solved in one pass (one running sum per leaf)
 _BLOCK_BITS = 4
 #: larger groups: blocks of 2**_WIDE_BITS leaves in one pass, then merged
@@ -392,7 +396,9 @@ def _size_class(
     events = _events(lots, marks, width, exact=exact)
     zero = 0 if exact else 0.0
     scale = 1.0 / _SCALE if exact else 1.0
-    gid = pl.col("gid") - lots.select(pl.col("gid").min()).item()
+    low, high = lots.select(pl.col("gid").min().alias("low"), pl.col("gid").max()).row(0)
+    per = 1 << merges
+    gid = pl.col("gid") - low
     ranked = (
         events.sort("gid", "key", descending=[False, True], maintain_order=True)
         # r = the place in that order, which ranks the lots of a group as well as a rank
@@ -401,23 +407,20 @@ def _size_class(
             r=pl.when(pl.col("key") < _INF)
             .then(pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
             .otherwise(0),
-            k=gid * (1 << merges) + pl.col("leaf") // width,
+            k=gid * per + pl.col("leaf") // width,
         )
         .select("k", "leaf", "r", "x", "_o")
-        .collect(engine="in-memory")
     )
     # one closing row per leaf of a block, after its lots: each block sums to zero for
     # every j below, so global running sums need no correction per block
+    after = lots.height + 2 * marks.height + 1  # above every rank
     closing = (
-        ranked.lazy()
-        .group_by("k", "leaf")
+        ranked.group_by("k", "leaf")
         .agg(x=-pl.col("x").sum())
-        .select(
-            "k", "leaf", r=pl.lit(ranked.height + 1, pl.Int64), x="x", _o=pl.lit(None, pl.UInt32)
-        )
+        .select("k", "leaf", r=pl.lit(after, pl.Int64), x="x", _o=pl.lit(None, pl.UInt32))
     )
     # each block's rows together: sales, lots by priority, closing rows
-    ordered = pl.concat([ranked.lazy(), closing]).sort("k", "r", maintain_order=True)
+    ordered = pl.concat([ranked, closing]).sort("k", "r", maintain_order=True)
     sub = pl.col("leaf") % width
     x = pl.col("x")
 
@@ -430,46 +433,75 @@ def _size_class(
     ]
     plan = ordered
     # the least over leaves, four leaves a step: each step keeps one column, not four
-    for low in range(0, width, 4):
-        least = pl.min_horizontal(*runs[low : low + 4], *([pl.col("_m")] if low else []))
+    for step in range(0, width, 4):
+        least = pl.min_horizontal(*runs[step : step + 4], *([pl.col("_m")] if step else []))
         plan = plan.with_columns(_m=least)
     lot = pl.col("_o").is_not_null()
     # a block's sentinel (rank 0) is its last sale: m there is -S at its last leaf, and its
     # lots' units up to each rank are the last running sum less its value there
     block_last_sale = (pl.col("r") == 0) & (pl.col("r").shift(-1) > 0)
-    staged = (
+    blocks = (
         plan.with_columns(_all=runs[-1])
         .filter(lot | block_last_sale)
-        .with_columns(_a=pl.col("_all") - pl.when(pl.col("r") == 0).then("_all").forward_fill())
+        .select(
+            "k",
+            "r",
+            "_o",
+            m=(pl.col("_m") * scale).cast(pl.Float64),
+            a=(
+                (pl.col("_all") - pl.when(pl.col("r") == 0).then("_all").forward_fill()) * scale
+            ).cast(pl.Float64),
+        )
+    )
+    rank_bits = after.bit_length() + 1
+    top_key = (high - low + 1) * per
+    packs = top_key.bit_length() + rank_bits + 1 <= _PACK_BITS
+    groups = high - low + 1
+    # NumPy once it pays for its import (or was imported already)
+    arrays = packs and (lots.height >= _ARRAY_ROWS or (_NUMPY_IF_LOADED and "numpy" in sys.modules))
+    if packs and not arrays and groups * per <= _PAD_RATIO * (lots.height + marks.height):
+        # every parent gets both children (empty blocks where a group has fewer): lean
+        # merges, and the whole class is one plan
+        # a group of n leaves has ceil(n / width) blocks: the rest of its keys are empty
+        ends = marks.lazy().filter(pl.col("last"))
+        blocks_used = (pl.col("leaf") + pl.col("_cand").cast(pl.Int64)) // width + 1
+        every = (
+            ends.select(
+                k=(pl.col("gid") - low) * per + pl.int_ranges(blocks_used, per, dtype=pl.Int64),
+            )
+            .explode("k")
+            .filter(pl.col("k").is_not_null())
+            .select(
+                "k",
+                r=pl.lit(0, pl.Int64),
+                _o=pl.lit(None, pl.UInt32),
+                m=pl.lit(_INF),
+                a=pl.lit(0.0),
+            )
+        )
+        merged = pl.concat([blocks, every]).sort("k", "r", maintain_order=True)
+        for _ in range(merges):
+            merged = _merge_full(merged, rank_bits)
+    else:  # large (NumPy), or keys that do not pack: level by level
+        staged = blocks.collect(engine="in-memory")
+        buys = staged.filter(pl.col("r") > 0).select("r", "_o")
+        done = staged.select("k", "r", "m", "a")
+        if arrays:
+            done = _merge_levels(done, merges, rank_bits)
+        else:
+            for _ in range(merges):
+                done = _merge(done, rank_bits if packs else None)
+        merged = done.lazy().join(buys.lazy(), on="r", how="left", maintain_order="left")
+    # k is now the group id; the sentinel (first) holds -S(T), the lot rows m(r) and a(r)
+    total_sold = -pl.when(pl.col("r") == 0).then("m").forward_fill()
+    pool = pl.col("a") - total_sold - pl.min_horizontal(pl.col("m"), pl.lit(0.0))
+    return (
+        merged.with_columns(_pool=pool)
+        .select("_o", "r", remaining=pl.col("_pool") - pl.col("_pool").shift(1))
+        .filter(pl.col("r") > 0)
+        .select("_o", "remaining")
         .collect(engine="in-memory")
     )
-    buys = staged.filter(pl.col("r") > 0).sort("r").select("_o")
-    blocks = staged.select(
-        "k",
-        "r",
-        m=(pl.col("_m") * scale).cast(pl.Float64),
-        a=(pl.col("_a") * scale).cast(pl.Float64),
-    )
-    top_rank, top_key = buys.height, int(blocks.select(pl.col("k").max()).item() or 0)
-    rank_bits = top_rank.bit_length() + 1  # r is at most the number of buys
-    # NumPy once it pays for its import (or was imported already)
-    arrays = blocks.height >= _ARRAY_ROWS or (merges > 0 and "numpy" in sys.modules)
-    if arrays and (top_key + 1).bit_length() + rank_bits <= _PACK_BITS:
-        blocks = _merge_levels(blocks, merges, rank_bits)
-    else:  # small, or (parent, rank) does not fit one integer: the frame merge
-        packs = (top_key + 1).bit_length() + rank_bits + 1 <= _PACK_BITS
-        for _ in range(merges):
-            blocks = _merge(blocks, rank_bits if packs else None)
-    # k is now the group id; the sentinel (first) holds -S(T), the lot rows m(r) and a(r)
-    total_sold = -pl.col("m").first().over("k")
-    pool = pl.col("a") - total_sold - pl.min_horizontal(pl.col("m"), pl.lit(0.0))
-    left = (
-        blocks.with_columns(pool=pool)
-        .select(pl.col("r"), remaining=pl.col("pool") - pl.col("pool").shift(1))
-        .filter(pl.col("r") > 0)
-    )
-    # the lot rows, sorted by (group, rank), line up with the buys sorted by rank
-    return buys.with_columns(left["remaining"])
 
 
 def _merge_levels(blocks: pl.DataFrame, levels: int, rank_bits: int) -> pl.DataFrame:
@@ -510,6 +542,33 @@ def _merge_levels(blocks: pl.DataFrame, levels: int, rank_bits: int) -> pl.DataF
         m = np.minimum(m_left, a_left + m_right)[keep]
         a = (a_left + a_right)[keep]
     return pl.DataFrame({"k": k, "r": r, "m": m, "a": a})
+
+
+def _merge_full(blocks: pl.LazyFrame, rank_bits: int) -> pl.LazyFrame:
+    """:func:`_merge` when every parent has both children (see :func:`_padded`): a parent's
+    rows sort as its left sentinel, its right sentinel, then its lots by rank, so after the
+    left sentinel both forward fills hold the parent's own values; the right sentinel
+    (which has seen both) is the parent's."""
+    left, right = pl.col("_side") == 0, pl.col("_side") == 1
+
+    def fill(side: pl.Expr, column: str) -> pl.Expr:
+        return pl.when(side).then(pl.col(column)).forward_fill()
+
+    m_left, a_left = fill(left, "m"), fill(left, "a")
+    return (
+        blocks.with_columns(_p=pl.col("k") // 2, _side=pl.col("k") % 2)
+        .sort((pl.col("_p") * (1 << rank_bits) + pl.col("r")) * 2 + pl.col("_side"))
+        .select(
+            k="_p",
+            r="r",
+            _o="_o",
+            m=pl.min_horizontal(m_left, a_left + fill(right, "m")),
+            a=a_left + fill(right, "a"),
+            _keep=(pl.col("r") > 0) | right,
+        )
+        .filter("_keep")
+        .drop("_keep")
+    )
 
 
 def _merge(blocks: pl.DataFrame, rank_bits: int | None = None) -> pl.DataFrame:
