@@ -2,7 +2,7 @@
 
 :mod:`workbench.analytics._hifo` drops sells that later holdings dominate, drops what precedes
 a group's last sale to zero, solves groups of up to ``2**_BLOCK_BITS`` leaves in one pass
-(sales, lots by priority, closing rows folded into the next group's sales), splits larger
+(sales, lots by priority, closing rows among the next group's sales), splits larger
 groups into blocks of ``2**_WIDE_BITS`` leaves and merges them (lean Polars merges over
 padded blocks, NumPy arrays, or Polars frames with a two-key merge) and sums on integers
 (units x 1e8) when every quantity has 8 decimals, else on floats. Each test forces one of

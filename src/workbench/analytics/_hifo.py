@@ -145,13 +145,9 @@ def _one_block(lots: pl.LazyFrame, marks: pl.LazyFrame, width: int, *, exact: bo
     zero = 0 if exact else 0.0
     x = pl.col("x")
     bounds = marks.filter(pl.col("_cand")).select("gid", "leaf", x=-pl.col("_step"))
-    if exact:  # a group's closing rows go with the next group's sales, summed per leaf
+    if exact:  # a group's closing rows go first in the next group, with its sales
         closing = marks.filter(pl.col("_close").is_not_null())
-        bounds = (
-            pl.concat([bounds, closing.select(pl.col("gid") + 1, "leaf", x="_close")])
-            .group_by("gid", "leaf")
-            .agg(x.sum())
-        )
+        bounds = pl.concat([bounds, closing.select(pl.col("gid") + 1, "leaf", x="_close")])
     events = pl.concat(
         [
             lots.select("gid", "leaf", key=_priority(), x="q", _o="_o"),
@@ -169,7 +165,8 @@ def _one_block(lots: pl.LazyFrame, marks: pl.LazyFrame, width: int, *, exact: bo
         .select(pl.col("_e").explode())
         .collect(engine="in-memory")["_e"]
     )
-    ordered = events.lazy().select(pl.all().gather(order))
+    needed = ["leaf", "x", "_o"] if exact else ["gid", "leaf", "x", "_o"]
+    ordered = events.lazy().select(pl.col(needed).gather(order))
     leaf = pl.col("leaf")
 
     def run(value: pl.Expr) -> pl.Expr:
