@@ -345,14 +345,19 @@ def _leaves(trades: pl.DataFrame, *, exact: bool) -> tuple[pl.DataFrame, pl.Data
     return got[0], got[1]
 
 
-def _events(lots: pl.DataFrame, marks: pl.DataFrame, width: int, *, exact: bool) -> pl.LazyFrame:
-    """The lots and the sales of groups of many leaves as rows of one signed quantity ``x``.
+def _events(
+    lots: pl.DataFrame, marks: pl.DataFrame, width: int, *, exact: bool
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The lots and the sales of groups of many leaves as rows of one signed quantity ``x``,
+    and each leaf's closing row (minus all its rows' ``x``: a block then sums to zero).
 
     A lot adds its units (``x = q``); a sale row takes away what its leaf sold (``x < 0``):
     a candidate what was sold since the candidate before, plus one row per group for the
     last leaf (nothing sold). The first leaf of each block of ``width`` leaves takes all
     that was sold up to it instead, so a running sum over a block's rows starts from ``-S``.
     ``key`` orders a group: sales first (+inf), then lots by cost per share, highest first.
+    A leaf bought ``_step - _close`` (a candidate's) or ``-_close`` (the last, if its
+    group ends in a buy; else nothing).
     """
     zero = 0 if exact else 0.0
     opens = pl.col("leaf") % width == 0
@@ -361,20 +366,34 @@ def _events(lots: pl.DataFrame, marks: pl.DataFrame, width: int, *, exact: bool)
     cands = (
         marks.lazy()
         .filter(pl.col("_cand"))
-        .select("gid", "leaf", "_step", _s=_running(pl.col("_step"), exact=exact))
+        .select("gid", "leaf", "_step", "_close", _s=_running(pl.col("_step"), exact=exact))
+        .with_columns(_taken=pl.when(opens).then("_s").otherwise("_step"))
     )
     total = cands.group_by("gid").agg(_s=pl.col("_s").max())
     ends = (
         marks.lazy()
         .filter(pl.col("last"))
-        .select("gid", leaf=pl.col("leaf") + pl.col("_cand").cast(pl.Int64))
+        .select(
+            "gid",
+            leaf=pl.col("leaf") + pl.col("_cand").cast(pl.Int64),
+            _bought=pl.when(~pl.col("_cand")).then(-pl.col("_close")).otherwise(zero),
+        )
         .join(total, on="gid", how="left")
-        .select("gid", "leaf", x=-pl.when(opens).then(pl.col("_s").fill_null(zero)).otherwise(zero))
+        .with_columns(_taken=pl.when(opens).then(pl.col("_s").fill_null(zero)).otherwise(zero))
     )
     sales = pl.concat(
-        [cands.select("gid", "leaf", x=-pl.when(opens).then("_s").otherwise("_step")), ends]
+        [
+            cands.select("gid", "leaf", x=-pl.col("_taken")),
+            ends.select("gid", "leaf", x=-pl.col("_taken")),
+        ]
     ).with_columns(key=pl.lit(_INF))
-    return pl.concat([rows, sales], how="diagonal")
+    closing = pl.concat(
+        [
+            cands.select("gid", "leaf", x=pl.col("_taken") - pl.col("_step") + pl.col("_close")),
+            ends.select("gid", "leaf", x=pl.col("_taken") - pl.col("_bought")),
+        ]
+    )
+    return pl.concat([rows, sales], how="diagonal"), closing
 
 
 def _size_class(
@@ -390,7 +409,7 @@ def _size_class(
     merged.
     """
     width = 1 << bits
-    events = _events(lots, marks, width, exact=exact)
+    events, closing = _events(lots, marks, width, exact=exact)
     zero = 0 if exact else 0.0
     scale = 1.0 / _SCALE if exact else 1.0
     low, high = lots.select(pl.col("gid").min().alias("low"), pl.col("gid").max()).row(0)
@@ -411,10 +430,12 @@ def _size_class(
     # one closing row per leaf of a block, after its lots: each block sums to zero for
     # every j below, so global running sums need no correction per block
     after = lots.height + 2 * marks.height + 1  # above every rank
-    closing = (
-        ranked.group_by("k", "leaf")
-        .agg(x=-pl.col("x").sum())
-        .select("k", "leaf", r=pl.lit(after, pl.Int64), x="x", _o=pl.lit(None, pl.UInt32))
+    closing = closing.select(
+        k=gid * per + pl.col("leaf") // width,
+        leaf="leaf",
+        r=pl.lit(after, pl.Int64),
+        x="x",
+        _o=pl.lit(None, pl.UInt32),
     )
     # each block's rows together: sales, lots by priority, closing rows
     ordered = pl.concat([ranked, closing]).sort("k", "r", maintain_order=True)
@@ -563,8 +584,8 @@ def _merge_full(blocks: pl.LazyFrame, rank_bits: int) -> pl.LazyFrame:
             a=a_left + fill(right, "a"),
             _keep=(pl.col("r") > 0) | right,
         )
-        .filter("_keep")
-        .drop("_keep")
+        .filter(pl.col("_keep"))
+        .select("k", "r", "_o", "m", "a")
     )
 
 
