@@ -437,8 +437,13 @@ def _size_class(
         x="x",
         _o=pl.lit(None, pl.UInt32),
     )
+    rank_bits = after.bit_length() + 1
+    top_key = (high - low + 1) * per
+    packs = top_key.bit_length() + rank_bits + 1 <= _PACK_BITS
+    # (block, rank) in one integer when it fits: a sort by one key
+    by_block = [pl.col("k") * (1 << rank_bits) + pl.col("r")] if packs else ["k", "r"]
     # each block's rows together: sales, lots by priority, closing rows
-    ordered = pl.concat([ranked, closing]).sort("k", "r", maintain_order=True)
+    ordered = pl.concat([ranked, closing]).sort(by_block, maintain_order=True)
     sub = pl.col("leaf") % width
     x = pl.col("x")
 
@@ -471,9 +476,6 @@ def _size_class(
             ).cast(pl.Float64),
         )
     )
-    rank_bits = after.bit_length() + 1
-    top_key = (high - low + 1) * per
-    packs = top_key.bit_length() + rank_bits + 1 <= _PACK_BITS
     groups = high - low + 1
     # NumPy once it pays for its import (or was imported already)
     arrays = packs and (lots.height >= _ARRAY_ROWS or (_NUMPY_IF_LOADED and "numpy" in sys.modules))
@@ -497,7 +499,7 @@ def _size_class(
                 a=pl.lit(0.0),
             )
         )
-        merged = pl.concat([blocks, every]).sort("k", "r", maintain_order=True)
+        merged = pl.concat([blocks, every]).sort(by_block, maintain_order=True)
         for _ in range(merges):
             merged = _merge_full(merged, rank_bits)
     else:  # large (NumPy), or keys that do not pack: level by level
