@@ -106,13 +106,14 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     if top:  # groups of many leaves apart, by the number of merges they need
         many = groups.filter(pl.col("large")).select("gid", "merges")
         within = pl.col("gid").is_in(many["gid"].implode())
-        for (count,), part in many.partition_by("merges", as_dict=True).items():
-            these = pl.col("gid").is_in(part["gid"].implode())
-            parts.append(
-                _size_class(
-                    lots.filter(these), marks.filter(these), int(count), exact=exact, bits=wide
-                )
-            )
+        classes = many.partition_by("merges", as_dict=True)
+        for (count,), part in classes.items():
+            if len(classes) == 1 and widest is None:  # every group: nothing to pick
+                these_lots, these_marks = lots, marks
+            else:
+                these = pl.col("gid").is_in(part["gid"].implode())
+                these_lots, these_marks = lots.filter(these), marks.filter(these)
+            parts.append(_size_class(these_lots, these_marks, int(count), exact=exact, bits=wide))
     if widest is not None:
         small_lots, small_marks = lots.lazy(), marks.lazy()
         if top:
@@ -362,24 +363,24 @@ def _events(
     zero = 0 if exact else 0.0
     opens = pl.col("leaf") % width == 0
     rows = lots.lazy().select("gid", "leaf", "_o", key=_priority(), x="q")
-    # S at each candidate: the group's running sum of what the leaves sold
+    # S at each candidate: the group's running sum of what the leaves sold (on a group's
+    # last row: all it sold)
+    sold = _running(pl.col("_step").fill_null(zero), exact=exact)
+    marked = marks.lazy().with_columns(_s=sold)
     cands = (
-        marks.lazy()
-        .filter(pl.col("_cand"))
-        .select("gid", "leaf", "_step", "_close", _s=_running(pl.col("_step"), exact=exact))
+        marked.filter(pl.col("_cand"))
+        .select("gid", "leaf", "_step", "_close", "_s")
         .with_columns(_taken=pl.when(opens).then("_s").otherwise("_step"))
     )
-    total = cands.group_by("gid").agg(_s=pl.col("_s").max())
     ends = (
-        marks.lazy()
-        .filter(pl.col("last"))
+        marked.filter(pl.col("last"))
         .select(
             "gid",
             leaf=pl.col("leaf") + pl.col("_cand").cast(pl.Int64),
             _bought=pl.when(~pl.col("_cand")).then(-pl.col("_close")).otherwise(zero),
+            _s="_s",
         )
-        .join(total, on="gid", how="left")
-        .with_columns(_taken=pl.when(opens).then(pl.col("_s").fill_null(zero)).otherwise(zero))
+        .with_columns(_taken=pl.when(opens).then("_s").otherwise(zero))
     )
     sales = pl.concat(
         [
