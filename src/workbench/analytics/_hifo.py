@@ -21,8 +21,8 @@ group of an active trader once dominated sells are dropped) are solved in one pa
 (:func:`_one_block`): in each group's rows (its sales, then its lots by priority) the running
 sum of a signed quantity over the rows of leaves up to ``j`` is, at the lot of rank ``r``,
 ``Y_r`` right after leaf ``j``'s sale, and ``m(r) = min_t Y_r(t)`` is the least over ``j``.
-That is one running sum per leaf over all groups at once; the group order comes from a hash
-group-by sorting each group's few rows, not a sort of the whole frame.
+That is one running sum per leaf over all groups at once; the order within groups comes from
+a hash group-by sorting each group's few rows, not a sort of the whole frame.
 
 Larger groups (holdings that only climb: every sell a candidate) would cost ``lots x
 leaves``; there ``m`` is found by merging halves of the leaf sequence, level by level like a
@@ -35,14 +35,18 @@ changes only at the ranks of the block's own lots, so a block is stored as one r
     m(r) = min(m_L(r), a_L(r) + m_R(r)),   a(r) = a_L(r) + a_R(r)
 
 where each side's value at a rank of the other side is its last row at or below that rank: a
-linear merge by (parent block, rank) and a forward fill. The first ``_BLOCK_BITS`` levels are
-one pass as above; after ``ceil(log2(leaves))`` levels the block is the whole group. Each
-level is a few whole-array operations over the rows of every group together (NumPy when
-(block, rank) packs into one integer, Polars otherwise); there is no Python loop over rows or
-groups, only over the ~log2 levels and over classes of groups needing as many levels.
+linear merge by (parent block, rank) and a forward fill. Blocks of ``2**_WIDE_BITS`` leaves
+are one pass as above; after ``ceil(log2(leaves))`` levels the block is the whole group.
+Each level is a few whole-array operations over the rows of every group together: one sort
+by a packed (parent, rank, side) key and four forward fills, with groups padded to whole
+blocks (empty blocks) so that every parent has both children, all levels in one Polars plan;
+NumPy once the frame is large; a merge of two frames when keys do not pack. There is no
+Python loop over rows or groups, only over the ~log2 levels and over classes of groups
+needing as many levels.
 
 When every quantity is a whole number of 1e-8 units, the sums run on those integers: exact,
-and global running sums replace windows per group.
+and global running sums replace windows per group (each group's, or block's, closing rows
+bring its sums back to zero).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ import sys
 import polars as pl
 
 from workbench.analytics._frames import EPS
+from workbench.analytics._hifo_merge import merge, merge_arrays, merge_full
 
 _INF = float("inf")
 #: (block, rank) packed in one int64 (NumPy merges) up to this many bits; else frame merges
@@ -141,7 +146,8 @@ def _one_block(lots: pl.LazyFrame, marks: pl.LazyFrame, width: int, *, exact: bo
     group (on floats the sums are windows per group). The running sum of ``x`` over the rows of
     leaves up to ``j`` is, at a lot of rank ``r``, ``Y_r`` right after the sale of leaf
     ``j``; ``m(r)`` is the least over ``j`` (``j = width - 1``: ``Y_r(T)``), and what
-    remains of the ranks up to ``r`` is ``pool(r) = Y_r(T) - min(0, m(r))``.
+    remains of the ranks up to ``r`` is ``pool(r) = Y_r(T) - min(0, m(r))``. Returns each
+    lot's ``_o`` (its row in the trades) and ``remaining`` (not yet clipped to the lot).
     """
     zero = 0 if exact else 0.0
     x = pl.col("x")
@@ -407,7 +413,8 @@ def _size_class(
     :func:`_one_block` (a block's rows: its sales, then its lots by priority; running sums
     per block, the first leaf's sale taking all sold before it), which gives each block's
     ``m_b`` and ``a_b`` at its lots and its sentinel at its last sale; then the blocks are
-    merged.
+    merged. Returns each lot's ``_o`` (its row in the trades) and ``remaining`` (end units,
+    not yet clipped to the lot).
     """
     width = 1 << bits
     events, closing = _events(lots, marks, width, exact=exact)
@@ -502,16 +509,16 @@ def _size_class(
         )
         merged = pl.concat([blocks, every]).sort(by_block, maintain_order=True)
         for _ in range(merges):
-            merged = _merge_full(merged, rank_bits)
+            merged = merge_full(merged, rank_bits)
     else:  # large (NumPy), or keys that do not pack: level by level
         staged = blocks.collect(engine="in-memory")
         buys = staged.filter(pl.col("r") > 0).select("r", "_o")
         done = staged.select("k", "r", "m", "a")
         if arrays:
-            done = _merge_levels(done, merges, rank_bits)
+            done = merge_arrays(done, merges, rank_bits)
         else:
             for _ in range(merges):
-                done = _merge(done, rank_bits if packs else None)
+                done = merge(done, rank_bits if packs else None)
         merged = done.lazy().join(buys.lazy(), on="r", how="left", maintain_order="left")
     # k is now the group id; the sentinel (first) holds -S(T), the lot rows m(r) and a(r)
     total_sold = -pl.when(pl.col("r") == 0).then("m").forward_fill()
@@ -521,123 +528,5 @@ def _size_class(
         .select("_o", "r", remaining=pl.col("_pool") - pl.col("_pool").shift(1))
         .filter(pl.col("r") > 0)
         .select("_o", "remaining")
-        .collect(engine="in-memory")
-    )
-
-
-def _merge_levels(blocks: pl.DataFrame, levels: int, rank_bits: int) -> pl.DataFrame:
-    """All ``levels`` merges on NumPy arrays: the same steps as :func:`_merge`, with
-    (parent, rank) packed in one integer so each level's linear merge is two binary searches
-    (a few array operations per level instead of a query plan: what small ledgers pay)."""
-    import numpy as np
-
-    k = blocks["k"].to_numpy().astype(np.int64)
-    r = blocks["r"].to_numpy().astype(np.int64)
-    m = blocks["m"].to_numpy().astype(np.float64)
-    a = blocks["a"].to_numpy().astype(np.float64)
-    for _ in range(levels):
-        p, even = k >> 1, (k & 1) == 0
-        packed = (p << rank_bits) | r
-        ev, od = np.flatnonzero(even), np.flatnonzero(~even)
-        # each row's place in the merged order: its place on its side plus the rows of the
-        # other side before it (sentinels of a parent tie: the left one first)
-        place = np.empty(len(k), dtype=np.int64)
-        place[ev] = np.arange(len(ev)) + np.searchsorted(packed[od], packed[ev], side="left")
-        place[od] = np.arange(len(od)) + np.searchsorted(packed[ev], packed[od], side="right")
-        order = np.empty_like(place)
-        order[place] = np.arange(len(k))
-        p, even, r, m, a = p[order], even[order], r[order], m[order], a[order]
-        rows = np.arange(len(p))
-        # last left row at or before each row (a parent opens with its left sentinel)
-        left = np.maximum.accumulate(np.where(even, rows, 0))
-        right = np.maximum.accumulate(np.where(~even, rows, -1))
-        here = (right >= 0) & (p[np.maximum(right, 0)] == p)
-        m_right = np.where(here, m[np.maximum(right, 0)], np.inf)
-        a_right = np.where(here, a[np.maximum(right, 0)], 0.0)
-        m_left, a_left = m[left], a[left]
-        # of the two sentinels of a parent keep the later one (it has seen both sides)
-        next_sentinel = np.zeros(len(p), dtype=bool)
-        next_sentinel[:-1] = (p[1:] == p[:-1]) & (r[1:] == 0)
-        keep = (r > 0) | ~next_sentinel
-        k, r = p[keep], r[keep]
-        m = np.minimum(m_left, a_left + m_right)[keep]
-        a = (a_left + a_right)[keep]
-    return pl.DataFrame({"k": k, "r": r, "m": m, "a": a})
-
-
-def _merge_full(blocks: pl.LazyFrame, rank_bits: int) -> pl.LazyFrame:
-    """:func:`_merge` when every parent has both children (see :func:`_padded`): a parent's
-    rows sort as its left sentinel, its right sentinel, then its lots by rank, so after the
-    left sentinel both forward fills hold the parent's own values; the right sentinel
-    (which has seen both) is the parent's."""
-    left, right = pl.col("_side") == 0, pl.col("_side") == 1
-
-    def fill(side: pl.Expr, column: str) -> pl.Expr:
-        return pl.when(side).then(pl.col(column)).forward_fill()
-
-    m_left, a_left = fill(left, "m"), fill(left, "a")
-    return (
-        blocks.with_columns(_p=pl.col("k") // 2, _side=pl.col("k") % 2)
-        .sort((pl.col("_p") * (1 << rank_bits) + pl.col("r")) * 2 + pl.col("_side"))
-        .select(
-            k="_p",
-            r="r",
-            _o="_o",
-            m=pl.min_horizontal(m_left, a_left + fill(right, "m")),
-            a=a_left + fill(right, "a"),
-            _keep=(pl.col("r") > 0) | right,
-        )
-        .filter(pl.col("_keep"))
-        .select("k", "r", "_o", "m", "a")
-    )
-
-
-def _merge(blocks: pl.DataFrame, rank_bits: int | None = None) -> pl.DataFrame:
-    """One level: merge each pair of adjacent blocks (keys 2p and 2p + 1) into block p.
-
-    ``blocks`` is sorted by (k, r); so are its even-k rows and its odd-k rows by (k // 2, r),
-    and a linear merge of the two puts every parent's rows in rank order. With
-    ``rank_bits`` (parent, rank, side) packs into one integer and a sort by it is that
-    merge (cheaper in Polars than a merge of two frames by two keys). Eager: a lazy plan
-    costs more than it saves on the small frames of the upper levels.
-    """
-    staged = blocks.lazy().with_columns(_p=pl.col("k") // 2, _side=pl.col("k") % 2)
-    if rank_bits is not None:  # the left sentinel of a parent first: side is the last bit
-        ordered = staged.sort((pl.col("_p") * (1 << rank_bits) + pl.col("r")) * 2 + pl.col("_side"))
-    else:
-        frame = staged.collect(engine="in-memory")
-        even = frame["_side"] == 0
-        ordered = (
-            frame.filter(even)
-            .merge_sorted(frame.filter(~even), key=["_p", "r"], maintain_order=True)
-            .lazy()
-        )
-    left, right = pl.col("_side") == 0, pl.col("_side") == 1
-
-    def fill(side: pl.Expr, column: str) -> pl.Expr:
-        return pl.when(side).then(pl.col(column)).otherwise(None).forward_fill()
-
-    # each block starts with its sentinel, so a parent's first row is its left sentinel and
-    # a forward fill of the left side never crosses into another parent
-    right_here = fill(right, "_p") == pl.col("_p")
-    # of the two sentinels of a parent keep the later one (it has seen both sides)
-    next_is_sentinel = (pl.col("_p").shift(-1) == pl.col("_p")) & (pl.col("r").shift(-1) == 0)
-    return (
-        ordered.select(
-            k="_p",
-            r="r",
-            _ml=fill(left, "m"),
-            _al=fill(left, "a"),
-            _mr=pl.when(right_here).then(fill(right, "m")).otherwise(_INF),
-            _ar=pl.when(right_here).then(fill(right, "a")).otherwise(0.0),
-            _keep=(pl.col("r") > 0) | ~next_is_sentinel.fill_null(False),
-        )
-        .filter(pl.col("_keep"))
-        .select(
-            "k",
-            "r",
-            m=pl.min_horizontal(pl.col("_ml"), pl.col("_al") + pl.col("_mr")),
-            a=pl.col("_al") + pl.col("_ar"),
-        )
         .collect(engine="in-memory")
     )

@@ -22,13 +22,14 @@ How each method finds what remains of every lot (``H`` = holdings after each tra
   running minimum), so a lot keeps ``clip(min(H from this buy on) - H_before, 0, quantity)``.
 * HIFO: sells take the highest-cost units available (ties: the older lot first). The units of
   the ``r`` costliest lots still held form a queue reflected at zero (Lindley's recursion);
-  its minimum over time for every ``r`` at once comes from a divide and conquer over the
-  group's sells (:mod:`workbench.analytics._hifo`): ``O(n log n)`` work in ``log2(sells)``
-  vectorized passes (one linear merge each), exact, for any group size. Trade-off: no loop
-  per row, but a larger constant than FIFO's single window: ``benchmarks/analytics.py``
-  measured the lots step at ~2x FIFO's on active traders of 4,000-400,000 trades (sells
-  dominated by later lows are skipped), ~4x on the 1M-row demo ledger and 4.3-4.9x when
-  every sale is below all later holdings (many merges).
+  its minimum over time for every ``r`` at once is one running sum per deciding sale for
+  groups of up to 16 of them (after sales dominated by later lows are skipped: every group
+  of the demo and active-trader ledgers), else a divide and conquer over the group's sales
+  (:mod:`workbench.analytics._hifo`): ``O(n log n)`` work in vectorized passes, exact, for
+  any group size. Trade-off: no loop per row, but a larger constant than FIFO's single
+  window: ``benchmarks/analytics.py`` measured the lots step at 1.2-1.9x FIFO's on active
+  traders of 4,000-400,000 trades, 1.6x partial sells, ~2-3x the 1M-row demo ledger and
+  2.5-3.4x when every sale is below all later holdings (many merges), on a loaded machine.
 * AVERAGE (moving average): a sell of ``s`` out of ``H`` keeps the fraction ``(H - s) / H`` of
   every open unit, so a lot keeps ``quantity * exp(sum of log fractions after it)``; selling to
   zero starts a new segment. Total basis equals the textbook moving average.
