@@ -97,13 +97,15 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     if lots.is_empty():
         return pl.DataFrame(schema=schema)
     # leaves per group, read on its last row: its leaf, plus one if that row is a candidate
-    groups = marks.filter(pl.col("last")).select(
-        "gid", leaves=pl.col("leaf") + pl.col("_cand").cast(pl.Int64) + 1
-    )
     wide = max(bits, _WIDE_BITS)
-    levels = pl.col("leaves").cast(pl.Float64).log(2).ceil().cast(pl.Int64)
-    large = pl.col("leaves") > 1 << bits
-    groups = groups.with_columns(merges=pl.when(large).then((levels - wide).clip(0)), large=large)
+    leaves = pl.col("leaf") + pl.col("_cand").cast(pl.Int64) + 1
+    levels = leaves.cast(pl.Float64).log(2).ceil().cast(pl.Int64)
+    groups = (
+        marks.lazy()
+        .filter(pl.col("last"))
+        .select("gid", leaves=leaves, large=leaves > 1 << bits, merges=(levels - wide).clip(0))
+        .collect(engine="in-memory")
+    )
     top, widest = groups.select(
         pl.col("large").any(), pl.col("leaves").filter(~pl.col("large")).max()
     ).row(0)
@@ -124,14 +126,13 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
         if top:
             small_lots, small_marks = small_lots.filter(~within), small_marks.filter(~within)
         parts.append(_one_block(small_lots, small_marks, int(widest), exact=exact))
-    left = pl.concat(parts)
+    left = parts[0] if len(parts) == 1 else pl.concat(parts)
     # the lots' own columns, read where they were (what remains: within 0 and the units)
     return (
-        trades.select("g", "seq", "units", "unit_cost")
-        .select(pl.all().gather(left["_o"]))
-        .with_columns(left["remaining"])
-        .with_columns(pl.col("remaining").clip(0.0, pl.col("units")))
-        .select(list(schema))
+        trades.lazy()
+        .select(pl.col("g", "seq", "units", "unit_cost").gather(left["_o"]))
+        .with_columns(remaining=pl.lit(left["remaining"]).clip(0.0, pl.col("units")))
+        .collect(engine="in-memory")
     )
 
 
