@@ -27,9 +27,9 @@ How each method finds what remains of every lot (``H`` = holdings after each tra
   of the demo and active-trader ledgers), else a divide and conquer over the group's sales
   (:mod:`workbench.analytics._hifo`): ``O(n log n)`` work in vectorized passes, exact, for
   any group size. Trade-off: no loop per row, but a larger constant than FIFO's single
-  window: ``benchmarks/analytics.py`` measured the lots step at 1.2-1.9x FIFO's on active
-  traders of 4,000-400,000 trades, 1.6x partial sells, ~2-3x the 1M-row demo ledger and
-  2.5-3.4x when every sale is below all later holdings (many merges), on a loaded machine.
+  window: ``benchmarks/analytics.py`` measured the lots step at 1.2-2.0x FIFO's on active
+  traders of 4,000-400,000 trades and their partial sells, 2.5-3.2x on the 1M-row demo ledger
+  and 2.8-3.4x when every sale is below all later holdings (8 merge levels), shared machine.
 * AVERAGE (moving average): a sell of ``s`` out of ``H`` keeps the fraction ``(H - s) / H`` of
   every open unit, so a lot keeps ``quantity * exp(sum of log fractions after it)``; selling to
   zero starts a new segment. Total basis equals the textbook moving average.
