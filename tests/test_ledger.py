@@ -174,9 +174,7 @@ VARIANTS = [
 ]
 
 
-def test_a_row_differing_in_any_one_field_is_a_new_row(
-    db_path: Path, write_csv: WriteCsv
-) -> None:
+def test_a_row_differing_in_any_one_field_is_a_new_row(db_path: Path, write_csv: WriteCsv) -> None:
     """Re-importing the rows with, for each identity field, one row that differs from a
     stored row in that field alone adds exactly those rows; a third import adds nothing."""
     assert import_csv(db_path, write_csv(BASE)).added == 5

@@ -30,7 +30,9 @@ OLD_ROW_KEY = (
     " '|target=' || target, '|cost_fraction=' || CAST(cost_fraction AS VARCHAR)))"
 )
 
-HEADER = "date,account,type,symbol,quantity,price,fee,amount,currency,ratio,note,target,cost_fraction\n"
+HEADER = (
+    "date,account,type,symbol,quantity,price,fee,amount,currency,ratio,note,target,cost_fraction\n"
+)
 R = "2024-01-02,main,BUY,ACME,1,10,0,,USD,,,,"
 S = "2024-01-02,main,BUY,ZEIT,2,20,0,,USD,,,,"
 SPIN = "2024-01-03,main,SPINOFF,ACME,1,,,,USD,,,KID,0.25"
@@ -191,9 +193,7 @@ def test_a_rename_numbers_again_the_rows_it_makes_identical(
         con.execute("INSERT INTO instrument_ids VALUES (?, ?, NULL)", [isin, isin])
         pairs = pl.DataFrame({"symbol": [ticker], "isin": [isin], "name": ["VOORBEELD NV"]})
         assert instrument_ids.attach(con, pairs) == [(isin, ticker)]
-        stored = con.execute(
-            "SELECT symbol, occurrence FROM transactions ORDER BY id"
-        ).fetchall()
+        stored = con.execute("SELECT symbol, occurrence FROM transactions ORDER BY id").fetchall()
     assert stored == [(ticker, 1), (ticker, 2)]  # both were 1: then by id
     twice = write_csv(_csv([row.format(ticker)] * 2), "twice.csv")
     assert import_csv(db_path, twice).added == 0

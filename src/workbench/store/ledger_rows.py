@@ -166,9 +166,7 @@ def insert_batch(
         pl.lit(import_id, dtype=pl.Int64).alias("import_id"),
     )
     with registered(con, _wb_rows=staged):
-        con.execute(
-            f"INSERT INTO {table} ({_COLUMNS}) SELECT {_COLUMNS} FROM _wb_rows"
-        )
+        con.execute(f"INSERT INTO {table} ({_COLUMNS}) SELECT {_COLUMNS} FROM _wb_rows")
 
 
 #: the connection's own staging table of a batched import (a temporary table: it lives in
