@@ -5,8 +5,8 @@ missing value equals only a missing value). The occurrence (1, 2, ... among iden
 of one file, see ``workbench.ledger.keys``) is a column of ``transactions``; the values are
 the row's own columns. So the identity needs no key derived from the values: the duplicate
 check is a join on the values themselves, which DuckDB hashes as it joins, and two different
-rows can never be taken for one. (Until schema version 7 the store kept an MD5 of the values
-and the occurrence instead; :func:`recover_occurrences` reads the occurrences back out of it.)
+rows can never be taken for one. (Before occurrences were stored the store kept an MD5 of the
+values and the occurrence instead; :func:`recover_occurrences` reads the occurrences back out.)
 The caller owns the transaction.
 """
 
@@ -54,11 +54,11 @@ def renumber(con: Any, where: str, params: list[Any]) -> None:
     )
 
 
-# -- migrating from MD5 keys (schema version 7) -------------------------------------------------
+# -- migrating from MD5 keys (the schema version that adds transactions.occurrence) -------
 
 
 def _md5_key(occurrence: str) -> str:
-    """The row key stored until schema version 7, with ``occurrence`` as the occurrence: an
+    """The row key stored before occurrences were, with ``occurrence`` as the occurrence: an
     MD5 of the values and occurrence joined by '|' (NULL as ''); ``target`` and
     ``cost_fraction`` entered only when set, each with its own prefix."""
     return (
