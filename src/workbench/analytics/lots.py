@@ -27,7 +27,7 @@ How each method finds what remains of every lot (``H`` = holdings after each tra
   of the demo and active-trader ledgers), else a divide and conquer over the group's sales
   (:mod:`workbench.analytics._hifo`): ``O(n log n)`` work in vectorized passes, exact, for
   any group size. Trade-off: no loop per row, but a larger constant than FIFO's single
-  window: ``benchmarks/analytics.py`` measured the lots step at 1.2-2.0x FIFO's on active
+  window: ``benchmarks/analytics.py`` measured the lots step at 1.2-2.2x FIFO's on active
   traders of 4,000-400,000 trades and their partial sells, 2.5-3.2x on the 1M-row demo ledger
   and 2.8-3.4x when every sale is below all later holdings (8 merge levels), shared machine.
 * AVERAGE (moving average): a sell of ``s`` out of ``H`` keeps the fraction ``(H - s) / H`` of
