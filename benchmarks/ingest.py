@@ -82,7 +82,16 @@ def _child_stages(csv: str, db: str) -> dict[str, float]:
         out[f"cpu {name}"], cpu = time.process_time() - cpu, time.process_time()
 
     t = time.perf_counter()
-    text = read_text_csv(Path(csv), known=LEDGER_COLUMNS, synonyms=SYNONYMS)[0]
+    # as the import reads it: numbers parsed by the reader where this tree can (an older
+    # tree reads text only)
+    read = None
+    if hasattr(importer, "_DECIMALS"):
+        from workbench.ledger.csv_text import read_typed_csv
+
+        read = read_typed_csv(
+            Path(csv), known=LEDGER_COLUMNS, synonyms=SYNONYMS, decimals=importer._DECIMALS
+        )
+    text = (read or read_text_csv(Path(csv), known=LEDGER_COLUMNS, synonyms=SYNONYMS))[0]
     timed("read CSV as text", t)
     t = time.perf_counter()
     file_facts(Path(csv))

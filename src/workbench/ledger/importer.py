@@ -23,10 +23,10 @@ from workbench.errors import InvalidRow, InvalidRows, OversoldError, TradeError,
 from workbench.ledger import batches
 from workbench.ledger.action_holdings import ActionProblems, any_actions
 from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize
-from workbench.ledger.csv_text import FileFacts, file_facts, read_text_csv
+from workbench.ledger.csv_text import FileFacts, file_facts, read_text_csv, read_typed_csv
 from workbench.ledger.holdings import lean_trades, oversold_rows
 from workbench.ledger.keys import occurrence_numbers, row_digests, with_occurrence
-from workbench.ledger.validate import CORPORATE, validate_rows
+from workbench.ledger.validate import CORPORATE, MONEY, NUMERIC, validate_rows
 from workbench.store import connect
 from workbench.store import ledger_rows as sql
 from workbench.store.connection import remove_if_unused
@@ -91,8 +91,13 @@ def _apply(
     dry_run: bool,
     dedupe: bool = True,
     prepare: Callable[[Any], object] | None = None,
+    text: Callable[[], tuple[pl.DataFrame, list[str]]] | None = None,
 ) -> ImportResult:
     """Validate the rows ``load`` returns (as text, with ignored column names) and apply them.
+
+    ``text``: the rows as text, asked when those ``load`` gave had numeric columns read as
+    decimals and problems: the problems of the text are reported (they quote values as
+    written).
 
     ``load`` is called here so that nothing else holds the text: it is dropped once
     validated, and what follows reuses its memory (measured: a tenth fewer page faults on a
@@ -113,6 +118,7 @@ def _apply(
             dry_run=dry_run,
             dedupe=dedupe,
             prepare=prepare,
+            text=text,
         )
     except BaseException:
         if fresh:  # opened early for speed: a refused import leaves no new, empty database
@@ -130,13 +136,19 @@ def _apply_to(
     dry_run: bool,
     dedupe: bool,
     prepare: Callable[[Any], object] | None,
+    text: Callable[[], tuple[pl.DataFrame, list[str]]] | None,
 ) -> ImportResult:
     """The body of :func:`_apply`."""
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=2) as pool:
         opening = pool.submit(stack.enter_context, connect(db))
-        text, ignored = load()
-        typed, problems = _validate(text, source, pool)
-        del text
+        rows, ignored = load()
+        decimals = any(isinstance(dtype, pl.Decimal) for dtype in rows.schema.values())
+        typed, problems = _validate(rows, source, pool)
+        del rows
+        if problems and decimals and text is not None:
+            rows, ignored = text()
+            typed, problems = _validate(rows, source, pool)
+            del rows
         if problems:
             raise InvalidRows(problems)
         rows = with_occurrence(typed)
@@ -444,6 +456,10 @@ def _checkpoint(con: Any) -> None:
         con.execute("CHECKPOINT")
 
 
+#: the columns a ledger CSV is read with as decimals (validation's type for them)
+_DECIMALS = dict.fromkeys(NUMERIC, MONEY)
+
+
 def import_csv(
     db: str | os.PathLike[str] | None,
     path: str | os.PathLike[str],
@@ -481,12 +497,25 @@ def import_csv(
                 file_hash=lambda: known.result().sha256,
                 dry_run=dry_run,
             )
+
+        def text() -> tuple[pl.DataFrame, list[str]]:
+            return read_text_csv(file, known=LEDGER_COLUMNS, synonyms=SYNONYMS, facts=known)
+
+        def load() -> tuple[pl.DataFrame, list[str]]:
+            # numbers parsed by the CSV reader: measured 0.05-0.15 s less CPU a million rows
+            # than casting their text
+            typed = read_typed_csv(
+                file, known=LEDGER_COLUMNS, synonyms=SYNONYMS, decimals=_DECIMALS, facts=known
+            )
+            return typed if typed is not None else text()
+
         return _apply(
             db,
-            lambda: read_text_csv(file, known=LEDGER_COLUMNS, synonyms=SYNONYMS, facts=known),
+            load,
             source=source or str(file),
             file_hash=lambda: known.result().sha256,
             dry_run=dry_run,
+            text=text,
         )
 
 

@@ -274,7 +274,8 @@ def _corporate_checks(types: set[str]) -> list[_Check]:
 
 
 def _quoted(column: str) -> pl.Expr:
-    return pl.lit("'") + pl.col(column).str.slice(0, 40) + pl.lit("'")
+    # a column read as decimals is quoted as such (the importer then reads the text again)
+    return pl.lit("'") + pl.col(column).cast(pl.String).str.slice(0, 40) + pl.lit("'")
 
 
 def _column_problems(text: pl.DataFrame, file: str, types: set[str]) -> list[InvalidRow]:
@@ -322,7 +323,8 @@ def validate_rows(
 
     Args:
         text: columns named as in :data:`workbench.ledger.columns.LEDGER_COLUMNS` (any subset)
-            plus ``line``, all strings, empty cells as null.
+            plus ``line``, all strings, empty cells as null; numeric columns may instead be
+            :data:`MONEY` decimals already parsed (then messages quote the decimals).
         file: the name used in error messages.
         base_currency: default ``currency``; :data:`workbench.config.BASE_CURRENCY` if None.
 
