@@ -177,3 +177,23 @@ def test_preview_lines_match_the_command_line_dry_run(db_path: Path) -> None:
     assert any(line.startswith("ledger rows by type: BUY 2, DEPOSIT 1") for line in lines)
     assert lines[-1] == "10 rows, would add 10, 0 already imported"
     assert printed[-1].endswith(lines[-1])
+
+
+def test_preview_lists_unmapped_lines_as_the_dry_run_does(db_path: Path, tmp_path: Path) -> None:
+    """Twelve rows of an unknown action, left out: the preview names the first ten of lines
+    5-16 and '...', word for word as `workbench import --skip-unknown --dry-run` does."""
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    mystery = '"02/01/2024","Mystery Move","","?","","","","$3.00"'
+    file = tmp_path / "odd.csv"
+    file.write_bytes(_schwab_file(DEPOSIT, BUY, *[mystery] * 12))
+    args = ["import", str(file), "--skip-unknown", "--dry-run", "--db", str(db_path)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    expected = "not mapped: 'Mystery Move' on lines 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 ..."
+    assert expected in result.stdout.splitlines()
+    lines = preview_import(db_path, file, skip_unknown=True).lines()
+    assert expected in lines
+    assert lines[1:-1] == result.stdout.splitlines()[1:-1]

@@ -149,6 +149,17 @@ def test_every_preset_is_a_valid_spec() -> None:
             "colums: unknown key",
             id="typo-key",
         ),
+        pytest.param(
+            {
+                "columns": {"date": "D", "action": "A"},
+                "rules": [
+                    {"action": ["Withdrawal"], "type": "WITHDRAWAL"},
+                    {"action": ["Deposit", "WITHDRAWAL "], "type": "DEPOSIT"},
+                ],
+            },
+            "rules[1].action: 'WITHDRAWAL' never reaches this rule: rules[0] takes it first",
+            id="shadowed-action",
+        ),
     ],
 )
 def test_mapping_problems_name_their_key(data: dict[str, object], message: str) -> None:

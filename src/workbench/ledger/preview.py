@@ -34,7 +34,7 @@ from workbench.errors import (
     StoreError,
     escape_controls,
 )
-from workbench.ledger.presets.importing import ImportReport, import_any
+from workbench.ledger.presets.importing import ImportReport, import_any, not_mapped
 
 #: the name shown for files in workbench's own ledger layout
 OWN_LAYOUT = "workbench"
@@ -138,8 +138,7 @@ class ImportPreview:
             )
         for reason, n in sorted(self.skipped.items()):
             out.append(f"left out: {n} {reason}")
-        for text, lines in self.unmapped.items():
-            out.append(f"not mapped: {text!r} on lines {', '.join(map(str, lines))}")
+        out += [not_mapped(text, lines) for text, lines in self.unmapped.items()]
         out += [
             escape_controls(f"{self.file}:{p.line}: {p.field}: {p.message}") for p in self.problems
         ]

@@ -42,11 +42,15 @@ class ImportReport:
             out.append(f"ledger rows by type: {counts}")
             for reason, n in sorted(c.skipped.items()):
                 out.append(f"left out: {n} {reason}")
-            for text, lines in c.unknown.items():
-                shown = ", ".join(map(str, lines[:10])) + (" ..." if len(lines) > 10 else "")
-                out.append(f"not mapped: {text!r} on line{'s' if len(lines) > 1 else ''} {shown}")
+            out += [not_mapped(text, lines) for text, lines in c.unknown.items()]
         out.append(self.result.summary())
         return out
+
+
+def not_mapped(text: str, lines: list[int]) -> str:
+    """The line telling an action text no rule maps, with its first ten file lines."""
+    shown = ", ".join(map(str, lines[:10])) + (" ..." if len(lines) > 10 else "")
+    return f"not mapped: {text!r} on line{'s' if len(lines) > 1 else ''} {shown}"
 
 
 def import_any(

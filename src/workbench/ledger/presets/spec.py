@@ -334,6 +334,7 @@ class _Checker:
             rule = self.rule(f"{where}rules[{i}]", raw)
             if rule is not None:
                 rules.append(rule)
+        self.unreachable(rules)
         columns = self.columns(f"{where}columns", table.get("columns", {}))
         if "action" not in columns and rules:
             self.fail(f"{where}columns.action", "missing: the column whose text the rules match")
@@ -344,6 +345,23 @@ class _Checker:
             self.filters(f"{where}skip", table.get("skip", [])),
             self.filters(f"{where}keep", table.get("keep", [])),
         )  # fmt: skip
+
+    def unreachable(self, rules: list[Rule]) -> None:
+        """Fail on an action text a rule lists that an earlier rule without ``when`` already
+        takes (the first match wins, ignoring case and runs of spaces): the later listing is
+        dead and says something the mapping never does."""
+        taken: dict[str, str] = {}
+        for rule in rules:
+            for action in rule.actions:
+                text = " ".join(action.lower().split())
+                if text in taken and taken[text] != rule.where:
+                    self.fail(
+                        f"{rule.where}.action",
+                        f"{action!r} never reaches this rule: {taken[text]} takes it first",
+                    )
+            if not rule.when:
+                for action in rule.actions:
+                    taken.setdefault(" ".join(action.lower().split()), rule.where)
 
     def filters(self, where: str, value: Any) -> tuple[tuple[Ref, str], ...]:
         out = []
