@@ -99,13 +99,16 @@ def eur_usd_rates(points: Sequence[tuple[str, float]]) -> pl.DataFrame:
 def write_store(path: Path, transactions: pl.DataFrame, prices: pl.DataFrame | None = None) -> Path:
     """Create a real DuckDB store at ``path`` and insert the ledger and prices directly."""
     with store.connect(path) as con:
-        staged = transactions.with_columns(row_key=pl.col("id").cast(pl.UInt64))
+        values = [c for c in transactions.columns if c != "id"]
+        staged = transactions.with_columns(  # 1, 2, ... among identical rows, as an import
+            occurrence=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(values)
+        )
         con.register("_t", staged)
         con.execute(
             "INSERT INTO transactions (id, date, account, type, symbol, quantity, price, fee,"
-            " amount, currency, ratio_new, ratio_old, note, row_key)"
+            " amount, currency, ratio_new, ratio_old, note, occurrence)"
             " SELECT id, date, account, type, symbol, quantity, price, fee, amount, currency,"
-            " ratio_new, ratio_old, note, row_key FROM _t"
+            " ratio_new, ratio_old, note, occurrence FROM _t"
         )
         con.unregister("_t")
         con.execute(

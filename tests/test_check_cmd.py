@@ -46,9 +46,9 @@ def old_db(db_path: Path, tmp_path: Path) -> Path:
     with store.connect(db_path) as con:
         con.execute(
             "INSERT INTO transactions (id, date, account, type, symbol, quantity, price,"
-            " currency, row_key) VALUES (9001, DATE '0001-03-04', 'default', 'BUY', 'ACME',"
+            " currency, occurrence) VALUES (9001, DATE '0001-03-04', 'default', 'BUY', 'ACME',"
             " 1, 1, 'USD', 1), (9002, DATE '1900-01-01', 'default', 'DEPOSIT', NULL, NULL,"
-            " NULL, 'USD', 2)"
+            " NULL, 'USD', 1)"
         )
         con.execute(
             "INSERT INTO prices (symbol, date, close, provider, fetched_at) VALUES"

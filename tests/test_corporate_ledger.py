@@ -1,4 +1,4 @@
-"""The ledger format of corporate actions: columns, validation, row keys, export round trip."""
+"""The ledger format of corporate actions: columns, validation, old databases, export round trip."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ CORPORATE = """date,account,type,symbol,quantity,price,fee,amount,currency,ratio
 2024-06-01,main,STOCK_DIVIDEND,BIG,1,12.5,,,USD,,,,
 """
 
-#: the row key before the corporate-action columns existed (a stored key must never change)
+#: the row key stored before the corporate-action columns existed (what an old database holds)
 OLD_ROW_KEY = (
     "md5_number(concat(strftime(date, '%Y-%m-%d'), '|', account, '|', type, '|', symbol, '|',"
     " CAST(quantity AS VARCHAR), '|', CAST(price AS VARCHAR), '|', CAST(fee AS VARCHAR), '|',"
@@ -92,26 +92,6 @@ def test_target_synonyms(db_path: Path, write_csv: WriteCsv) -> None:
         assert typed["target"].to_list() == ["NEW"]
 
 
-def test_rows_without_new_columns_keep_their_old_row_key() -> None:
-    """A row that does not use target/cost_fraction has exactly the key the old formula gave,
-    and a row that does gets a different key from the same row without them."""
-    from workbench.store.ledger_rows import ROW_KEY
-
-    rows = with_occurrence(_typed(PLAIN))
-    corporate = with_occurrence(_typed(CORPORATE))
-    import duckdb
-
-    con = duckdb.connect()
-    with registered(con, _rows=rows, _corp=corporate):
-        same = con.sql(f"SELECT bool_and({ROW_KEY} = {OLD_ROW_KEY}) FROM _rows").fetchall()[0][0]
-        changed = con.sql(
-            f"SELECT type, {ROW_KEY} <> {OLD_ROW_KEY} FROM _corp ORDER BY line"
-        ).fetchall()
-    assert same is True
-    # only the rows with a target or a cost_fraction have new keys
-    assert [flag for _, flag in changed] == [False, False, True, True, True, False, False]
-
-
 def _before_target_column() -> int:
     """The schema version just before the one adding ``transactions.target``."""
     (version,) = [
@@ -121,8 +101,8 @@ def _before_target_column() -> int:
 
 
 def test_old_database_reimport_adds_nothing(db_path: Path, write_csv: WriteCsv) -> None:
-    """A database written before the new columns (old keys) migrates, and importing
-    the same old file again adds nothing."""
+    """A database written before the new columns (MD5 keys without them) migrates, and
+    importing the same old file again adds nothing."""
     rows = with_occurrence(_typed(PLAIN)).with_columns(
         id=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
     )

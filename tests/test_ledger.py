@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -124,10 +123,11 @@ def test_repeated_rows_within_a_file_are_kept(db_path: Path, write_csv: WriteCsv
     assert _count(db_path) == 2
 
 
-def test_row_identity_is_the_md5_of_the_normalized_values(
+def test_row_identity_is_the_normalized_values_and_occurrence(
     db_path: Path, write_csv: WriteCsv
 ) -> None:
-    """The stored row key is MD5 of the '|'-joined normalized values and occurrence (stable across versions)."""
+    """Each row is stored with its normalized values and its occurrence among identical
+    rows; a file writing the same values differently (case, trailing zeros) is the same rows."""
     text = (
         "date,account,type,symbol,quantity,price,fee,currency,note\n"
         "2024-01-02,main,buy,acme,10,100,1.5,usd,first\n"
@@ -135,14 +135,54 @@ def test_row_identity_is_the_md5_of_the_normalized_values(
     )
     import_csv(db_path, write_csv(text))
     with connect(db_path, read_only=True) as con:
-        keys = [
-            row[0] for row in con.execute("SELECT row_key FROM transactions ORDER BY id").fetchall()
-        ]
-    values = "2024-01-02|main|BUY|ACME|10.00000000|100.00000000|1.50000000||USD|||first"
-    expected = [
-        int.from_bytes(hashlib.md5(f"{values}|{n}".encode()).digest(), "little") for n in (1, 2)
-    ]
-    assert keys == expected
+        stored = con.execute(
+            "SELECT type, symbol, quantity, price, fee, currency, note, occurrence"
+            " FROM transactions ORDER BY id"
+        ).fetchall()
+    one = ("BUY", "ACME", Decimal("10"), Decimal("100"), Decimal("1.5"), "USD", "first")
+    assert stored == [(*one, 1), (*one, 2)]
+    same = text.replace("buy,acme,10,100,1.5,usd", "BUY,ACME,10.000,100.0,1.50,USD")
+    assert import_csv(db_path, write_csv(same, "same.csv")).added == 0
+
+
+#: rows of every kind of value; each row of VARIANTS differs from one of them in one field
+BASE = """date,account,type,symbol,quantity,price,fee,amount,currency,ratio,note,target,cost_fraction
+2024-01-02,main,DEPOSIT,,,,,10000,USD,,,,
+2024-01-03,main,BUY,ACME,10,100,1.5,,USD,,n,,
+2024-01-05,main,DIVIDEND,ACME,,,,12.5,USD,,d,,
+2024-01-06,main,SPLIT,ACME,,,,,USD,2:1,,,
+2024-01-07,main,SPINOFF,ACME,5,,,,USD,,,KID,0.2
+"""
+
+VARIANTS = [
+    "2024-01-04,main,BUY,ACME,10,100,1.5,,USD,,n,,",  # date
+    "2024-01-03,other,BUY,ACME,10,100,1.5,,USD,,n,,",  # account
+    "2024-01-03,main,BUY,ZEIT,10,100,1.5,,USD,,n,,",  # symbol
+    "2024-01-03,main,BUY,ACME,11,100,1.5,,USD,,n,,",  # quantity
+    "2024-01-03,main,BUY,ACME,10,100.01,1.5,,USD,,n,,",  # price
+    "2024-01-03,main,BUY,ACME,10,100,1.6,,USD,,n,,",  # fee
+    "2024-01-03,main,BUY,ACME,10,100,1.5,,EUR,,n,,",  # currency
+    "2024-01-03,main,BUY,ACME,10,100,1.5,,USD,,n2,,",  # note
+    "2024-01-03,main,BUY,ACME,10,100,1.5,,USD,,,,",  # note missing
+    "2024-01-03,main,BUY,ACME,10,100,1.5,,USD,,n,,",  # occurrence: the row a second time
+    "2024-01-05,main,DIVIDEND,ACME,,,,12.51,USD,,d,,",  # amount
+    "2024-01-06,main,SPLIT,ACME,,,,,USD,3:1,,,",  # ratio_new
+    "2024-01-06,main,SPLIT,ACME,,,,,USD,2:3,,,",  # ratio_old
+    "2024-01-07,main,SPINOFF,ACME,5,,,,USD,,,KIT,0.2",  # target
+    "2024-01-07,main,SPINOFF,ACME,5,,,,USD,,,KID,0.25",  # cost_fraction
+    "2024-01-08,main,SELL,ACME,10,100,1.5,,USD,,n,,",  # type (a BUY's values otherwise)
+]
+
+
+def test_a_row_differing_in_any_one_field_is_a_new_row(db_path: Path, write_csv: WriteCsv) -> None:
+    """Re-importing the rows with, for each identity field, one row that differs from a
+    stored row in that field alone adds exactly those rows; a third import adds nothing."""
+    assert import_csv(db_path, write_csv(BASE)).added == 5
+    both = write_csv(BASE + "\n".join(VARIANTS) + "\n", "both.csv")
+    second = import_csv(db_path, both)
+    assert (second.added, second.duplicates) == (len(VARIANTS), 5)
+    assert import_csv(db_path, both).added == 0
+    assert _count(db_path) == 5 + len(VARIANTS)
 
 
 def test_dry_run_stores_nothing(db_path: Path, write_csv: WriteCsv) -> None:

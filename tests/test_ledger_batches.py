@@ -1,4 +1,4 @@
-"""Large ledger files imported in batches: the same rows, keys, errors and atomicity as whole.
+"""Large ledger files imported in batches: the same rows, occurrences, errors and atomicity as whole.
 
 The batch thresholds are lowered so that a file of a few hundred bytes is cut into many
 batches; the whole-file import of the same file (tests/test_ledger.py) is the reference.
@@ -6,7 +6,6 @@ batches; the whole-file import of the same file (tests/test_ledger.py) is the re
 
 from __future__ import annotations
 
-import hashlib
 import signal
 import subprocess
 import sys
@@ -51,7 +50,7 @@ def _stored(db: Path) -> list[tuple[object, ...]]:
     with connect(db, read_only=True) as con:
         return con.execute(
             "SELECT id, date, account, type, symbol, quantity, price, fee, amount, currency,"
-            " ratio_new, ratio_old, note, import_id, row_key FROM transactions ORDER BY id"
+            " ratio_new, ratio_old, note, import_id, occurrence FROM transactions ORDER BY id"
         ).fetchall()
 
 
@@ -76,7 +75,7 @@ def test_record_ends_skip_line_feeds_inside_quotes(tmp_path: Path) -> None:
 def test_batches_store_what_a_whole_import_stores(
     tmp_path: Path, write_csv: WriteCsv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ids, values, row keys, accounts and instruments are those of the whole-file import."""
+    """Ids, values, occurrences, accounts and instruments are those of the whole-file import."""
     path = write_csv(TEXT)
     whole = import_csv(tmp_path / "whole.duckdb", path)
     monkeypatch.setattr(batches, "STREAM_BYTES", -1)
@@ -95,15 +94,11 @@ def test_repeats_in_other_batches_count_as_occurrences(
     row = "2024-01-03,main,BUY,ACME,10,100,1.5,,USD,,"
     other = "2024-01-04,main,BUY,ZEIT,1,1,0,,USD,,"
     import_csv(db_path, write_csv(HEADER + "\n".join([row, other, row, other, row]) + "\n"))
-    values = "2024-01-03|main|BUY|ACME|10.00000000|100.00000000|1.50000000||USD|||"
-    expected = [
-        int.from_bytes(hashlib.md5(f"{values}|{n}".encode()).digest(), "little") for n in (1, 2, 3)
-    ]
     with connect(db_path, read_only=True) as con:
-        keys = con.execute(
-            "SELECT row_key FROM transactions WHERE symbol = 'ACME' ORDER BY id"
+        stored = con.execute(
+            "SELECT occurrence FROM transactions WHERE symbol = 'ACME' ORDER BY id"
         ).fetchall()
-    assert [k[0] for k in keys] == expected
+    assert [k[0] for k in stored] == [1, 2, 3]
 
 
 def test_reimport_in_batches_adds_nothing(

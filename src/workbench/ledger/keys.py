@@ -1,7 +1,8 @@
 """Row identity for idempotent imports.
 
 A row's identity is its normalized values plus its occurrence number among identical rows of
-the same source; the store keeps an MD5 of them (``workbench.store.ledger_rows.ROW_KEY``).
+the same source; the store keeps the occurrence beside the values (see
+``workbench.store.row_identity``).
 Importing a file twice therefore adds nothing, a file that lists the same trade twice keeps
 both, and a CSV export (which writes the normalized values) re-imports as duplicates.
 """

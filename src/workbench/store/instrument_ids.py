@@ -11,14 +11,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from workbench.store.ledger_rows import ROW_KEY
+from workbench.store.row_identity import renumber
 from workbench.store.tables import query_frame, registered
-
-#: the columns identical rows share within one import (their occurrence numbers them)
-_IDENTITY = (
-    "import_id, date, account, type, symbol, quantity, price, fee, amount, currency,"
-    " ratio_new, ratio_old, note, target, cost_fraction"
-)
 
 
 def tickers_for(con: duckdb.DuckDBPyConnection, isins: list[str]) -> dict[str, str]:
@@ -38,8 +32,8 @@ def attach(con: duckdb.DuckDBPyConnection, pairs: pl.DataFrame) -> list[tuple[st
     """Record (symbol, isin, name) pairs; move rows filed under an ISIN to its new ticker.
 
     Returns the (isin, ticker) moves made. Stored rows that move keep their identity for
-    re-imports: their keys are computed again with the new symbol (identical rows of one
-    import numbered by id, as the import numbered them).
+    re-imports (which map the ISIN to the ticker): rows the move makes identical to each
+    other are numbered again (:func:`workbench.store.row_identity.renumber`).
     """
     if pairs.is_empty():
         return []
@@ -64,13 +58,7 @@ def _move(con: duckdb.DuckDBPyConnection, old: str, new: str) -> None:
     con.execute("UPDATE transactions SET symbol = ? WHERE symbol = ?", [new, old])
     # a corporate action's target names an instrument too (SYMBOL_CHANGE to an ISIN)
     con.execute("UPDATE transactions SET target = ? WHERE target = ?", [new, old])
-    con.execute(
-        f"UPDATE transactions SET row_key = k.key FROM ("
-        f" SELECT id, {ROW_KEY} AS key FROM ("
-        f"  SELECT *, row_number() OVER (PARTITION BY {_IDENTITY} ORDER BY id) AS occurrence"
-        f"  FROM transactions WHERE symbol = ? OR target = ?)) k WHERE transactions.id = k.id",
-        [new, new],
-    )
+    renumber(con, "symbol = ? OR target = ?", [new, new])
     con.execute(
         "DELETE FROM prices WHERE symbol = ? AND date IN (SELECT date FROM prices WHERE symbol = ?)",
         [old, new],

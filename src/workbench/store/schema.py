@@ -7,6 +7,7 @@ Money, prices and quantities are ``DECIMAL(18, 8)``: exact sums that repeat bit 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from workbench.errors import SchemaError
@@ -120,7 +121,28 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE transactions ADD COLUMN target VARCHAR",
         f"ALTER TABLE transactions ADD COLUMN cost_fraction {MONEY}",
     ],
+    7: [
+        # version 7: a row's occurrence number is stored; its identity is its values and
+        # occurrence, compared as they are (workbench.store.row_identity), not an MD5 of them.
+        # The occurrences are read back out of the MD5 keys first (see PREPARE).
+        "ALTER TABLE transactions ADD COLUMN occurrence BIGINT NOT NULL DEFAULT 0",
+        "UPDATE transactions SET occurrence = o.occurrence FROM _wb_recovered_occurrence o"
+        " WHERE transactions.rowid = o.rid",
+        "ALTER TABLE transactions ALTER occurrence DROP DEFAULT",
+        "ALTER TABLE transactions DROP COLUMN row_key",
+        "DROP TABLE _wb_recovered_occurrence",
+    ],
 }
+
+
+def _recover_occurrences(con: Any) -> None:
+    from workbench.store.row_identity import recover_occurrences
+
+    recover_occurrences(con)
+
+
+#: version -> a step run before that version's statements, in the same transaction
+PREPARE: dict[int, Callable[[Any], None]] = {7: _recover_occurrences}
 
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -157,6 +179,8 @@ def migrate(con: Any, *, target: int = SCHEMA_VERSION) -> tuple[int, int]:
             " version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
         )
         for version in range(before + 1, target + 1):
+            if version in PREPARE:
+                PREPARE[version](con)
             for statement in MIGRATIONS[version]:
                 con.execute(statement)
             con.execute("INSERT INTO schema_version (version) VALUES (?)", [version])
