@@ -99,7 +99,7 @@ def _outcome(db: Path, path: Path) -> Any:
     with connect(db) as con:
         return con.execute(
             "SELECT date, account, type, symbol, quantity, price, fee, amount, currency, note,"
-            " row_key FROM transactions ORDER BY id"
+            " occurrence FROM transactions ORDER BY id"
         ).fetchall()
 
 
@@ -110,7 +110,7 @@ def _outcome(db: Path, path: Path) -> Any:
 def test_an_import_ends_as_the_text_import_ends(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, salt: int
 ) -> None:
-    """The same problems (line, field, message) or the same stored rows and keys, with the
+    """The same problems (line, field, message) or the same stored rows and occurrences, with the
     typed read and with the file read as text only."""
     path = tmp_path / f"ledger{salt}.csv"
     path.write_text(content)
