@@ -15,13 +15,20 @@ Each child times its own work (after its imports) and reports its peak resident 
 workbench / DuckDB (median and range of the per-round ratios) and both peaks. ``--stages``
 adds the import stage by stage per shape (stages run one after another, each timed alone).
 
-Run: ``.venv/bin/python benchmarks/ingest.py [--rows N] [--rounds R] [--shapes a,b] [--stages]``.
+``--baseline SRC`` also times the package in another ``src`` directory (say, a
+``git worktree`` of an earlier commit) in the same rounds, for a before/after comparison
+under the same load.
+
+Run: ``.venv/bin/python benchmarks/ingest.py [--rows N] [--rounds R] [--shapes a,b] [--stages]
+[--baseline SRC]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -75,7 +82,16 @@ def _child_stages(csv: str, db: str) -> dict[str, float]:
         out[f"cpu {name}"], cpu = time.process_time() - cpu, time.process_time()
 
     t = time.perf_counter()
-    text = read_text_csv(Path(csv), known=LEDGER_COLUMNS, synonyms=SYNONYMS)[0]
+    # as the import reads it: numbers parsed by the reader where this tree can (an older
+    # tree reads text only)
+    read = None
+    if hasattr(importer, "_DECIMALS"):
+        from workbench.ledger.csv_text import read_typed_csv
+
+        read = read_typed_csv(
+            Path(csv), known=LEDGER_COLUMNS, synonyms=SYNONYMS, decimals=importer._DECIMALS
+        )
+    text = (read or read_text_csv(Path(csv), known=LEDGER_COLUMNS, synonyms=SYNONYMS))[0]
     timed("read CSV as text", t)
     t = time.perf_counter()
     file_facts(Path(csv))
@@ -91,7 +107,11 @@ def _child_stages(csv: str, db: str) -> dict[str, float]:
     con = con_cm.__enter__()
     con.execute("BEGIN TRANSACTION")
     t, cpu = time.perf_counter(), time.process_time()
-    importer._check_holdings(con, rows, csv)
+    # as the import calls it (an older tree's check has no ``stored``: it always reads)
+    stored = {"stored": ledger_rows.has_transactions(con)}
+    if "stored" not in inspect.signature(importer._check_holdings).parameters:
+        stored = {}
+    importer._check_holdings(con, rows, csv, **stored)
     timed("holdings check", t)
     t = time.perf_counter()
     ledger_rows.insert_rows(
@@ -108,14 +128,21 @@ def _child_stages(csv: str, db: str) -> dict[str, float]:
 CHILDREN = {"duckdb": _child_duckdb, "workbench": _child_workbench, "stages": _child_stages}
 
 
-def _run_child(kind: str, csv: Path, db: Path) -> tuple[dict[str, float], float]:
-    """Run one measurement in a new interpreter: (what it reported, its peak RSS in MB)."""
+def _run_child(
+    kind: str, csv: Path, db: Path, *, source: str | None = None
+) -> tuple[dict[str, float], float]:
+    """Run one measurement in a new interpreter: (what it reported, its peak RSS in MB).
+    ``source``: a ``src`` directory to import workbench from instead of the installed one."""
     db.unlink(missing_ok=True)
     Path(str(db) + ".wal").unlink(missing_ok=True)
+    env = None
+    if source is not None:
+        env = {**os.environ, "PYTHONPATH": source}
     proc = subprocess.Popen(
         [sys.executable, __file__, "--child", kind, str(csv), str(db)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=env,
     )
     out, err = proc.communicate()
     if proc.returncode != 0:
@@ -140,6 +167,13 @@ def main() -> None:
     parser.add_argument("--shapes", default=None, help="comma-separated (default: all)")
     parser.add_argument("--stages", action="store_true", help="also time the stages per shape")
     parser.add_argument("--quick", action="store_true", help="100,000 rows, one round")
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        metavar="SRC",
+        help="also time the workbench package in this src directory (e.g. a checkout of"
+        " another commit), interleaved in the same rounds",
+    )
     parser.add_argument("--child", nargs=3, metavar=("KIND", "CSV", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -166,67 +200,85 @@ def main() -> None:
                 f" generated in {time.perf_counter() - started:.1f} s",
                 flush=True,
             )
+        # (label, src directory or None for this tree's workbench)
+        variants = [("workbench", None)]
+        if args.baseline:
+            variants.append(("baseline", str(Path(args.baseline).resolve())))
         seconds: dict[tuple[str, str], list[float]] = {}
         peaks: dict[tuple[str, str], list[float]] = {}
-        ratios: dict[str, list[float]] = {shape: [] for shape in shapes}
-        cpu_ratios: dict[str, list[float]] = {shape: [] for shape in shapes}
-        stages: dict[str, dict[str, list[float]]] = {shape: {} for shape in shapes}
+        ratios: dict[tuple[str, str], list[float]] = {}
+        cpu_ratios: dict[tuple[str, str], list[float]] = {}
+        stages: dict[tuple[str, str], dict[str, list[float]]] = {}
         for round_no in range(args.rounds):
             for shape in shapes:
                 this: dict[str, float] = {}
                 this_cpu: dict[str, float] = {}
-                for kind in ("duckdb", "workbench"):
-                    report, peak = _run_child(kind, files[shape], work / f"{kind}.duckdb")
-                    this[kind], this_cpu[kind] = report["seconds"], report["cpu"]
-                    seconds.setdefault((shape, kind), []).append(report["seconds"])
-                    peaks.setdefault((shape, kind), []).append(peak)
-                ratios[shape].append(this["workbench"] / this["duckdb"])
-                cpu_ratios[shape].append(this_cpu["workbench"] / this_cpu["duckdb"])
-                print(
-                    f"round {round_no + 1} {shape}: duckdb {this['duckdb']:.2f} s"
-                    f" (CPU {this_cpu['duckdb']:.2f}), workbench {this['workbench']:.2f} s"
-                    f" (CPU {this_cpu['workbench']:.2f}): {ratios[shape][-1]:.2f}x wall,"
-                    f" {cpu_ratios[shape][-1]:.2f}x CPU",
-                    flush=True,
-                )
+                runs = [("duckdb", "duckdb", None)] + [(v, "workbench", src) for v, src in variants]
+                for label, kind, src in runs:
+                    report, peak = _run_child(kind, files[shape], work / "run.duckdb", source=src)
+                    this[label], this_cpu[label] = report["seconds"], report["cpu"]
+                    seconds.setdefault((shape, label), []).append(report["seconds"])
+                    peaks.setdefault((shape, label), []).append(peak)
+                line = f"round {round_no + 1} {shape}: duckdb {this['duckdb']:.2f} s"
+                for label, _src in variants:
+                    ratios.setdefault((shape, label), []).append(this[label] / this["duckdb"])
+                    cpu_ratios.setdefault((shape, label), []).append(
+                        this_cpu[label] / this_cpu["duckdb"]
+                    )
+                    line += (
+                        f", {label} {this[label]:.2f} s (CPU {this_cpu[label]:.2f}):"
+                        f" {ratios[(shape, label)][-1]:.2f}x wall,"
+                        f" {cpu_ratios[(shape, label)][-1]:.2f}x CPU"
+                    )
+                print(line, flush=True)
                 if args.stages:
-                    report, _ = _run_child("stages", files[shape], work / "stages.duckdb")
-                    for stage, value in report.items():
-                        stages[shape].setdefault(stage, []).append(value)
+                    for label, src in variants:
+                        report, _ = _run_child(
+                            "stages", files[shape], work / "stages.duckdb", source=src
+                        )
+                        for stage, value in report.items():
+                            stages.setdefault((shape, label), {}).setdefault(stage, []).append(
+                                value
+                            )
 
         med = statistics.median
         print(
-            f"\n{'shape':14} {'duckdb s':>9} {'workbench s':>12} {'wall ratio':>20}"
-            f" {'CPU ratio':>20} {'duckdb MB':>10} {'workbench MB':>13} {'x':>6}"
+            f"\n{'shape':14} {'variant':>9} {'duckdb s':>9} {'workbench s':>12}"
+            f" {'wall ratio':>20} {'CPU ratio':>20} {'duckdb MB':>10} {'workbench MB':>13}"
+            f" {'x':>6}"
         )
         for shape in shapes:
-            r, c = ratios[shape], cpu_ratios[shape]
-            duck_mb, wb_mb = med(peaks[(shape, "duckdb")]), med(peaks[(shape, "workbench")])
-            print(
-                f"{shape:14} {med(seconds[(shape, 'duckdb')]):9.2f}"
-                f" {med(seconds[(shape, 'workbench')]):12.2f}"
-                f" {med(r):6.2f}x ({min(r):.2f}-{max(r):.2f})"
-                f" {med(c):6.2f}x ({min(c):.2f}-{max(c):.2f})"
-                f" {duck_mb:10.0f} {wb_mb:13.0f} {wb_mb / duck_mb:6.2f}"
-            )
+            for label, _src in variants:
+                r, c = ratios[(shape, label)], cpu_ratios[(shape, label)]
+                duck_mb, wb_mb = med(peaks[(shape, "duckdb")]), med(peaks[(shape, label)])
+                print(
+                    f"{shape:14} {label:>9} {med(seconds[(shape, 'duckdb')]):9.2f}"
+                    f" {med(seconds[(shape, label)]):12.2f}"
+                    f" {med(r):6.2f}x ({min(r):.2f}-{max(r):.2f})"
+                    f" {med(c):6.2f}x ({min(c):.2f}-{max(c):.2f})"
+                    f" {duck_mb:10.0f} {wb_mb:13.0f} {wb_mb / duck_mb:6.2f}"
+                )
         print("(ratios: median of the per-round ratios, range in brackets; MB: median peak RSS)")
         if args.stages:
-            print(
-                f"\n{'import stage: median wall / CPU s':34}" + "".join(f" {s:>14}" for s in shapes)
-            )
-            for stage in stages[shapes[0]]:
-                if stage.startswith("cpu "):
-                    continue
+            for label, _src in variants:
                 print(
-                    f"{stage:34}"
-                    + "".join(
-                        f" {med(stages[s][stage]):6.2f} /{med(stages[s]['cpu ' + stage]):6.2f}"
-                        for s in shapes
-                    )
+                    f"\n{label + ' stage: median wall / CPU s':34}"
+                    + "".join(f" {s:>14}" for s in shapes)
                 )
+                for stage in stages[(shapes[0], label)]:
+                    if stage.startswith("cpu "):
+                        continue
+                    print(
+                        f"{stage:34}"
+                        + "".join(
+                            f" {med(stages[(s, label)][stage]):6.2f}"
+                            f" /{med(stages[(s, label)]['cpu ' + stage]):6.2f}"
+                            for s in shapes
+                        )
+                    )
         print()
         for shape in shapes:
-            verdict = "MET" if med(ratios[shape]) <= 2 else "NOT MET"
+            verdict = "MET" if med(ratios[(shape, "workbench")]) <= 2 else "NOT MET"
             print(f"bar: {shape} import within 2x of DuckDB read_csv + close -> {verdict}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -58,11 +58,13 @@ def canonicalize(
     known: tuple[str, ...],
     synonyms: dict[str, str],
     lines: pl.Series | None = None,
+    typed: bool = False,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Rename columns to canonical names, drop unknown ones, add ``line``, cast all to text.
 
     ``line`` is ``lines`` when given (each row's line in its file), else 2, 3, ... as if
-    every row were one line after a header.
+    every row were one line after a header. ``typed``: decimal columns stay decimals (a file
+    read with some columns parsed, see :func:`workbench.ledger.csv_text.read_typed_csv`).
     """
     renames: dict[str, str] = {}
     ignored: list[str] = []
@@ -84,7 +86,14 @@ def canonicalize(
         )
     # empty cells are already null (polars reads a missing string as null); blanks are
     # stripped where each value is parsed, so this stays a cheap rename
-    text = frame.select(pl.col(old).cast(pl.String).alias(new) for old, new in renames.items())
+    text = frame.select(
+        (
+            pl.col(old)
+            if typed and isinstance(frame.schema[old], pl.Decimal)
+            else pl.col(old).cast(pl.String)
+        ).alias(new)
+        for old, new in renames.items()
+    )
     if lines is None:
         lines = pl.int_range(2, frame.height + 2, dtype=pl.Int64, eager=True)
     return text.insert_column(0, lines.cast(pl.Int64).alias("line")), ignored

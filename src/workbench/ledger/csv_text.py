@@ -129,6 +129,44 @@ def read_text_csv(
         InvalidRows: the file is empty, is not UTF-8 or not a CSV (with the line at fault),
             has no header, or has two columns meaning one field.
     """
+    read = _read(path, known=known, synonyms=synonyms, facts=facts, decimals={})
+    assert read is not None  # read as text, a file is never left to another reader
+    return read
+
+
+def read_typed_csv(
+    path: Path,
+    *,
+    known: tuple[str, ...],
+    synonyms: dict[str, str],
+    decimals: dict[str, pl.Decimal],
+    facts: Future[FileFacts] | None = None,
+) -> tuple[pl.DataFrame, list[str]] | None:
+    """:func:`read_text_csv`, but the columns named in ``decimals`` (canonical name -> type)
+    parsed as those decimals by the CSV reader; None when that reading cannot stand for the
+    text one (then read the file with :func:`read_text_csv`).
+
+    Only a file whose every such cell the reader takes is read: a value it refuses fails the
+    read (-> None). A cell of blanks is read as empty, as validation strips it; so a row
+    whose only other cells are blanks in those columns could pass for a blank row: any blank
+    row also gives None. Validation of the frame gives the values of the text's; its problem
+    messages quote the decimals, not the text (read the text again to report problems).
+
+    Raises:
+        InvalidRows: what :func:`read_text_csv` raises before parsing (empty file, header).
+    """
+    return _read(path, known=known, synonyms=synonyms, facts=facts, decimals=decimals)
+
+
+def _read(
+    path: Path,
+    *,
+    known: tuple[str, ...],
+    synonyms: dict[str, str],
+    facts: Future[FileFacts] | None,
+    decimals: dict[str, pl.Decimal],
+) -> tuple[pl.DataFrame, list[str]] | None:
+    """The body of :func:`read_text_csv` (``decimals`` empty) and :func:`read_typed_csv`."""
     name = str(path)
     with path.open("rb") as handle:
         start = handle.read(_EMPTY_PROBE)
@@ -139,19 +177,42 @@ def read_text_csv(
         repeated = _repeated_columns(name, header, known=known, synonyms=synonyms)
         if repeated:
             raise InvalidRows(repeated)
+    overrides = {}
+    if decimals:
+        if header is None or len(set(header)) < len(header):
+            return None
+        # never the first column: the blank-row test strips its text
+        overrides = {
+            column: decimals[field]
+            for column in header[1:]
+            if (field := canonical_name(column, synonyms)) in decimals
+        }
     with ThreadPoolExecutor(max_workers=1) as pool:
         # counting line ends (to tell whether any record spans lines) overlaps the parse
         counted = facts or pool.submit(file_facts, path)
         try:
-            frame = pl.read_csv(path, infer_schema=False, has_header=True)
-        except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+            frame = pl.read_csv(
+                path, infer_schema=False, has_header=True, schema_overrides=overrides or None
+            )
+        except pl.exceptions.PolarsError as exc:
+            if overrides:  # a cell the decimal reader refuses: read as text instead
+                counted.result()  # not left running beside the next read
+                return None
+            if not isinstance(exc, pl.exceptions.ComputeError | pl.exceptions.NoDataError):
+                raise
             raise InvalidRows([_unreadable(path, exc)]) from exc
         found = counted.result()
+    if overrides and list(frame.columns) != header:
+        return None  # the reader named the columns otherwise: the overrides may not hold
     physical = found.line_ends + (0 if found.ends_with_newline else 1)
     # one line per record unless a quoted field holds a line break (rare): then ask csv
     lines = None if frame.height == physical - 1 else _record_lines(path, frame.height)
     blank = _blank_rows(frame)
-    text, ignored = canonicalize(frame, file=name, known=known, synonyms=synonyms, lines=lines)
+    if overrides and blank is not None:
+        return None
+    text, ignored = canonicalize(
+        frame, file=name, known=known, synonyms=synonyms, lines=lines, typed=bool(overrides)
+    )
     if header is not None and len(header) == frame.width:
         # name ignored columns as the file does, not as Polars renamed them
         written = dict(zip(frame.columns, header, strict=True))
