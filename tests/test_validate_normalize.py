@@ -168,3 +168,19 @@ def test_one_note_with_blanks_among_many_distinct_notes_is_stripped() -> None:
     assert got[18] is None
     assert got[:17] == [f"n{i}" for i in range(17)]
     assert got[19:] == [f"n{i}" for i in range(19, 5_000)]
+
+
+def test_a_type_written_with_blanks_gets_its_own_checks() -> None:
+    """' fx ' is an FX row, so buying the currency paid is refused as for 'FX'; ' Merger ' is a
+    MERGER, so a file without a target column is refused as for 'MERGER'."""
+    fx = _text(
+        [{"date": "2024-01-03", "account": "a", "type": " fx ", "symbol": "usd",
+          "quantity": "100", "price": "1.1", "amount": None, "currency": "USD", "note": None}]
+    )  # fmt: skip
+    _, problems = validate_rows(fx, file="f.csv")
+    assert [(p.line, p.field) for p in problems] == [(2, "symbol")]
+    assert "the currency bought is the currency paid" in problems[0].message
+    merger = fx.with_columns(type=pl.lit(" Merger "), symbol=pl.lit("ACME"), quantity=pl.lit("1"))
+    _, problems = validate_rows(merger, file="f.csv")
+    missing = {p.field: p.message for p in problems if p.line == 1}
+    assert missing["target"] == "required column missing (MERGER rows need it)"

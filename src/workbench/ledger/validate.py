@@ -344,7 +344,8 @@ def validate_rows(
     distinct = _distinct(
         text, [c for c in ("type", *FREE_TEXT) if c in text.columns and c not in _ROW_WISE]
     )
-    types = set(distinct["type"].str.to_uppercase().drop_nulls().to_list())
+    # as parsed: a type is read stripped and in any case (" fx " is FX and gets its checks)
+    types = set(distinct["type"].str.strip_chars().str.to_uppercase().drop_nulls().to_list())
     problems = _column_problems(text, file, types)
     if problems:
         return pl.DataFrame(), problems
@@ -507,8 +508,7 @@ def validate_rows(
             pl.when(is_fx)
             .then(_codes("symbol", distinct["symbol"]))
             .otherwise(_upper("symbol", distinct["symbol"]))
-            # the types as stripped for parsing (``types`` are read before any strip)
-            if "FX" in {kind.strip() for kind in types}
+            if "FX" in types
             else _upper("symbol", distinct["symbol"])
         ).alias("symbol"),
         pl.col("_quantity").alias("quantity"),
