@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from _ledger_helpers import validated
 
 from workbench.errors import InvalidRows
 from workbench.ledger import import_csv
@@ -47,14 +48,6 @@ PLAIN = """date,account,type,symbol,quantity,price,fee,amount,currency,ratio,not
 2024-01-04,main,SPLIT,ACME,,,,,USD,4:1,
 2024-01-05,main,SELL,ACME,8,30,1,,USD,,
 """
-
-
-def _typed(text: str) -> pl.DataFrame:
-    frame = pl.read_csv(text.encode(), infer_schema=False)
-    canon, _ = canonicalize(frame, file="x.csv", known=LEDGER_COLUMNS, synonyms=SYNONYMS)
-    typed, problems = validate_rows(canon, file="x.csv")
-    assert problems == []
-    return typed
 
 
 def test_corporate_rows_import_with_target_and_cost_fraction(
@@ -103,7 +96,7 @@ def _before_target_column() -> int:
 def test_old_database_reimport_adds_nothing(db_path: Path, write_csv: WriteCsv) -> None:
     """A database written before the new columns (MD5 keys without them) migrates, and
     importing the same old file again adds nothing."""
-    rows = with_occurrence(_typed(PLAIN)).with_columns(
+    rows = with_occurrence(validated(PLAIN)).with_columns(
         id=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
     )
     import duckdb

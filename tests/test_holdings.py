@@ -9,20 +9,13 @@ from typing import Any
 
 import polars as pl
 import pytest
+from _ledger_helpers import HOLDINGS_SCHEMA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.ledger.holdings import oversold_rows
 
-SCHEMA = {
-    "account": pl.String,
-    "symbol": pl.String,
-    "date": pl.Date,
-    "type": pl.String,
-    "quantity": pl.Decimal(18, 8),
-    "ratio_new": pl.Decimal(18, 8),
-    "ratio_old": pl.Decimal(18, 8),
-}
+SCHEMA = HOLDINGS_SCHEMA
 DAY0 = dt.date(2024, 1, 1)
 #: 2:1 and 4:2 are the same split written two ways
 RATIOS = [(2, 1), (3, 1), (1, 2), (3, 2), (4, 2)]

@@ -12,19 +12,11 @@ import random
 from collections import defaultdict
 
 import polars as pl
+from _ledger_helpers import HOLDINGS_SCHEMA
 
 from workbench.ledger.holdings import oversold_rows
 
-SCHEMA = {
-    "account": pl.String,
-    "symbol": pl.String,
-    "date": pl.Date,
-    "type": pl.String,
-    "quantity": pl.Decimal(18, 8),
-    "ratio_new": pl.Decimal(18, 8),
-    "ratio_old": pl.Decimal(18, 8),
-    "line": pl.Int64,
-}
+SCHEMA = {**HOLDINGS_SCHEMA, "line": pl.Int64}
 DAY0 = dt.date(2020, 1, 1)
 ROWS = 300_000
 

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from _ledger_helpers import validated
 
 from workbench.ledger import import_csv
-from workbench.ledger.columns import LEDGER_COLUMNS, SYNONYMS, canonicalize
 from workbench.ledger.keys import with_occurrence
-from workbench.ledger.validate import validate_rows
 from workbench.store import connect, instrument_ids
 from workbench.store.schema import MIGRATIONS, migrate
 from workbench.store.tables import registered
@@ -57,18 +56,10 @@ def _csv(lines: list[str]) -> str:
     return HEADER + "\n".join(lines) + "\n"
 
 
-def _typed(text: str) -> pl.DataFrame:
-    frame = pl.read_csv(text.encode(), infer_schema=False)
-    canon, _ = canonicalize(frame, file="x.csv", known=LEDGER_COLUMNS, synonyms=SYNONYMS)
-    typed, problems = validate_rows(canon, file="x.csv")
-    assert problems == []
-    return typed
-
-
 def _old_import(con: duckdb.DuckDBPyConnection, lines: list[str]) -> int:
     """Import as the MD5-keyed store did: skip rows whose key is stored, insert the rest
     with the next ids and their keys, record the import. Returns the rows added."""
-    rows = with_occurrence(_typed(_csv(lines)))
+    rows = with_occurrence(validated(_csv(lines)))
     import_id = con.sql("SELECT coalesce(max(id), 0) + 1 FROM imports").fetchall()[0][0]
     first_id = con.sql("SELECT coalesce(max(id), 0) + 1 FROM transactions").fetchall()[0][0]
     with registered(con, _rows=rows):
