@@ -132,6 +132,16 @@ def test_many_groups_of_mixed_sizes_match_the_replay(
         _check(rows, "hifo")
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mixed_groups())
+def test_groups_solved_in_two_halves_match_the_replay(rows: list[dict[str, object]]) -> None:
+    """A ledger solved in two halves of its groups side by side (what a large one gets)
+    equals the exact replay: no group is split across the halves or lost."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_hifo, "_HALVES_FROM", 0)
+        _check(rows, "hifo")
+
+
 @pytest.mark.parametrize("path", ["lean", "packed", "arrays", "frames"])
 @pytest.mark.parametrize("exact", [True, False])
 def test_many_leaves_under_climbing_holdings(path: str, exact: bool) -> None:

