@@ -39,7 +39,7 @@ def test_polars_and_numpy_number_as_a_row_by_row_count(drawn: list[int]) -> None
     digest = _digests(drawn)
     expected = _reference(drawn)
     assert keys._numbers(digest).to_list() == expected
-    assert keys._numbers_numpy(digest).to_list() == expected
+    assert keys._numbers(digest, numpy=True).to_list() == expected
 
 
 @settings(max_examples=100, deadline=None)
@@ -61,7 +61,7 @@ def test_one_group_of_identical_rows_numbers_one_to_n() -> None:
     """50,000 identical rows number 1..50,000 either way."""
     digest = _digests([7] * 50_000)
     assert keys._numbers(digest).to_list() == list(range(1, 50_001))
-    assert keys._numbers_numpy(digest).to_list() == list(range(1, 50_001))
+    assert keys._numbers(digest, numpy=True).to_list() == list(range(1, 50_001))
 
 
 def test_a_large_frame_is_numbered_by_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,8 +69,8 @@ def test_a_large_frame_is_numbered_by_numpy(monkeypatch: pytest.MonkeyPatch) -> 
     through the numpy path."""
     monkeypatch.setattr(keys, "_NUMPY_FROM", 3)
     called: list[int] = []
-    numpy_path = keys._numbers_numpy
-    monkeypatch.setattr(keys, "_numbers_numpy", lambda d: called.append(len(d)) or numpy_path(d))
+    numpy_path = keys._repeats_numpy
+    monkeypatch.setattr(keys, "_repeats_numpy", lambda d: called.append(len(d)) or numpy_path(d))
     frame = pl.DataFrame({"line": [2, 3, 4, 5], "symbol": ["A", "B", "A", "A"]})
     assert with_occurrence(frame)["occurrence"].to_list() == [1, 1, 2, 3]
     assert called == [4]

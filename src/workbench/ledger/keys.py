@@ -9,12 +9,7 @@ both, and a CSV export (which writes the normalized values) re-imports as duplic
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import polars as pl
-
-if TYPE_CHECKING:
-    import numpy as np
 
 
 def with_occurrence(typed: pl.DataFrame) -> pl.DataFrame:
@@ -37,12 +32,13 @@ def occurrence_numbers(digest: pl.Series, earlier: pl.Series | None = None) -> p
     """``occurrence`` for rows with these digests: 1, 2, ... among equal digests in order,
     counting first the equal digests in ``earlier`` (rows before these in the same file,
     when a file is read in batches; one chunk a batch, read chunk by chunk, never copied)."""
+    # a file read in batches is large: numpy's import is paid once for many rows
+    numpy = earlier is not None
     if earlier is not None and len(earlier):
         carried = earlier.filter(earlier.is_in(digest.implode()))
         if len(carried):
-            return _numbers_numpy(pl.concat([carried, digest])).slice(len(carried))
-    # a file read in batches is large: numpy's import is paid once for many rows
-    return _numbers_numpy(digest) if earlier is not None else _numbers(digest)
+            return _numbers(pl.concat([carried, digest]), numpy=True).slice(len(carried))
+    return _numbers(digest, numpy=numpy)
 
 
 #: from this many rows on, numpy numbers them: its vectorized sorts beat Polars' by more than
@@ -52,20 +48,35 @@ def occurrence_numbers(digest: pl.Series, earlier: pl.Series | None = None) -> p
 _NUMPY_FROM = 2_000_000
 
 
-def _numbers(digest: pl.Series) -> pl.Series:
-    if len(digest) >= _NUMPY_FROM:
-        return _numbers_numpy(digest)
+def _numbers(digest: pl.Series, *, numpy: bool = False) -> pl.Series:
+    """1, 2, ... among equal ``digest`` values in order: by Polars' sorts, or numpy's
+    (``numpy``, or from :data:`_NUMPY_FROM` rows)."""
+    numpy = numpy or len(digest) >= _NUMPY_FROM
+    runs = _runs_numpy if numpy else _runs
     # a sort of the 64-bit digests finds the repeated ones as equal neighbours
-    ordered = digest.sort()
-    repeats = ordered.filter(ordered == ordered.shift(1))
+    repeats = _repeats_numpy(digest) if numpy else _repeats(digest)
     ones = pl.repeat(1, len(digest), dtype=pl.Int64, eager=True).alias("occurrence")
     if repeats.is_empty():
         return ones
     if 4 * len(repeats) >= len(digest):  # most rows repeat (a bot's fixed lots): number all
-        return _runs(digest)
+        return runs(digest)
     # few repeat: number only those rows
     at = digest.is_in(repeats.unique().implode()).arg_true()
-    return ones.scatter(at, _runs(digest.gather(at)))
+    return ones.scatter(at, runs(digest.gather(at)))
+
+
+def _repeats(digest: pl.Series) -> pl.Series:
+    """The digests equal to the one before them once sorted (one per repetition)."""
+    ordered = digest.sort()
+    return ordered.filter(ordered == ordered.shift(1))
+
+
+def _repeats_numpy(digest: pl.Series) -> pl.Series:
+    """:func:`_repeats` with numpy's sort."""
+    import numpy as np
+
+    ordered = np.sort(digest.to_numpy())
+    return pl.Series(ordered[1:][ordered[1:] == ordered[:-1]])
 
 
 def _runs(values: pl.Series) -> pl.Series:
@@ -84,27 +95,12 @@ def _runs(values: pl.Series) -> pl.Series:
     return numbers.scatter(ranked["at"], ranked["number"])
 
 
-def _numbers_numpy(digest: pl.Series) -> pl.Series:
-    """:func:`_numbers` with numpy's sorts."""
-    import numpy as np
-
-    values = digest.to_numpy()
-    ordered = np.sort(values)
-    repeats = ordered[1:][ordered[1:] == ordered[:-1]]
-    ones = pl.repeat(1, len(values), dtype=pl.Int64, eager=True).alias("occurrence")
-    if not len(repeats):
-        return ones
-    if 4 * len(repeats) >= len(values):
-        return pl.Series("occurrence", _runs_numpy(values))
-    at = digest.is_in(pl.Series(np.unique(repeats)).implode()).arg_true()
-    return ones.scatter(at, _runs_numpy(values[at.to_numpy()]))
-
-
-def _runs_numpy(values: np.ndarray) -> np.ndarray:
+def _runs_numpy(digest: pl.Series) -> pl.Series:
     """:func:`_runs` with numpy: a row's number is its distance from the first row of its
     group once the rows are sorted by (group, position)."""
     import numpy as np
 
+    values = digest.to_numpy()
     size = len(values)
     by_value = np.argsort(values)  # not stable: equal values in any order
     sorted_values = values[by_value]
@@ -119,4 +115,4 @@ def _runs_numpy(values: np.ndarray) -> np.ndarray:
     step = np.arange(size, dtype=np.int64)
     numbers = np.empty(size, dtype=np.int64)
     numbers[order % size] = step - np.maximum.accumulate(np.where(first, step, 0)) + 1
-    return numbers
+    return pl.Series("occurrence", numbers)
