@@ -377,7 +377,7 @@ def _apply_batches(
         con.execute(f"SET memory_limit = '{_STAGING_MEMORY}'")
         try:
             sql.create_staging(con)
-            dedupe = sql.has_transactions(con)
+            stored = sql.has_transactions(con)  # staging never writes transactions: it holds
             for text, columns in parts:
                 ignored = columns
                 typed, found = validate_rows(text, file=source)
@@ -392,7 +392,7 @@ def _apply_batches(
                 rows = typed.with_columns(occurrence_numbers(digest, digests))
                 del typed
                 digests = digest if digests is None else digests.append(digest)
-                if dedupe:
+                if stored:
                     rows = _unseen(con, rows)
                 for part, piece in zip(trades, _symbol_part(lean_trades(rows)), strict=True):
                     if not piece.is_empty():
@@ -412,10 +412,7 @@ def _apply_batches(
             del digests
             con.execute("BEGIN TRANSACTION")
             try:
-                _check_holdings(
-                    con, pl.concat(splits), source, parts=trades,
-                    stored=sql.has_transactions(con),
-                )  # fmt: skip
+                _check_holdings(con, pl.concat(splits), source, parts=trades, stored=stored)
                 if dry_run or not added:
                     con.execute("ROLLBACK")
                     return ImportResult(source, total, added, dry_run, ignored_columns=ignored)
