@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workbench.errors import SchemaError
+from workbench.store.row_identity import recover_occurrences
 
 MONEY = "DECIMAL(18, 8)"
 
@@ -135,14 +136,8 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 
-def _recover_occurrences(con: Any) -> None:
-    from workbench.store.row_identity import recover_occurrences
-
-    recover_occurrences(con)
-
-
 #: version -> a step run before that version's statements, in the same transaction
-PREPARE: dict[int, Callable[[Any], None]] = {7: _recover_occurrences}
+PREPARE: dict[int, Callable[[Any], None]] = {7: recover_occurrences}
 
 SCHEMA_VERSION = max(MIGRATIONS)
 
