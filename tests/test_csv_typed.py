@@ -48,15 +48,22 @@ def _cell(value: str) -> str:
     return value
 
 
+#: numbers as a plain decimal, which the typed read must take
+plain = st.sampled_from(["1", "2.5", "00012.50", "1.123456789", "0", "7.00000001", "100"])
+
+
 @st.composite
-def ledger_files(draw: st.DrawFn) -> str:
-    """A ledger CSV of 1-8 rows (buys, sells, deposits) with numbers drawn from ``number``."""
+def ledger_files(
+    draw: st.DrawFn, numbers: st.SearchStrategy[str] = number, blank_rows: bool = True
+) -> str:
+    """A ledger CSV of 1-8 rows (buys, sells, deposits) with numbers drawn from ``numbers``
+    and, if ``blank_rows``, maybe a row of blanks at the end."""
     lines = [HEADER]
     for day in range(draw(st.integers(1, 8))):
         kind = draw(st.sampled_from(["BUY", "SELL", "DEPOSIT"]))
-        cells = [draw(number) for _ in range(4)]
+        cells = [draw(st.one_of(numbers, st.just(""))) for _ in range(4)]
         lines.append(f"2024-01-0{day + 1},a,{kind},X,{','.join(_cell(c) for c in cells)},USD,,n")
-    if draw(st.booleans()):
+    if blank_rows and draw(st.booleans()):
         blank = draw(st.sampled_from(["", " ", "\t", "  "]))
         lines.append(",,,," + _cell(blank) + ",,,,,,")  # a row of blanks, or nearly
     return "\n".join(lines) + "\n"
@@ -84,6 +91,29 @@ def test_typed_reading_gives_the_rows_of_the_text_or_steps_aside(
     )
     if read is None:
         return
+    typed, problems = validate_rows(read[0], file=str(path))
+    assert bool(problems) == bool(slow_problems)
+    if not problems:
+        assert typed.equals(slow_typed)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ledger_files(plain, blank_rows=False))
+def test_plain_numbers_are_read_typed_with_the_rows_of_the_text(
+    tmp_path: Path, content: str
+) -> None:
+    """A file whose numbers are plain decimals (or empty) and has no blank row is always
+    read typed, and validating it gives what the text gives: the same rows, or problems
+    exactly when the text has problems (the test above may step aside; this one never)."""
+    path = tmp_path / "ledger.csv"
+    path.write_text(content)
+    slow_typed, slow_problems = _slow(path)
+    read = read_typed_csv(
+        path, known=LEDGER_COLUMNS, synonyms=SYNONYMS, decimals=importer._DECIMALS
+    )
+    assert read is not None
     typed, problems = validate_rows(read[0], file=str(path))
     assert bool(problems) == bool(slow_problems)
     if not problems:
