@@ -29,6 +29,14 @@ __all__ = ["quote_server"]
 Start = Callable[..., RunningServer]
 SRC = Path(__file__).resolve().parents[1] / "src"
 TODAY = dt.date.today()
+
+
+def _today() -> dt.date:
+    """Today as the command just run saw it (not :data:`TODAY`, read when the module was
+    collected: a run that passes midnight would expect one day too few)."""
+    return dt.date.today()
+
+
 #: the last bar imported for ACME before a refresh; the refresh fetches what follows
 LAST_STORED = TODAY - dt.timedelta(days=10)
 
@@ -107,12 +115,12 @@ def test_refresh_stores_quotes_and_only_the_missing_history(
     kept = acme.filter(acme["date"] <= LAST_STORED)
     assert kept["close"].cast(float).to_list() == [1.0, 1.0]  # stored bars not fetched again
     new = acme.filter(acme["date"] > LAST_STORED)
-    reference = daily_bars("ACME", seed=7, start=LAST_STORED + dt.timedelta(days=1), end=TODAY)
+    reference = daily_bars("ACME", seed=7, start=LAST_STORED + dt.timedelta(days=1), end=_today())
     assert new["date"].to_list() == reference["date"].to_list()
     assert new["close"].cast(float).to_list() == pytest.approx(reference["close"].to_list())
     wbus = prices.filter(prices["symbol"] == "WBUS")
     # never priced: the benchmark's history starts with the ledger (2024-01-02)
-    expected = daily_bars("WBUS", seed=7, start=dt.date(2024, 1, 2), end=TODAY)
+    expected = daily_bars("WBUS", seed=7, start=dt.date(2024, 1, 2), end=_today())
     assert wbus["date"].to_list() == expected["date"].to_list()
 
 
@@ -192,7 +200,7 @@ def test_rates_of_held_foreign_currencies_are_refreshed(
         "refresh", "--base-url", server.base_url, "--benchmark", "", "--db", str(db_path)
     )
     assert code == 0, out
-    expected = demo_rates("EUR", "USD", dt.date(2023, 12, 19), TODAY)
+    expected = demo_rates("EUR", "USD", dt.date(2023, 12, 19), _today())
     assert f"fx 1/1 pairs, {len(expected)} new rates" in out
     with connect(db_path, read_only=True) as con:
         rates = read_rates(con, currencies=["EUR", "USD"])
